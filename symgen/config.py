@@ -1,0 +1,39 @@
+"""Defaults for each pipeline stage, one dataclass per stage; CLI flags override fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class QuestionGenConfig:
+    """gen-q: sample new questions from the schema and the seed questions."""
+
+    temperature: float = 0.8
+    per_call: int = 16  # questions sampled together from one prompt (multi-sequence batch)
+    shots: int = 10  # seed questions shown per prompt (shuffled each call, for diversity)
+    min_words: int = 5  # keep 5 < words < 40, as in the paper
+    max_words: int = 40
+    max_tokens: int = 48
+    max_calls_factor: int = 4  # give up after questions * factor / per_call calls
+
+
+@dataclass
+class AnswerGenConfig:
+    """gen-a: over-sample SQL answers per question for the verifier."""
+
+    samples: int = 8
+    temperature: float = 0.8
+    max_tokens: int = 160
+    rows_per_table: int = 3
+    value_hints: bool = True  # a `-- Values:` line with DB values named in the question
+
+
+@dataclass
+class VerifyConfig:
+    """The agreement verifier and its guarded execution."""
+
+    min_votes: str = "3"  # count, or fraction of samples such as "0.5"
+    allow_empty: bool = False  # empty/NULL-only results cannot win a vote
+    timeout_s: float = 2.0
+    row_cap: int = 10_000

@@ -1,0 +1,168 @@
+"""Symbolic knowledge for prompts: the schema as compact DDL with sample rows, and value hints.
+
+Pure functions over the schema the database adapter read, so they are cheap to test and the
+same text serves the LLM prompt and (later) the task model's input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from symgen.sqlite_db import Table
+
+_WORD = re.compile(r"[a-z0-9]+(?:['.-][a-z0-9]+)*")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "give",
+        "has",
+        "have",
+        "how",
+        "in",
+        "is",
+        "it",
+        "list",
+        "me",
+        "many",
+        "much",
+        "name",
+        "names",
+        "number",
+        "of",
+        "on",
+        "or",
+        "show",
+        "state",
+        "states",
+        "city",
+        "cities",
+        "river",
+        "rivers",
+        "lake",
+        "lakes",
+        "the",
+        "their",
+        "there",
+        "these",
+        "this",
+        "to",
+        "us",
+        "usa",
+        "what",
+        "which",
+        "who",
+        "with",
+    ]
+)
+
+
+def _render(value: Any, width: int = 40) -> str:
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def schema_ddl(tables: Sequence[Table], rows_per_table: int = 3) -> str:
+    """`CREATE TABLE t (col type, ...);` per table, each followed by a few example rows.
+
+    This mirrors the paper's informative prompt (and Rajkumar et al.'s finding that
+    CREATE TABLE + SELECT 3 rows is the best schema rendering for code LLMs).
+    """
+    parts = []
+    for table in tables:
+        cols = ", ".join(f"{c.name} {c.type}".strip() for c in table.columns)
+        block = f"CREATE TABLE {table.name} ({cols});"
+        rows = table.rows[:rows_per_table]
+        if rows:
+            header = "\t".join(c.name for c in table.columns)
+            body = "\n".join("\t".join(_render(v) for v in row) for row in rows)
+            block += (
+                f"\n/*\n{len(rows)} example rows:\nSELECT * FROM {table.name} LIMIT {len(rows)};"
+                f"\n{header}\n{body}\n*/"
+            )
+        parts.append(block)
+    return "\n\n".join(parts)
+
+
+def schema_line(tables: Sequence[Table]) -> str:
+    """One-line schema (`table: col, col | table: ...`), for small models' inputs."""
+    return " | ".join(f"{t.name}: {', '.join(c.name for c in t.columns)}" for t in tables)
+
+
+@dataclass(frozen=True)
+class ValueIndex:
+    """Lower-cased text values of the database, keyed by their word sequence."""
+
+    by_words: dict[tuple[str, ...], list[tuple[str, str, str]]]
+    max_len: int
+
+    @staticmethod
+    def build(values: Iterable[tuple[str, str, str]], max_words: int = 4) -> ValueIndex:
+        index: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
+        for table, column, value in values:
+            words = tuple(_WORD.findall(value.lower()))
+            if not words or len(words) > max_words:
+                continue
+            if len(words) == 1 and (words[0] in _STOPWORDS or len(words[0]) < 3):
+                continue
+            index.setdefault(words, []).append((table, column, value))
+        longest = max((len(k) for k in index), default=0)
+        return ValueIndex(index, longest)
+
+    def match(self, question: str, limit: int = 12) -> list[tuple[str, str, str]]:
+        """Values named in the question, longest phrases first (`new york` before `york`)."""
+        words = _WORD.findall(question.lower())
+        found: list[tuple[str, str, str]] = []
+        used: set[int] = set()
+        for size in range(min(self.max_len, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                span = set(range(start, start + size))
+                if span & used:
+                    continue
+                hits = self.by_words.get(tuple(words[start : start + size]))
+                if hits:
+                    used |= span
+                    found.extend(hits)
+        return list(dict.fromkeys(found))[:limit]
+
+
+def _mentioned(name: str, words: set[str]) -> bool:
+    """Is a table/column name (or its plural/prefix) named in the question's words?"""
+    base = name.lower().rstrip("s")
+    return any(w.startswith(base) or base.startswith(w) for w in words if len(w) >= 4)
+
+
+def hint_line(
+    matches: Sequence[tuple[str, str, str]], question: str = "", per_value: int = 3
+) -> str:
+    """`-- Values: 'texas' in river.traverse, state.state_name` or '' when nothing matched.
+
+    One entry per value; its columns ranked so tables the question names come first.
+    """
+    if not matches:
+        return ""
+    words = set(_WORD.findall(question.lower()))
+    by_value: dict[str, list[tuple[str, str]]] = {}
+    for table, column, value in matches:
+        by_value.setdefault(value, []).append((table, column))
+    items = []
+    for value, cols in by_value.items():
+        cols.sort(key=lambda tc: (not _mentioned(tc[0], words), not _mentioned(tc[1], words), tc))
+        where = ", ".join(f"{t}.{c}" for t, c in cols[:per_value])
+        quoted = value.replace("'", "''")
+        items.append(f"'{quoted}' in {where}")
+    return "-- Values: " + "; ".join(items)

@@ -1,0 +1,347 @@
+"""`symgen generate`: seeds → informative prompt → LLM questions and answers → verifier → JSONL.
+
+Resumable by construction. Next to OUT.jsonl live
+  OUT.questions.jsonl  every generated question (gen-q), appended as produced
+  OUT.rejected.jsonl   questions the verifier turned down, with the reason
+  OUT.run.json         the run's identity (DB, seeds, generator, prompt hash) and its stats
+A rerun with the same OUT reuses the questions and skips every question already in OUT or
+OUT.rejected, so nothing is generated twice; an interrupt loses at most the question in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.dataset import JsonlAppender, Pair, read_pairs, read_resumable
+from symgen.errors import SymgenError
+from symgen.generate import Generator
+from symgen.knowledge import ValueIndex, hint_line, schema_ddl
+from symgen.prompt import Demo, answer_prefix_text, answer_prompt
+from symgen.questions import generate_questions, question_key
+from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.tasks import sql as sqltask
+from symgen.verify import Candidate, MinVotes, Verdict, verify
+
+
+@dataclass
+class SqlContext:
+    """Everything about one database the prompts and the verifier need, built once."""
+
+    db: ReadOnlyDatabase
+    task: sqltask.SqlTask
+    schema: str
+    values: ValueIndex
+    demos: list[Demo]
+    skipped_seeds: list[tuple[Pair, str]]
+    answer_cfg: AnswerGenConfig
+
+    def hints(self, question: str) -> str:
+        return (
+            hint_line(self.values.match(question), question) if self.answer_cfg.value_hints else ""
+        )
+
+    def prompt(self, question: str) -> str:
+        return answer_prompt(self.schema, self.demos, question, self.hints(question))
+
+    @property
+    def prompt_hash(self) -> str:
+        return hashlib.sha256(answer_prefix_text(self.schema, self.demos).encode()).hexdigest()[:16]
+
+
+def check_seeds(
+    db: ReadOnlyDatabase, seeds: Sequence[Pair]
+) -> tuple[list[Pair], list[tuple[Pair, str]]]:
+    """Split seeds into those whose SQL runs read-only on `db` and those that fail (with why)."""
+    good, bad = [], []
+    for pair in seeds:
+        reason = sqltask.static_check(pair.query)
+        if reason is None:
+            run = db.execute(pair.query)
+            reason = run.error
+        (bad.append((pair, reason)) if reason else good.append(pair))
+    return good, bad
+
+
+def build_context(
+    db_path: str | Path,
+    seeds: Sequence[Pair],
+    answer_cfg: AnswerGenConfig | None = None,
+    verify_cfg: VerifyConfig | None = None,
+) -> SqlContext:
+    answer_cfg = answer_cfg or AnswerGenConfig()
+    verify_cfg = verify_cfg or VerifyConfig()
+    db = ReadOnlyDatabase(db_path, timeout_s=verify_cfg.timeout_s, row_cap=verify_cfg.row_cap)
+    good, bad = check_seeds(db, seeds)
+    if not good:
+        raise SymgenError(
+            f"none of the {len(seeds)} seeds runs on {db.path}: "
+            + "; ".join(f"{p.id}: {why}" for p, why in bad[:5])
+        )
+    schema = schema_ddl(db.tables(answer_cfg.rows_per_table), answer_cfg.rows_per_table)
+    values = ValueIndex.build(db.text_values())
+    ctx = SqlContext(
+        db,
+        sqltask.SqlTask(db, allow_empty=verify_cfg.allow_empty),
+        schema,
+        values,
+        [],
+        bad,
+        answer_cfg,
+    )
+    ctx.demos = [Demo(p.question, p.query, ctx.hints(p.question)) for p in good]
+    return ctx
+
+
+def answer(
+    generator: Generator,
+    ctx: SqlContext,
+    question: str,
+    *,
+    samples: int,
+    temperature: float,
+    min_votes: MinVotes,
+    seed: int | None = None,
+) -> tuple[Verdict, list[Candidate]]:
+    """gen-a for one question, then the verifier's vote."""
+    raw = generator.sample(
+        ctx.prompt(question),
+        n=samples,
+        temperature=temperature if samples > 1 else 0.0,
+        max_tokens=ctx.answer_cfg.max_tokens,
+        stop=ctx.task.stop,
+        seed=seed,
+    )
+    cands = [Candidate(ctx.task.postprocess(s.text), s.logprob) for s in raw]
+    return verify(ctx.task, cands, min_votes), cands
+
+
+@dataclass
+class RunStats:
+    questions_generated: int = 0
+    questions_answered: int = 0
+    kept: int = 0
+    rejected: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # garbage output, by class
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["failures"] = dict(self.failures)
+        return d
+
+
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def run_generate(
+    *,
+    db_path: Path,
+    seeds_path: Path,
+    out_path: Path,
+    open_gen: Callable[[], Generator],
+    n_questions: int,
+    qcfg: QuestionGenConfig,
+    acfg: AnswerGenConfig,
+    vcfg: VerifyConfig,
+    seed: int = 0,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+) -> RunStats:
+    """The whole `symgen generate` job; see the module docstring for files and resume."""
+    min_votes = MinVotes.parse(vcfg.min_votes)
+    seeds = read_pairs(seeds_path)  # validates before anything is written
+    ctx = build_context(db_path, seeds, acfg, vcfg)
+    for pair, why in ctx.skipped_seeds:
+        log(f"warning: seed {pair.id} skipped, its SQL fails on {db_path.name}: {why}")
+    q_path = out_path.with_name(out_path.stem + ".questions.jsonl")
+    rej_path = out_path.with_name(out_path.stem + ".rejected.jsonl")
+    run_path = out_path.with_name(out_path.stem + ".run.json")
+    identity = {
+        "db": str(db_path.resolve()),
+        "db_sha": _fingerprint(db_path),
+        "seeds_sha": _fingerprint(seeds_path),
+        "prompt_hash": ctx.prompt_hash,
+    }
+    previous = json.loads(run_path.read_text()) if run_path.exists() else None
+    if previous and previous.get("identity") != identity:
+        changed = [k for k in identity if previous["identity"].get(k) != identity[k]]
+        raise SymgenError(
+            f"{out_path} belongs to a run with a different {', '.join(changed)}; "
+            "use a new --out (or delete the old files) instead of mixing data"
+        )
+    questions = [r["question"] for r in read_resumable(q_path)]
+    done = {question_key(r["question"]) for r in read_resumable(out_path)}
+    done |= {question_key(r["question"]) for r in read_resumable(rej_path)}
+    stats = RunStats()
+    if previous:
+        before = previous.get("stats", {})
+        stats.kept, stats.rejected = before.get("kept", 0), before.get("rejected", 0)
+        stats.seconds = before.get("seconds", 0.0)
+        log(f"resuming {out_path}: {len(questions)} questions, {len(done)} already answered")
+    started = time.monotonic()
+    generator: Generator | None = None
+    seed_ids = [p.id for p in seeds if all(p.id != b.id for b, _ in ctx.skipped_seeds)]
+
+    def save_run() -> None:
+        stats.seconds = round(stats.seconds + time.monotonic() - started, 1)
+        run_path.write_text(
+            json.dumps(
+                {
+                    "identity": identity,
+                    "generator": generator.name if generator else None,
+                    "config": {
+                        "questions": asdict(qcfg),
+                        "answers": asdict(acfg),
+                        "verify": asdict(vcfg),
+                    },
+                    "seed_ids": seed_ids,
+                    "stats": stats.as_dict(),
+                },
+                indent=2,
+            )
+        )
+
+    try:
+        missing = n_questions - len(questions)
+        pending = [q for q in questions if question_key(q) not in done]
+        if missing <= 0 and not pending:
+            log(f"nothing to do: {out_path} is complete for {n_questions} questions")
+        else:
+            generator = open_gen()
+            if missing > 0:
+                new = _question_stage(
+                    generator,
+                    ctx,
+                    seeds,
+                    questions,
+                    n_questions,
+                    q_path,
+                    qcfg,
+                    seed,
+                    stats,
+                    progress,
+                )
+                pending += new
+                if len(questions) < n_questions:
+                    log(f"warning: only {len(questions)} distinct questions after the gen-q budget")
+            _answer_stage(
+                generator,
+                ctx,
+                pending,
+                out_path,
+                rej_path,
+                acfg,
+                min_votes,
+                seed,
+                seed_ids,
+                stats,
+                progress,
+            )
+    except KeyboardInterrupt:
+        log(f"interrupted: {stats.kept} verified pairs so far are in {out_path}; rerun to resume")
+        save_run()
+        raise
+    finally:
+        if generator is not None:
+            generator.close()
+    save_run()
+    return stats
+
+
+def _question_stage(
+    generator: Generator,
+    ctx: SqlContext,
+    seeds: Sequence[Pair],
+    questions: list[str],
+    n_questions: int,
+    q_path: Path,
+    qcfg: QuestionGenConfig,
+    seed: int,
+    stats: RunStats,
+    progress: bool,
+) -> list[str]:
+    """gen-q until `questions` holds `n_questions`; each new one is appended to `q_path`."""
+    new: list[str] = []
+    with (
+        JsonlAppender(q_path) as qout,
+        tqdm(
+            total=n_questions, initial=len(questions), desc="gen-q", unit="q", disable=not progress
+        ) as bar,
+    ):
+        for q in generate_questions(
+            generator,
+            ctx.schema,
+            [p.question for p in seeds],
+            n_questions - len(questions),
+            qcfg,
+            known=questions,
+            seed=seed + len(questions),
+            on_reject=lambda why: stats.failures.update([why]),
+        ):
+            qout.write({"question": q})
+            questions.append(q)
+            new.append(q)
+            stats.questions_generated += 1
+            bar.update()
+    return new
+
+
+def _answer_stage(
+    generator: Generator,
+    ctx: SqlContext,
+    pending: Sequence[str],
+    out_path: Path,
+    rej_path: Path,
+    acfg: AnswerGenConfig,
+    min_votes: MinVotes,
+    seed: int,
+    seed_ids: list[str],
+    stats: RunStats,
+    progress: bool,
+) -> None:
+    """gen-a + verify each pending question; kept pairs to `out_path`, the rest to `rej_path`."""
+    with (
+        JsonlAppender(out_path) as out,
+        JsonlAppender(rej_path) as rej,
+        tqdm(total=len(pending), desc="gen-a+verify", unit="q", disable=not progress) as bar,
+    ):
+        for i, question in enumerate(pending):
+            verdict, _ = answer(
+                generator,
+                ctx,
+                question,
+                samples=acfg.samples,
+                temperature=acfg.temperature,
+                min_votes=min_votes,
+                seed=seed * 1_000_003 + i,
+            )
+            stats.questions_answered += 1
+            stats.failures.update(verdict.failures)
+            record = {"question": question, "query": verdict.program, "db": ctx.db.name}
+            prov = {
+                **verdict.provenance(),
+                "required": verdict.required,
+                "generator": generator.name,
+                "seed_ids": seed_ids,
+                "prompt_hash": ctx.prompt_hash,
+            }
+            if verdict.kept:
+                out.write({**record, **prov})
+                stats.kept += 1
+            else:
+                rej.write({**record, "reason": verdict.reason, **prov})
+                stats.rejected += 1
+            bar.set_postfix(kept=stats.kept, rejected=stats.rejected)
+            bar.update()

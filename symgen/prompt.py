@@ -1,0 +1,54 @@
+"""Informative prompts (instruction + symbolic knowledge + demonstrations), as pure functions.
+
+Layout matters for speed: everything shared between questions (schema, instruction,
+demonstrations) comes first and is identical byte for byte, so llama.cpp evaluates it once and
+reuses its KV cache; only the last few lines (question, value hints) change per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ANSWER_INSTRUCTION = (
+    "-- Using valid SQLite, answer the following questions for the tables provided above."
+)
+QUESTION_INSTRUCTION = (
+    "-- Below are questions a user asked about the tables provided above. "
+    "Write new, different questions of the same kind that these tables can answer."
+)
+
+
+@dataclass(frozen=True)
+class Demo:
+    question: str
+    query: str
+    hints: str = ""  # a `-- Values: ...` line for this question, or ''
+
+
+def _question_block(question: str, hints: str) -> str:
+    block = f"-- Question: {' '.join(question.split())}"
+    return f"{block}\n{hints}" if hints else block
+
+
+def answer_prefix_text(schema: str, demos: Sequence[Demo]) -> str:
+    """The shared part of every answer prompt (cached across questions)."""
+    shots = "\n\n".join(f"{_question_block(d.question, d.hints)}\n{d.query.strip()}" for d in demos)
+    return (
+        f"{schema}\n\n{ANSWER_INSTRUCTION}\n\n{shots}\n\n"
+        if shots
+        else (f"{schema}\n\n{ANSWER_INSTRUCTION}\n\n")
+    )
+
+
+def answer_prompt(
+    schema: str, demos: Sequence[Demo], question: str, hints: str = "", prefix: str = "SELECT"
+) -> str:
+    """Prompt whose continuation is the SQL answer (the model continues after `SELECT`)."""
+    return f"{answer_prefix_text(schema, demos)}{_question_block(question, hints)}\n{prefix}"
+
+
+def question_prompt(schema: str, example_questions: Sequence[str]) -> str:
+    """Prompt whose continuation is one new question (stop at the end of the line)."""
+    shots = "\n".join(f"-- Question: {' '.join(q.split())}" for q in example_questions)
+    return f"{schema}\n\n{QUESTION_INSTRUCTION}\n\n{shots}\n-- Question:"

@@ -1,0 +1,75 @@
+"""gen-q: turn sampled continuations into new, distinct, reasonably sized questions."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from symgen.config import QuestionGenConfig
+from symgen.generate import Generator
+from symgen.prompt import question_prompt
+
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+def question_key(question: str) -> str:
+    """Dedup key: lower case, punctuation dropped, spaces collapsed."""
+    return " ".join(_NON_WORD.sub(" ", question.lower()).split())
+
+
+def clean_question(text: str) -> str:
+    """The first line of a continuation, without comment markers or quotes."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = re.sub(r"^(--\s*)?(question:\s*)?", "", line.strip(), flags=re.IGNORECASE)
+    return line.strip().strip("\"'`").strip()
+
+
+def acceptable(question: str, cfg: QuestionGenConfig) -> bool:
+    words = len(question.split())
+    return cfg.min_words < words < cfg.max_words
+
+
+def generate_questions(
+    generator: Generator,
+    schema: str,
+    seed_questions: list[str],
+    wanted: int,
+    cfg: QuestionGenConfig,
+    *,
+    known: Iterable[str] = (),
+    seed: int = 0,
+    on_reject: Callable[[str], None] = lambda reason: None,
+) -> Iterator[str]:
+    """Yield up to `wanted` new questions, distinct from the seeds, `known` and each other."""
+    rng = random.Random(seed)
+    seen = {question_key(q) for q in [*seed_questions, *known]}
+    produced = 0
+    max_calls = max(4, wanted * cfg.max_calls_factor // max(1, cfg.per_call))
+    for call in range(max_calls):
+        if produced >= wanted:
+            return
+        shots = rng.sample(seed_questions, min(cfg.shots, len(seed_questions)))
+        prompt = question_prompt(schema, shots)
+        samples = generator.sample(
+            prompt,
+            n=min(cfg.per_call, max(2, wanted - produced)),
+            temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens,
+            stop=("\n",),
+            seed=seed * 100_003 + call,
+        )
+        for sample in samples:
+            question = clean_question(sample.text)
+            if not acceptable(question, cfg):
+                on_reject("question_length")
+                continue
+            key = question_key(question)
+            if key in seen:
+                on_reject("question_duplicate")
+                continue
+            seen.add(key)
+            produced += 1
+            yield question
+            if produced >= wanted:
+                return

@@ -1,0 +1,1 @@
+"""One module per symbolic language: the only place a language's specifics live."""

@@ -1,0 +1,39 @@
+"""The interface every symbolic language implements so the verifier stays language-agnostic."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What executing one candidate gave: an agreement `key`, or the `failure` class."""
+
+    key: Hashable | None = None
+    failure: str | None = None
+
+
+class Task(Protocol):
+    """A symbolic language as the verifier sees it."""
+
+    name: str
+    answer_prefix: str  # the prompt ends with it and post-processing restores it, e.g. "SELECT"
+    stop: tuple[str, ...]
+
+    def postprocess(self, completion: str) -> str:
+        """Turn a raw LLM continuation into a program (cut at stops, restore the prefix)."""
+        ...
+
+    def static_check(self, program: str) -> str | None:
+        """A reason to reject the program without running it, or None."""
+        ...
+
+    def dedup_key(self, program: str) -> str:
+        """Programs with the same key are the same program (executed once)."""
+        ...
+
+    def execute(self, program: str) -> Outcome:
+        """Run the program safely; equal keys mean the candidates agree."""
+        ...

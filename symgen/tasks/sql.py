@@ -1,0 +1,170 @@
+"""SQL as a symbolic language: post-processing, read-only checks, normalisation, result equality."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.tasks.base import Outcome
+
+STOP: tuple[str, ...] = (";", "\n\n", "--")
+ANSWER_PREFIX = "SELECT"
+
+# Node types that can change state or reach outside the query; any of them anywhere is rejected.
+_FORBIDDEN = tuple(
+    getattr(exp, name)
+    for name in (
+        "Insert",
+        "Update",
+        "Delete",
+        "Merge",
+        "Create",
+        "Drop",
+        "Alter",
+        "AlterTable",
+        "TruncateTable",
+        "Command",
+        "Pragma",
+        "Attach",
+        "Detach",
+        "Set",
+        "Transaction",
+        "Commit",
+        "Rollback",
+        "Use",
+        "Copy",
+        "LoadData",
+        "Grant",
+        "Revoke",
+    )
+    if hasattr(exp, name)
+)
+
+
+def postprocess(completion: str, prefix: str = ANSWER_PREFIX) -> str:
+    """Cut a continuation at the first stop sequence and restore the prompt's `SELECT` prefix."""
+    text = completion
+    for stop in STOP:
+        idx = text.find(stop)
+        if idx >= 0:
+            text = text[:idx]
+    text = " ".join(text.split())
+    if prefix and not text.upper().startswith(prefix.upper()):
+        text = f"{prefix} {text}".strip()
+    return text + ";" if text else ""
+
+
+def parse(sql: str, dialect: str = "sqlite") -> exp.Expr | None:
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+    except (ParseError, TokenError, ValueError, RecursionError):
+        return None
+    return trees[0] if len(trees) == 1 else None
+
+
+def static_check(sql: str, dialect: str = "sqlite") -> str | None:
+    """Reject anything that is not exactly one read-only query, before it reaches a database."""
+    if not sql.strip():
+        return "empty"
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+    except (ParseError, TokenError, ValueError, RecursionError):
+        return "syntax"
+    if len(trees) != 1:
+        return "multiple_statements" if trees else "empty"
+    tree = trees[0]
+    if any(isinstance(node, _FORBIDDEN) for node in tree.walk()):
+        return "not_read_only"
+    if not isinstance(tree, exp.Query):
+        return "not_read_only"
+    return None
+
+
+def normalise(sql: str, dialect: str = "sqlite") -> str:
+    """Canonical text for dedup and exact match: sqlglot's rendering with identifiers lowercased."""
+    tree = parse(sql, dialect)
+    if tree is None:
+        return " ".join(sql.lower().rstrip(";").split())
+    return tree.sql(dialect=dialect, normalize=True, comments=False).lower()
+
+
+def has_order_by(sql: str, dialect: str = "sqlite") -> bool:
+    """True when the outermost query orders its rows, so row order is part of the answer."""
+    tree = parse(sql, dialect)
+    return tree is not None and tree.args.get("order") is not None
+
+
+def _norm_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        as_float = float(value)
+        if math.isnan(as_float):
+            return "NaN"
+        return round(as_float, 6)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def result_key(rows: Sequence[Sequence[Any]], ordered: bool) -> Hashable:
+    """Hashable identity of a result: a multiset of rows, or a list when order matters.
+
+    Numbers compare by value (1 == 1.0), so `COUNT(*)` and `SUM(1)` agree.
+    """
+    norm = [tuple(_norm_value(v) for v in row) for row in rows]
+    if ordered and len(norm) > 1:
+        return ("list", tuple(norm))
+    return ("bag", tuple(sorted(norm, key=repr)))
+
+
+def results_match(
+    gold: Sequence[Sequence[Any]], pred: Sequence[Sequence[Any]], ordered: bool
+) -> bool:
+    """Execution-accuracy comparison; `ordered` comes from the gold query's ORDER BY."""
+    return result_key(gold, ordered) == result_key(pred, ordered)
+
+
+def is_empty_result(rows: Sequence[Sequence[Any]]) -> bool:
+    """No rows, or only NULLs: what most wrong filters return, so it should not win a vote."""
+    return all(v is None for row in rows for v in row)
+
+
+_WS = re.compile(r"\s+")
+
+
+class SqlTask:
+    """SQL against one read-only database, for the agreement verifier."""
+
+    name = "sql"
+    answer_prefix = ANSWER_PREFIX
+    stop: tuple[str, ...] = STOP
+
+    def __init__(self, db: ReadOnlyDatabase, *, allow_empty: bool = False) -> None:
+        self.db = db
+        self.allow_empty = allow_empty
+
+    def postprocess(self, completion: str) -> str:
+        return postprocess(completion, self.answer_prefix)
+
+    def static_check(self, program: str) -> str | None:
+        return static_check(program)
+
+    def dedup_key(self, program: str) -> str:
+        return normalise(program)
+
+    def execute(self, program: str) -> Outcome:
+        run = self.db.execute(program)
+        if run.rows is None:
+            failure = run.error or "error"
+            return Outcome(failure="runtime_error" if failure.startswith("error") else failure)
+        if not self.allow_empty and is_empty_result(run.rows):
+            return Outcome(failure="empty_result")
+        return Outcome(key=result_key(run.rows, has_order_by(program)))
