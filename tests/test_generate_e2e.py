@@ -1,0 +1,116 @@
+"""`symgen generate` end to end with the real default generator (Qwen2.5-Coder-0.5B) and SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.tasks.sql import static_check
+from tests.conftest import sha256
+
+pytestmark = pytest.mark.llm
+
+
+def lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "symgen", *args]
+
+
+def generate_cmd(db: Path, seeds: Path, out: Path, questions: int) -> list[str]:
+    return cli(
+        "generate",
+        "--db",
+        str(db),
+        "--seeds",
+        str(seeds),
+        "--out",
+        str(out),
+        "--questions",
+        str(questions),
+        "--samples",
+        "4",
+        "--min-votes",
+        "2",
+        "--threads",
+        "2",
+        "--quiet",
+    )
+
+
+def test_generate_verifies_and_resumes(
+    model_file, geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    model_file("qwen2.5-coder-0.5b")
+    before = sha256(geo_db)
+    out = tmp_path / "pairs.jsonl"
+    proc = subprocess.run(
+        generate_cmd(geo_db, geo_dir / "seed_10.jsonl", out, 3),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    questions = lines(tmp_path / "pairs.questions.jsonl")
+    kept, rejected = lines(out), lines(tmp_path / "pairs.rejected.jsonl")
+    assert len(questions) == 3 and len(kept) + len(rejected) == 3
+    seed_qs = {
+        json.loads(x)["question"] for x in (geo_dir / "seed_10.jsonl").read_text().splitlines()
+    }
+    assert not seed_qs & {q["question"] for q in questions}
+    assert kept, f"no pair kept from 3 questions: {rejected}"
+    with ReadOnlyDatabase(geo_db) as db:
+        for pair in kept:
+            assert static_check(pair["query"]) is None
+            assert db.execute(pair["query"]).rows  # runs and returns rows
+            assert pair["votes"] >= 2 and pair["generator"] == "qwen2.5-coder-0.5b"
+            assert len(pair["seed_ids"]) == 10 and pair["prompt_hash"]
+    run = json.loads((tmp_path / "pairs.run.json").read_text())
+    assert run["stats"]["kept"] == len(kept)
+    # Rerun: nothing redone, nothing duplicated.
+    snapshot = out.read_bytes()
+    proc = subprocess.run(
+        generate_cmd(geo_db, geo_dir / "seed_10.jsonl", out, 3),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0 and "nothing to do" in proc.stderr
+    assert out.read_bytes() == snapshot
+    assert sha256(geo_db) == before
+
+
+def test_interrupt_keeps_work_and_resume_completes(
+    model_file, geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    model_file("qwen2.5-coder-0.5b")
+    out = tmp_path / "pairs.jsonl"
+    cmd = generate_cmd(geo_db, geo_dir / "seed_10.jsonl", out, 4)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    answered = lambda: len(lines(out)) + len(lines(tmp_path / "pairs.rejected.jsonl"))  # noqa: E731
+    deadline = time.monotonic() + 500
+    while answered() < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "rerun to resume" in err
+    first = answered()
+    assert 1 <= first < 4
+    proc2 = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**os.environ})
+    assert proc2.returncode == 0, proc2.stderr
+    assert "resuming" in proc2.stderr
+    done = [r["question"] for r in lines(out) + lines(tmp_path / "pairs.rejected.jsonl")]
+    assert len(done) == 4 and len(set(done)) == 4
+    assert len(lines(tmp_path / "pairs.questions.jsonl")) == 4

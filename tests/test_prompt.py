@@ -1,0 +1,52 @@
+"""Informative prompt pieces: schema rendering, value hints, cache-friendly layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from symgen.dataset import read_pairs
+from symgen.knowledge import ValueIndex, hint_line
+from symgen.pipeline import build_context
+from symgen.prompt import answer_prefix_text
+
+
+def test_schema_and_demos_in_prompt(geo_dir: Path) -> None:
+    ctx = build_context(geo_dir / "geography.sqlite", read_pairs(geo_dir / "seed_10.jsonl"))
+    prompt = ctx.prompt("which rivers run through texas")
+    assert (
+        "CREATE TABLE river (river_name text, length int, country_name varchar(3), traverse text);"
+        in prompt
+    )
+    assert "3 example rows:" in prompt
+    assert prompt.count("-- Question:") == 11 and prompt.endswith("\nSELECT")
+    assert (
+        "-- Values: 'texas' in river.traverse" in prompt
+    )  # the question names rivers: river first
+
+
+def test_shared_prefix_is_identical_across_questions(geo_dir: Path) -> None:
+    """Prefix KV reuse only works if everything but the tail is byte-identical."""
+    ctx = build_context(geo_dir / "geography.sqlite", read_pairs(geo_dir / "seed_10.jsonl"))
+    prefix = answer_prefix_text(ctx.schema, ctx.demos)
+    a, b = ctx.prompt("how long is the rio grande"), ctx.prompt("what is the capital of ohio")
+    assert a.startswith(prefix) and b.startswith(prefix)
+    assert len(a) - len(prefix) < 200
+
+
+def test_value_index_prefers_longest_phrase() -> None:
+    index = ValueIndex.build(
+        [
+            ("city", "city_name", "new york"),
+            ("state", "state_name", "new york"),
+            ("city", "city_name", "york"),
+            ("state", "state_name", "the"),
+        ]
+    )
+    hits = index.match("population of new york city")
+    assert ("city", "city_name", "york") not in hits  # its words are taken by the longer match
+    assert (
+        hint_line(hits, "population of new york city")
+        == "-- Values: 'new york' in city.city_name, state.state_name"
+    )
+    assert index.match("the population") == []  # stop words are not values
+    assert hint_line([], "") == ""

@@ -1,0 +1,139 @@
+"""The agreement verifier on the real GeoQuery database with crafted candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.tasks.base import Outcome
+from symgen.tasks.sql import SqlTask
+from symgen.verify import Candidate, MinVotes, verify
+from tests.conftest import sha256
+
+TEXAS_RIVERS = "SELECT river.river_name FROM river WHERE river.traverse='texas';"
+TEXAS_RIVERS_ALT = "select r.river_name from river as r where r.traverse = 'texas' and r.length > 0"
+WRONG = "SELECT river.river_name FROM river WHERE river.traverse='ohio';"
+
+
+@pytest.fixture()
+def task(geo_db: Path) -> SqlTask:
+    return SqlTask(ReadOnlyDatabase(geo_db, timeout_s=0.5, row_cap=1000))
+
+
+def test_different_sql_with_the_same_result_agrees(task: SqlTask) -> None:
+    v = verify(
+        task,
+        [Candidate(TEXAS_RIVERS, -0.5), Candidate(TEXAS_RIVERS_ALT, -0.1), Candidate(WRONG, -0.01)],
+        MinVotes(2),
+    )
+    assert v.kept and v.votes == 2 and v.group_sizes == [2, 1]
+    assert v.program == TEXAS_RIVERS_ALT  # highest logprob inside the winning group, not overall
+
+
+def test_too_few_votes_is_rejected(task: SqlTask) -> None:
+    v = verify(task, [Candidate(TEXAS_RIVERS), Candidate(WRONG)], MinVotes(2))
+    assert not v.kept and v.reason == "too_few_votes" and v.votes == 1
+
+
+def test_fraction_threshold(task: SqlTask) -> None:
+    cands = [Candidate(TEXAS_RIVERS)] * 3 + [Candidate(WRONG)] * 5
+    assert verify(task, cands, MinVotes.parse("0.5")).program == WRONG
+    assert not verify(task, cands, MinVotes.parse("0.7")).kept  # 5/8 < 0.7
+    assert MinVotes.parse("0.5").required(8) == 4 and MinVotes.parse("3").required(8) == 3
+    for bad in ("0", "-1", "1.5", "x"):
+        with pytest.raises(ValueError):
+            MinVotes.parse(bad)
+
+
+@pytest.mark.parametrize(
+    ("sql", "failure"),
+    [
+        ("SELECT FROM WHERE river", "syntax"),
+        ("SELEC river_name FROM river", "syntax"),
+        ("INSERT INTO state (state_name) VALUES ('atlantis')", "not_read_only"),
+        ("DROP TABLE state", "not_read_only"),
+        ("UPDATE state SET population = 0", "not_read_only"),
+        ("DELETE FROM river", "not_read_only"),
+        ("CREATE TABLE x (a int)", "not_read_only"),
+        ("ATTACH DATABASE '/tmp/evil.db' AS evil", "not_read_only"),
+        ("PRAGMA writable_schema = 1", "not_read_only"),
+        ("SELECT 1; DROP TABLE state", "multiple_statements"),
+        ("WITH x AS (SELECT 1) DELETE FROM river", "not_read_only"),
+        ("SELECT nosuchcol FROM river", "runtime_error"),
+        ("SELECT river_name FROM river WHERE traverse = 'atlantis'", "empty_result"),
+        (
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c",
+            "timeout",
+        ),
+        ("SELECT * FROM city a, city b", "row_cap"),
+    ],
+)
+def test_bad_candidates_are_counted_and_never_win(
+    task: SqlTask, geo_db: Path, sql: str, failure: str
+) -> None:
+    before = sha256(geo_db)
+    v = verify(task, [Candidate(sql, 0.0), Candidate(TEXAS_RIVERS, -1.0)], MinVotes(1))
+    assert v.failures == {failure: 1}
+    assert v.program == TEXAS_RIVERS
+    assert sha256(geo_db) == before
+
+
+def test_no_valid_candidate(task: SqlTask) -> None:
+    v = verify(task, [Candidate("DROP TABLE state"), Candidate("garbage ((")], MinVotes(1))
+    assert not v.kept and v.program is None and v.reason == "no_valid_candidate"
+    assert v.failures == {"not_read_only": 1, "syntax": 1}
+
+
+def test_duplicates_run_once_but_each_sample_votes(task: SqlTask) -> None:
+    runs: list[str] = []
+    real = task.execute
+
+    def counting(program: str) -> Outcome:
+        runs.append(program)
+        return real(program)
+
+    task.execute = counting  # type: ignore[method-assign]
+    cands = [
+        Candidate(TEXAS_RIVERS, -0.3),
+        Candidate(
+            "select  river.river_name from RIVER where river.traverse='texas'", -0.2
+        ),  # same, reformatted
+        Candidate(TEXAS_RIVERS, -0.4),
+        Candidate(WRONG, -0.1),
+        Candidate(WRONG, -0.1),
+    ]
+    v = verify(task, cands, MinVotes(3))
+    assert len(runs) == 2  # one execution per distinct normalised query
+    assert v.kept and v.votes == 3 and v.n_distinct == 2 and v.group_sizes == [3, 2]
+
+
+def test_order_by_matters_only_when_present(task: SqlTask) -> None:
+    asc = "SELECT state_name FROM state ORDER BY population ASC"
+    desc = "SELECT state_name FROM state ORDER BY population DESC"
+    unordered = "SELECT state_name FROM state"
+    assert task.execute(asc).key != task.execute(desc).key
+    assert verify(
+        task, [Candidate(unordered), Candidate("SELECT state_name FROM state WHERE 1")], MinVotes(2)
+    ).kept
+
+
+def test_numbers_compare_by_value(task: SqlTask) -> None:
+    v = verify(
+        task,
+        [
+            Candidate("SELECT count(*) FROM river WHERE traverse='texas'"),
+            Candidate("SELECT sum(1.0) FROM river WHERE traverse='texas'"),
+        ],
+        MinVotes(2),
+    )
+    assert v.kept
+
+
+def test_empty_results_can_be_allowed(geo_db: Path) -> None:
+    task = SqlTask(ReadOnlyDatabase(geo_db), allow_empty=True)
+    v = verify(
+        task, [Candidate("SELECT river_name FROM river WHERE traverse = 'atlantis'")], MinVotes(1)
+    )
+    assert v.kept
