@@ -180,6 +180,103 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- train / export / complete / eval ---------------------------------------------------------
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from symgen.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        arch=args.arch,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        max_minutes=args.max_minutes,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    with tqdm(desc=f"train {args.arch}", unit="step", disable=args.quiet) as bar:
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+        meta = train(args.data, args.db, args.out, cfg, progress=progress)
+    print(
+        f"trained {meta['identity']['arch']['name']} ({meta['params'] / 1e6:.1f}M params) on "
+        f"{meta['examples']} pairs: {meta['steps']} steps, {meta['train_minutes']} min, "
+        f"loss {meta['final_loss']:.3f} -> {args.out}"
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from symgen.export import export
+
+    manifest = export(args.model, args.out, int8=args.int8, name=args.name)
+    parity = manifest["parity"]
+    print(
+        f"exported to {args.out}: {manifest['mb_on_disk']} MB, parity max |diff| "
+        f"{parity['max_abs_diff']:.1e} on {parity['inputs']} inputs"
+        + (
+            f", int8 agreement {manifest['int8_agreement']:.0%} "
+            f"({'default' if manifest['default_int8'] else 'not default'})"
+            if args.int8
+            else ""
+        )
+    )
+    return 0
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    model = TaskModel(args.model, int8=args.int8)
+    result = model.complete(DbKnowledge.load(args.db), args.question, beams=args.beams)
+    print(result.sql)
+    if not result.valid:
+        _err(f"no beam passed the schema check ({result.problem})")
+        return 1
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from symgen.dataset import write_jsonl
+    from symgen.engine import TaskModel
+    from symgen.evaluate import evaluate, read_items
+    from symgen.task_data import load_dbs, read_db_dir
+
+    paths = [Path(p) for p in args.db] if args.db else read_db_dir(args.db_dir)
+    dbs = load_dbs(paths)
+    items = read_items(args.data, next(iter(dbs)) if len(dbs) == 1 else None)
+    unknown = sorted({i.db for i in items} - set(dbs))
+    if unknown:
+        raise SymgenError(f"{args.data} names databases not given: {', '.join(unknown[:5])}")
+    if args.limit:
+        items = items[: args.limit]
+    model = TaskModel(args.model, int8=args.int8)
+    result = evaluate(
+        lambda db, q: model.complete(dbs[db], q, beams=args.beams).sql,
+        items,
+        {name: d.path for name, d in dbs.items()},
+        progress=not args.quiet,
+    )
+    s = result["summary"]
+    print("| n | exec acc | exact match | p50 ms | p95 ms |\n|---|---|---|---|---|")
+    print(
+        f"| {s['n']} | {s['exec_acc']:.1%} | {s['exact_match']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
+    )
+    if args.out:
+        Path(args.out).write_text(
+            json.dumps(s | {"model": str(args.model), "data": str(args.data)}, indent=2)
+        )
+        write_jsonl(Path(args.out).with_suffix(".records.jsonl"), result["records"])
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from symgen.demo import run_demo
 
@@ -269,6 +366,49 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     _add_generator(ask)
     ask.set_defaults(func=cmd_ask)
+    tr = sub.add_parser("train", help="train a task model on verified pairs (CPU, resumable)")
+    tr.add_argument("--data", required=True, action="append", help="pairs JSONL (repeatable)")
+    tr.add_argument("--db", required=True, action="append", help="SQLite file(s) the pairs use")
+    tr.add_argument("--out", required=True, help="run directory (rerun to resume)")
+    tr.add_argument("--arch", default="tiny", help="tiny (default), small or smollm2")
+    tr.add_argument("--epochs", type=int, default=None)
+    tr.add_argument("--max-steps", type=int, default=None)
+    tr.add_argument("--max-minutes", type=float, default=None, help="time budget")
+    tr.add_argument("--batch-size", type=int, default=None)
+    tr.add_argument("--lr", type=float, default=None)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--threads", type=int, default=None)
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=cmd_train)
+
+    ex = sub.add_parser("export", help="export a trained model to ONNX with a parity check")
+    ex.add_argument("--model", required=True, help="`symgen train` output directory")
+    ex.add_argument("--out", required=True, help="ONNX model directory")
+    ex.add_argument("--int8", action="store_true", help="also quantise to int8 (measured)")
+    ex.add_argument("--name", default=None)
+    ex.set_defaults(func=cmd_export)
+
+    co = sub.add_parser("complete", help="SQL for one question from an exported task model")
+    co.add_argument("--model", required=True)
+    co.add_argument("--db", required=True)
+    co.add_argument("--beams", type=int, default=4)
+    co.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
+    co.add_argument("question")
+    co.set_defaults(func=cmd_complete)
+
+    ev = sub.add_parser("eval", help="execution accuracy, exact match, latency of a task model")
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--data", required=True)
+    where = ev.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", action="append")
+    where.add_argument("--db-dir", help="directory of SQLite DBs (Spider layout)")
+    ev.add_argument("--beams", type=int, default=4)
+    ev.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
+    ev.add_argument("--limit", type=int, default=None)
+    ev.add_argument("--out", default=None, help="write summary JSON (+ .records.jsonl)")
+    ev.add_argument("--quiet", action="store_true")
+    ev.set_defaults(func=cmd_eval)
+
     demo = sub.add_parser("demo", help="run the pipeline end to end on the GeoQuery demo")
     demo.add_argument("--data", default=None, help="shared data dir (default ../shared/data)")
     demo.add_argument("--out-dir", default=".symgen/demo", help="where results go")

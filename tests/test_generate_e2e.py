@@ -114,3 +114,22 @@ def test_interrupt_keeps_work_and_resume_completes(
     done = [r["question"] for r in lines(out) + lines(tmp_path / "pairs.rejected.jsonl")]
     assert len(done) == 4 and len(set(done)) == 4
     assert len(lines(tmp_path / "pairs.questions.jsonl")) == 4
+
+
+def test_ask_answers_with_the_llm(model_file, geo_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    model_file("qwen2.5-coder-0.5b")
+    cmd = cli(
+        "ask",
+        "--db",
+        str(geo_dir / "geography.sqlite"),
+        "--seeds",
+        str(geo_dir / "seed_10.jsonl"),
+        "--threads",
+        "2",
+        "what is the capital of texas",
+    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    sql = proc.stdout.strip()
+    with ReadOnlyDatabase(geo_dir / "geography.sqlite") as db:
+        assert db.execute(sql).rows == (("austin",),), sql

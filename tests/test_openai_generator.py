@@ -31,9 +31,23 @@ def server(model_file, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     log = tmp_path_factory.mktemp("srv") / "server.log"
     with log.open("w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file("smollm2-135m")),
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "2"],
-            stdout=fh, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model_file("smollm2-135m")),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "1024",
+                "--n_threads",
+                "2",
+            ],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -55,7 +69,9 @@ def server(model_file, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 def test_samples_with_logprobs_and_stops(server: str) -> None:
     gen = open_generator(f"openai:{server}")
     assert isinstance(gen, OpenAIGenerator)
-    prompt = "CREATE TABLE river (river_name text, length int);\n-- Question: list all rivers\nSELECT"
+    prompt = (
+        "CREATE TABLE river (river_name text, length int);\n-- Question: list all rivers\nSELECT"
+    )
     greedy = gen.sample(prompt, n=1, temperature=0, max_tokens=20, stop=[";", "\n"])
     assert len(greedy) == 1 and greedy[0].text.strip()
     assert ";" not in greedy[0].text and greedy[0].logprob < 0 and greedy[0].n_tokens > 0

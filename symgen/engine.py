@@ -1,0 +1,238 @@
+"""Torch-free inference for exported task models: onnxruntime + tokenizers + numpy.
+
+Shared by `symgen complete`/`eval` and the editor server. Decoding uses the model's KV cache;
+the schema part of the input is evaluated once per database and its cache reused for every
+question. Beam search returns all finished beams, and `complete` takes the best one that passes
+the schema check (parses, read-only, names only known tables and columns).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from symgen.errors import MissingResource, SymgenError
+from symgen.schema_check import problem
+from symgen.task_data import DbKnowledge
+
+MANIFEST = "symgen.json"
+Past = list[np.ndarray]
+
+
+class Cancelled(Exception):
+    """Raised between decoding steps when the caller's `should_stop` says so."""
+
+
+@dataclass(frozen=True)
+class Beam:
+    text: str
+    logprob: float  # sum over generated tokens
+    tokens: int
+
+    @property
+    def score(self) -> float:
+        return self.logprob / max(1, self.tokens)
+
+
+@dataclass(frozen=True)
+class Completion:
+    sql: str
+    valid: bool
+    problem: str | None
+    beams: tuple[Beam, ...]
+    beam_index: int  # which beam was chosen (0 = the model's favourite)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=-1, keepdims=True)
+    out: np.ndarray = x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+    return out
+
+
+def load_manifest(model_dir: str | Path) -> dict[str, Any]:
+    path = Path(model_dir) / MANIFEST
+    if not path.is_file():
+        raise MissingResource(
+            f"{path} not found: {model_dir} is not an exported SymGen model; "
+            "create one with `symgen export --model TRAIN_DIR --out ONNX_DIR`"
+        )
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    return manifest
+
+
+class TaskModel:
+    """One exported model; thread-safe (one decode at a time, prefix cache shared)."""
+
+    def __init__(
+        self, model_dir: str | Path, *, int8: bool | None = None, threads: int | None = None
+    ) -> None:
+        self.dir = Path(model_dir)
+        self.manifest = load_manifest(self.dir)
+        m = self.manifest
+        use_int8 = m.get("default_int8", False) if int8 is None else int8
+        onnx_name = m["onnx_int8"] if use_int8 and m.get("onnx_int8") else m["onnx"]
+        self.onnx_path = self.dir / onnx_name
+        if not self.onnx_path.is_file():
+            raise MissingResource(f"{self.onnx_path} missing; re-run `symgen export`")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(self.onnx_path), opts, providers=["CPUExecutionProvider"]
+        )
+        self.tok = Tokenizer.from_file(str(self.dir / m["tokenizer"]))
+        self.eos = int(m["eos_id"])
+        self.layers, self.kv_heads, self.head_dim = (
+            m["num_layers"],
+            m["num_kv_heads"],
+            m["head_dim"],
+        )
+        names = {i.name for i in self.session.get_inputs()}
+        self.has_position_ids = "position_ids" in names
+        self.past_names = [
+            f"past_key_values.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")
+        ]
+        self.present_names = [
+            f"present.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")
+        ]
+        missing = [n for n in self.past_names if n not in names]
+        if missing:
+            raise SymgenError(
+                f"{self.onnx_path} has no KV-cache inputs ({missing[0]}); re-export with `symgen export`"
+            )
+        self._prefix: OrderedDict[str, tuple[Past, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.dir.name))
+
+    # ---- one forward step ------------------------------------------------------------------
+    def _run(self, ids: np.ndarray, past: Past) -> tuple[np.ndarray, Past]:
+        batch, new = ids.shape
+        past_len = past[0].shape[2]
+        feed: dict[str, np.ndarray] = {
+            "input_ids": ids.astype(np.int64),
+            "attention_mask": np.ones((batch, past_len + new), dtype=np.int64),
+        }
+        if self.has_position_ids:
+            feed["position_ids"] = np.broadcast_to(
+                np.arange(past_len, past_len + new, dtype=np.int64), (batch, new)
+            ).copy()
+        feed.update(zip(self.past_names, past, strict=True))
+        outs = self.session.run(["logits", *self.present_names], feed)
+        return outs[0][:, -1, :], list(outs[1:])
+
+    def _empty_past(self, batch: int = 1) -> Past:
+        shape = (batch, self.kv_heads, 0, self.head_dim)
+        return [np.zeros(shape, dtype=np.float32) for _ in self.past_names]
+
+    def _schema_past(self, schema: str) -> tuple[Past, np.ndarray]:
+        """KV cache after the schema part (LRU over a few databases)."""
+        if schema in self._prefix:
+            self._prefix.move_to_end(schema)
+            return self._prefix[schema]
+        ids = np.array([self.tok.encode(schema, add_special_tokens=False).ids], dtype=np.int64)
+        logits, past = self._run(ids, self._empty_past())
+        self._prefix[schema] = (past, logits)
+        while len(self._prefix) > 8:
+            self._prefix.popitem(last=False)
+        return past, logits
+
+    # ---- decoding ---------------------------------------------------------------------------
+    def generate(
+        self,
+        schema: str,
+        question: str,
+        *,
+        beams: int = 4,
+        max_tokens: int = 160,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> list[Beam]:
+        """Finished beams, best first (length-normalised log-probability)."""
+        with self._lock:
+            past, _ = self._schema_past(schema)
+            q_ids = self.tok.encode(question, add_special_tokens=False).ids
+            logits, past = self._run(np.array([q_ids], dtype=np.int64), past)
+            return self._beam_search(logits, past, beams, max_tokens, should_stop)
+
+    def _beam_search(
+        self,
+        logits: np.ndarray,
+        past: Past,
+        k: int,
+        max_tokens: int,
+        should_stop: Callable[[], bool] | None,
+    ) -> list[Beam]:
+        seqs: list[list[int]] = [[]]
+        scores = np.zeros(1, dtype=np.float64)
+        finished: list[tuple[list[int], float]] = []
+        for _ in range(max_tokens):
+            if should_stop and should_stop():
+                raise Cancelled
+            lp = _log_softmax(logits.astype(np.float64))
+            total = scores[:, None] + lp
+            flat = total.ravel()
+            top = np.argpartition(-flat, min(2 * k, flat.size - 1))[: 2 * k]
+            top = top[np.argsort(-flat[top])]
+            vocab = lp.shape[1]
+            keep_rows, keep_tokens, keep_scores = [], [], []
+            for idx in top:
+                row, token = divmod(int(idx), vocab)
+                if token == self.eos:
+                    finished.append((seqs[row], float(flat[idx])))
+                else:
+                    keep_rows.append(row)
+                    keep_tokens.append(token)
+                    keep_scores.append(float(flat[idx]))
+                if len(keep_rows) == k:
+                    break
+            if len(finished) >= k or not keep_rows:
+                break
+            seqs = [seqs[r] + [t] for r, t in zip(keep_rows, keep_tokens, strict=True)]
+            scores = np.array(keep_scores)
+            rows = np.array(keep_rows)
+            past = [p[rows] for p in past]  # reorder (and on the first step, fan out) the cache
+            logits, past = self._run(np.array(keep_tokens, dtype=np.int64)[:, None], past)
+        if not finished:  # ran out of tokens: return the unfinished beams
+            finished = [(s, float(v)) for s, v in zip(seqs, scores, strict=True)]
+        out = [Beam(self.tok.decode(t).strip(), s, len(t) + 1) for t, s in finished]
+        out.sort(key=lambda b: -b.score)
+        return out[:k]
+
+    def complete(
+        self,
+        db: DbKnowledge,
+        question: str,
+        *,
+        beams: int = 4,
+        max_tokens: int = 160,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Completion:
+        """SQL for `question` on `db`: the best beam that passes the schema check."""
+        found = self.generate(
+            db.schema,
+            db.question(question),
+            beams=beams,
+            max_tokens=max_tokens,
+            should_stop=should_stop,
+        )
+        first_problem = None
+        for i, beam in enumerate(found):
+            why = problem(beam.text, db.columns)
+            if why is None:
+                return Completion(beam.text, True, None, tuple(found), i)
+            first_problem = first_problem or why
+        text = found[0].text if found else ""
+        return Completion(text, False, first_problem or "no output", tuple(found), 0)

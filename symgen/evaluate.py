@@ -1,0 +1,98 @@
+"""`symgen eval`: execution accuracy, exact match and latency of any SQL predictor on pairs.
+
+The predictor is a plain callable `(db name, question) -> SQL`, so the task model, the generator
+LLM and any baseline are measured by the same code. Execution accuracy compares result multisets
+(lists when the gold query has ORDER BY) on a read-only connection.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from symgen.dataset import read_jsonl
+from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.tasks.sql import has_order_by, normalise, results_match
+
+Predictor = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class Item:
+    db: str
+    question: str
+    query: str
+
+
+def read_items(path: str | Path, default_db: str | None) -> list[Item]:
+    rows = read_jsonl(path, required=("question", "query"))
+    return [Item(r.get("db") or default_db or "", r["question"], r["query"]) for r in rows]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[idx]
+
+
+def execution_match(db: ReadOnlyDatabase, gold: str, pred: str) -> bool:
+    if not pred.strip():
+        return False
+    want, got = db.execute(gold), db.execute(pred)
+    if want.rows is None or got.rows is None:
+        return False
+    return results_match(want.rows, got.rows, has_order_by(gold))
+
+
+def evaluate(
+    predict: Predictor,
+    items: Sequence[Item],
+    db_paths: Mapping[str, Path],
+    *,
+    progress: bool = True,
+    label: str = "eval",
+) -> dict[str, Any]:
+    """Summary metrics plus one record per item."""
+    dbs: dict[str, ReadOnlyDatabase] = {}
+    records = []
+    try:
+        for item in tqdm(items, desc=label, disable=not progress, unit="q"):
+            if item.db not in dbs:
+                dbs[item.db] = ReadOnlyDatabase(db_paths[item.db], timeout_s=5.0)
+            start = time.perf_counter()
+            pred = predict(item.db, item.question)
+            ms = (time.perf_counter() - start) * 1000
+            ok = execution_match(dbs[item.db], item.query, pred)
+            em = normalise(pred) == normalise(item.query) if pred else False
+            records.append(
+                {
+                    "db": item.db,
+                    "question": item.question,
+                    "gold": item.query,
+                    "pred": pred,
+                    "exec": ok,
+                    "exact": em,
+                    "ms": round(ms, 2),
+                }
+            )
+    finally:
+        for db in dbs.values():
+            db.close()
+    n = len(records) or 1
+    ms_all = [r["ms"] for r in records]
+    summary = {
+        "n": len(records),
+        "exec_acc": sum(r["exec"] for r in records) / n,
+        "exact_match": sum(r["exact"] for r in records) / n,
+        "latency_p50_ms": round(statistics.median(ms_all), 2) if ms_all else 0.0,
+        "latency_p95_ms": round(percentile(ms_all, 0.95), 2),
+    }
+    return {"summary": summary, "records": records}

@@ -1,0 +1,55 @@
+"""Is a candidate SQL query valid for a schema? Used to pick the first valid beam.
+
+Cheap static checks only (no execution): it parses as exactly one read-only query, and every
+table and column it names exists. Aliases and CTE names the query itself defines are allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlglot import exp
+
+from symgen.sqlite_db import Table
+from symgen.tasks.sql import parse, static_check
+
+SchemaMap = Mapping[str, frozenset[str]]  # lower-cased table -> lower-cased column names
+
+
+def schema_map(tables: Sequence[Table]) -> dict[str, frozenset[str]]:
+    return {t.name.lower(): frozenset(c.name.lower() for c in t.columns) for t in tables}
+
+
+def problem(sql: str, schema: SchemaMap) -> str | None:
+    """None when valid, else a short reason (`syntax`, `unknown table x`, `unknown column y`)."""
+    reason = static_check(sql)
+    if reason:
+        return reason
+    tree = parse(sql)
+    if tree is None:
+        return "syntax"
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
+    table_aliases: dict[str, str] = {}
+    for table in tree.find_all(exp.Table):
+        name = table.name.lower()
+        if name not in schema and name not in ctes:
+            return f"unknown table {name}"
+        table_aliases[(table.alias or name).lower()] = name
+    known = set().union(*schema.values()) if schema else set()
+    for column in tree.find_all(exp.Column):
+        name = column.name.lower()
+        if not name or isinstance(column.this, exp.Star):
+            continue
+        qualifier = column.table.lower()
+        if qualifier:
+            base = table_aliases.get(qualifier)
+            if base is None:
+                if qualifier in ctes:
+                    continue
+                return f"unknown table {qualifier}"
+            if base in schema and name not in schema[base]:
+                return f"unknown column {qualifier}.{name}"
+        elif name not in known and name not in aliases:
+            return f"unknown column {name}"
+    return None

@@ -1,0 +1,119 @@
+"""Training examples for the task model: (schema part, question part, target) per verified pair.
+
+Pairs name their database (`"db": "geography"`); `--db` paths are matched by file stem, and a
+single `--db` serves pairs that name none. Torch-free: the engine uses `DbKnowledge` too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from symgen.dataset import read_jsonl
+from symgen.errors import MissingResource, SymgenError
+from symgen.knowledge import ValueIndex
+from symgen.schema_check import schema_map
+from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.task_format import question_text, schema_text, target_text
+
+
+@dataclass(frozen=True)
+class DbKnowledge:
+    """What the task model needs to know about one database."""
+
+    name: str
+    path: Path
+    schema: str
+    columns: dict[str, frozenset[str]]
+    values: ValueIndex
+
+    @staticmethod
+    def load(path: str | Path) -> DbKnowledge:
+        path = Path(path)
+        if not path.is_file():
+            raise MissingResource(f"database not found: {path}; pass an existing SQLite file")
+        with ReadOnlyDatabase(path) as db:
+            tables = db.tables()
+            return DbKnowledge(
+                db.name,
+                path,
+                schema_text(tables),
+                schema_map(tables),
+                ValueIndex.build(db.text_values()),
+            )
+
+    @property
+    def schema_hash(self) -> str:
+        return hashlib.sha256(self.schema.encode()).hexdigest()[:16]
+
+    def question(self, question: str) -> str:
+        return question_text(question, self.values)
+
+
+@dataclass(frozen=True)
+class Example:
+    db: str
+    schema: str
+    question: str  # question part of the input, with value hints
+    target: str
+
+
+def load_dbs(paths: Sequence[str | Path]) -> dict[str, DbKnowledge]:
+    dbs = [DbKnowledge.load(p) for p in paths]
+    return {d.name: d for d in dbs}
+
+
+def read_db_dir(directory: str | Path) -> list[Path]:
+    """Every SQLite file under a Spider-style directory (`DIR/<db>/<db>.sqlite` or flat)."""
+    found = sorted(Path(directory).glob("**/*.sqlite"))
+    if not found:
+        raise MissingResource(f"no .sqlite files under {directory}")
+    return found
+
+
+def load_examples(data: str | Path, dbs: dict[str, DbKnowledge]) -> list[Example]:
+    """Examples for every pair of `data`; a pair naming an unknown database is an error."""
+    rows = read_jsonl(data, required=("question", "query"))
+    out = []
+    for lineno, row in enumerate(rows, 1):
+        name = row.get("db") or (next(iter(dbs)) if len(dbs) == 1 else None)
+        if name not in dbs:
+            known = ", ".join(sorted(dbs)) or "none"
+            raise SymgenError(
+                f"{data}:{lineno}: pair names database {name!r}, not among --db ({known}); "
+                "pass its SQLite file with --db"
+            )
+        db = dbs[name]
+        out.append(
+            Example(name, db.schema, db.question(row["question"]), target_text(row["query"]))
+        )
+    return out
+
+
+def data_hash(paths: Sequence[str | Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def encode(tok: Tokenizer, ex: Example, eos_id: int) -> tuple[list[int], list[int], list[int]]:
+    """(schema ids, question+target ids, labels with -100 on the question part).
+
+    The schema and question parts are tokenised separately, exactly as the engine does, so the
+    engine's cached schema prefix matches what the model saw in training (and training can
+    compute the shared schema prefix once per batch).
+    """
+    schema = tok.encode(ex.schema, add_special_tokens=False).ids
+    question = tok.encode(ex.question, add_special_tokens=False).ids
+    target = [*tok.encode(ex.target, add_special_tokens=False).ids, eos_id]
+    return schema, question + target, [-100] * len(question) + target
+
+
+def encode_source(tok: Tokenizer, schema: str, question: str) -> list[int]:
+    schema_ids: list[int] = tok.encode(schema, add_special_tokens=False).ids
+    return schema_ids + tok.encode(question, add_special_tokens=False).ids

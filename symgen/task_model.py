@@ -1,0 +1,121 @@
+"""Task-model architectures (torch; training side only), each with its own defaults.
+
+Both are decoder-only Llama-family models, so one ONNX export path and one torch-free engine
+serve them:
+  * `tiny`    — from scratch, ~4M parameters, with a BPE tokenizer trained on the data;
+  * `small`   — from scratch, ~12M parameters;
+  * `smollm2` — SmolLM2-135M-Instruct from the registry's GGUF (dequantised by transformers),
+                fine-tuned; its own tokenizer.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tokenizers import Tokenizer
+
+from symgen.bpe import EOS, PAD, train_bpe
+from symgen.errors import MissingResource, SymgenError
+
+
+@dataclass(frozen=True)
+class ArchConfig:
+    name: str
+    pretrained: str | None = None  # registry model name (GGUF) to start from
+    hidden: int = 256
+    layers: int = 4
+    heads: int = 4
+    intermediate: int = 768
+    vocab: int = 4096
+    lr: float = 1e-3
+    batch_size: int = 16
+    epochs: int = 60
+    max_positions: int = 1024
+
+
+ARCHS: dict[str, ArchConfig] = {
+    "tiny": ArchConfig("tiny"),
+    "small": ArchConfig("small", hidden=384, layers=6, heads=6, intermediate=1152, lr=7e-4),
+    "smollm2": ArchConfig("smollm2", pretrained="smollm2-135m", lr=5e-5, batch_size=8, epochs=4),
+}
+
+
+def get_arch(name: str) -> ArchConfig:
+    if name not in ARCHS:
+        raise SymgenError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHS)}")
+    return ARCHS[name]
+
+
+def build(
+    arch: ArchConfig, texts: Sequence[str], tok: Tokenizer | None = None
+) -> tuple[Any, Tokenizer, int, int]:
+    """(torch model, tokenizer, eos id, pad id): fresh weights or the pretrained GGUF's.
+
+    A from-scratch model trains its BPE on `texts` unless `tok` (a resumed run's) is given.
+    """
+    if arch.pretrained:
+        return _from_gguf(arch.pretrained)
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = tok or train_bpe(texts, arch.vocab)
+    eos, pad = tok.token_to_id(EOS), tok.token_to_id(PAD)
+    cfg = LlamaConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=arch.hidden,
+        intermediate_size=arch.intermediate,
+        num_hidden_layers=arch.layers,
+        num_attention_heads=arch.heads,
+        num_key_value_heads=arch.heads,
+        max_position_embeddings=arch.max_positions,
+        tie_word_embeddings=True,
+        bos_token_id=eos,
+        eos_token_id=eos,
+        pad_token_id=pad,
+    )
+    torch.manual_seed(0)
+    return LlamaForCausalLM(cfg), tok, eos, pad
+
+
+def _from_gguf(registry_name: str) -> tuple[Any, Tokenizer, int, int]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from symgen import registry
+
+    _, specs = registry.load_registry()
+    path = registry.model_path(specs[registry_name])
+    if not path.is_file():
+        raise MissingResource(
+            f"{path} not found; run `symgen models install {registry_name} && "
+            f"symgen models fetch {registry_name}`"
+        )
+    hf_tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, torch_dtype=torch.float32
+    )
+    tok = hf_tok.backend_tokenizer
+    eos = int(hf_tok.eos_token_id)
+    pad = int(hf_tok.pad_token_id if hf_tok.pad_token_id is not None else eos)
+    return model, tok, eos, pad
+
+
+def save_hf(model: Any, tok: Tokenizer, eos: int, pad: int, out: Path) -> None:
+    """`save_pretrained` layout (config, safetensors, tokenizer) that optimum can export."""
+    from transformers import PreTrainedTokenizerFast
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tok_path = Path(tmp) / "tokenizer.json"
+        tok.save(str(tok_path))
+        fast = PreTrainedTokenizerFast(
+            tokenizer_file=str(tok_path),
+            eos_token=tok.id_to_token(eos),
+            pad_token=tok.id_to_token(pad),
+        )
+    fast.save_pretrained(out)

@@ -1,0 +1,277 @@
+"""`symgen train`: fit a task model on verified pairs, on CPU, resumable.
+
+minGPT-style: one loop, per-architecture defaults (`task_model.ARCHS`), overridable. The
+learning rate anneals by whichever budget runs out first (steps or minutes), so a time-capped run
+still ends on a low learning rate. A checkpoint is written every few minutes and on Ctrl-C; a
+rerun with the same data and settings resumes from it; a finished run is not redone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tokenizers import Tokenizer
+
+from symgen.errors import SymgenError
+from symgen.task_data import Example, data_hash, encode, load_dbs, load_examples
+from symgen.task_model import ArchConfig, build, get_arch, save_hf
+
+Progress = Callable[[int, int, float], None]  # step, total steps, loss
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "tiny"
+    epochs: int | None = None  # None: the architecture's default
+    max_steps: int | None = None
+    max_minutes: float | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    warmup_steps: int = 30
+    weight_decay: float = 0.01
+    max_len: int = 384  # longer examples are truncated on the input side
+    seed: int = 0
+    checkpoint_minutes: float = 2.0
+    threads: int | None = None
+
+
+@dataclass
+class RunState:
+    """What a checkpoint needs besides weights and optimiser: where the run is."""
+
+    step: int = 0
+    elapsed: float = 0.0  # training seconds so far, across resumes
+    losses: list[float] = field(default_factory=list)
+
+
+def batches(
+    keys: Sequence[tuple[str, int]], batch_size: int, epoch: int, seed: int
+) -> list[list[int]]:
+    """Shuffled batches of one database and similar length, deterministic per (seed, epoch).
+
+    `keys[i]` is (database, length) of example i. One database per batch lets the shared schema
+    prefix be computed once per batch; similar lengths mean little padding.
+    """
+    order = list(range(len(keys)))
+    random.Random(seed * 1000 + epoch).shuffle(order)
+    chunk = batch_size * 16
+    out: list[list[int]] = []
+    for i in range(0, len(order), chunk):
+        part = sorted(order[i : i + chunk], key=lambda j: keys[j])
+        for db in dict.fromkeys(keys[j][0] for j in part):
+            same = [j for j in part if keys[j][0] == db]
+            out.extend(same[k : k + batch_size] for k in range(0, len(same), batch_size))
+    random.Random(seed * 1000 + epoch + 1).shuffle(out)
+    return out
+
+
+def lr_at(
+    step: int, total: int, elapsed: float, budget_s: float | None, cfg_lr: float, warmup: int
+) -> float:
+    if step < warmup:
+        return cfg_lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    if budget_s:
+        progress = max(progress, elapsed / budget_s)
+    return cfg_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _truncate(
+    schema: list[int], ids: list[int], labels: list[int], max_len: int
+) -> tuple[list[int], list[int], list[int]]:
+    if len(ids) <= max_len:
+        return schema, ids, labels
+    cut = len(ids) - max_len  # drop from the start of the question part, never the target
+    return schema, ids[cut:], labels[cut:]
+
+
+def train(
+    data: Sequence[str | Path],
+    db_paths: Sequence[str | Path],
+    out_dir: str | Path,
+    cfg: TrainConfig,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    import torch
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    arch = get_arch(cfg.arch)
+    arch = replace(
+        arch,
+        epochs=cfg.epochs or arch.epochs,
+        batch_size=cfg.batch_size or arch.batch_size,
+        lr=cfg.lr or arch.lr,
+    )
+    dbs = load_dbs(db_paths)
+    examples: list[Example] = []
+    for path in data:
+        examples.extend(load_examples(path, dbs))
+    if not examples:
+        raise SymgenError("no training pairs in " + ", ".join(map(str, data)))
+    identity = {
+        "arch": asdict(arch),
+        "data_hash": data_hash(data),
+        "config": {
+            k: v for k, v in asdict(cfg).items() if k not in ("threads", "checkpoint_minutes")
+        },
+    }
+    meta_path, ckpt_path = out / "train.json", out / "checkpoint.pt"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
+    if meta and meta.get("identity") != identity:
+        raise SymgenError(
+            f"{out} holds a run with different data or settings; use a new --out or delete it"
+        )
+    if meta and meta.get("done"):
+        return dict(meta)
+
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    torch.manual_seed(cfg.seed)
+    model, tok, eos, pad = _model_and_tokenizer(arch, examples, out)
+    encoded = [_truncate(*encode(tok, ex, eos), cfg.max_len) for ex in examples]
+    keys = [(ex.db, len(e[1])) for ex, e in zip(examples, encoded, strict=True)]
+    per_epoch = math.ceil(len(encoded) / arch.batch_size)
+    total = per_epoch * arch.epochs
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    optim = torch.optim.AdamW(model.parameters(), lr=arch.lr, weight_decay=cfg.weight_decay)
+    state = RunState()
+    if ckpt_path.is_file():
+        ck = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(ck["model"])
+        optim.load_state_dict(ck["optim"])
+        state = RunState(**ck["state"])
+    n_params = sum(p.numel() for p in model.parameters())
+    meta = {
+        "identity": identity,
+        "params": n_params,
+        "examples": len(examples),
+        "data_files": [str(Path(p).resolve()) for p in data],
+        "databases": {
+            d.name: {"path": str(d.path), "schema_hash": d.schema_hash} for d in dbs.values()
+        },
+        "done": False,
+    }
+    meta_path.write_text(json.dumps(meta, indent=2))
+
+    def save_checkpoint() -> None:
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save(
+            {"model": model.state_dict(), "optim": optim.state_dict(), "state": asdict(state)}, tmp
+        )
+        os.replace(tmp, ckpt_path)
+
+    budget_s = cfg.max_minutes * 60 if cfg.max_minutes else None
+    model.train()
+    last_save = time.monotonic()
+    start = time.monotonic() - state.elapsed
+    ema = state.losses[-1] if state.losses else None
+    try:
+        while state.step < total:
+            epoch, within = divmod(state.step, per_epoch)
+            batch = batches(keys, arch.batch_size, epoch, cfg.seed)[within]
+            for group in optim.param_groups:
+                group["lr"] = lr_at(
+                    state.step, total, state.elapsed, budget_s, arch.lr, cfg.warmup_steps
+                )
+            loss = _batch_loss(model, [encoded[i] for i in batch], pad)
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optim.step()
+            state.step += 1
+            state.elapsed = time.monotonic() - start
+            value = float(loss.item())
+            ema = value if ema is None else 0.95 * ema + 0.05 * value
+            if state.step % 10 == 0 or state.step == total:
+                state.losses.append(round(ema, 4))
+            if progress:
+                progress(state.step, total, ema)
+            if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
+                save_checkpoint()
+                last_save = time.monotonic()
+            if budget_s and state.elapsed >= budget_s:
+                break
+            if should_stop and should_stop():
+                save_checkpoint()
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        save_checkpoint()
+        raise
+    model.eval()
+    save_hf(model, tok, eos, pad, out / "hf")
+    meta.update(
+        done=True,
+        steps=state.step,
+        planned_steps=total,
+        train_minutes=round(state.elapsed / 60, 2),
+        final_loss=ema,
+        loss_curve=state.losses,
+        eos_id=eos,
+        pad_id=pad,
+    )
+    meta_path.write_text(json.dumps(meta, indent=2))
+    ckpt_path.unlink(missing_ok=True)
+    return meta
+
+
+def _model_and_tokenizer(
+    arch: ArchConfig, examples: Sequence[Example], out: Path
+) -> tuple[Any, Tokenizer, int, int]:
+    """Build once; a resumed run reloads its own tokenizer so token ids stay the same."""
+    tok_path = out / "tokenizer.json"
+    texts = sorted({e.schema for e in examples})
+    texts += [e.question for e in examples] + [e.target for e in examples]
+    saved = Tokenizer.from_file(str(tok_path)) if tok_path.is_file() else None
+    model, tok, eos, pad = build(arch, texts, saved)
+    if arch.pretrained is None and saved is None:
+        tok.save(str(tok_path))
+    return model, tok, eos, pad
+
+
+def _batch_loss(
+    model: Any, items: Sequence[tuple[list[int], list[int], list[int]]], pad: int
+) -> Any:
+    """Loss of a one-database batch: the schema prefix runs once, its KV cache is shared.
+
+    Gradients flow through the shared cache into the schema's computation, so this is the same
+    objective as running every sequence in full, at a fraction of the cost.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    schema = torch.tensor([items[0][0]])
+    prefix = model(input_ids=schema, use_cache=True).past_key_values
+    batch = len(items)
+    legacy = tuple(
+        (k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in _layers(prefix)
+    )
+    cache = DynamicCache.from_legacy_cache(legacy)  # type: ignore[arg-type]
+    width = max(len(ids) for _, ids, _ in items)
+    ids = torch.full((batch, width), pad, dtype=torch.long)
+    labels = torch.full((batch, width), -100, dtype=torch.long)
+    mask = torch.zeros((batch, schema.shape[1] + width), dtype=torch.long)
+    mask[:, : schema.shape[1]] = 1
+    for row, (_, x, y) in enumerate(items):
+        ids[row, : len(x)] = torch.tensor(x)
+        labels[row, : len(y)] = torch.tensor(y)
+        mask[row, schema.shape[1] : schema.shape[1] + len(x)] = 1
+    return model(input_ids=ids, attention_mask=mask, past_key_values=cache, labels=labels).loss
+
+
+def _layers(cache: Any) -> list[tuple[Any, Any]]:
+    """(key, value) per layer from a transformers cache object or legacy tuple."""
+    if hasattr(cache, "layers"):
+        return [(layer.keys, layer.values) for layer in cache.layers]
+    if hasattr(cache, "key_cache"):
+        return list(zip(cache.key_cache, cache.value_cache, strict=True))
+    return [(k, v) for k, v in cache]
