@@ -84,8 +84,10 @@ def main() -> None:
     t0 = time.perf_counter()
     greedy_ok = []
     for item in items:
-        v, _ = answer(gen, ctx, item.question, samples=1, temperature=0.0, min_votes=MinVotes(1))
-        greedy_ok.append(is_correct(ctx, v.program, item.query))
+        _, cands = answer(
+            gen, ctx, item.question, samples=1, temperature=0.0, min_votes=MinVotes(1)
+        )  # the greedy answer as is, even when the verifier would reject it
+        greedy_ok.append(is_correct(ctx, cands[0].program if cands else None, item.query))
     greedy_s = time.perf_counter() - t0
     verdicts, sample_ok, cpu_s, wall_s = run_config(gen, ctx, items, args.samples, args.seed)
     selected_ok = [

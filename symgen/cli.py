@@ -93,7 +93,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from symgen.pipeline import run_generate
 
     qcfg = QuestionGenConfig()
-    acfg = AnswerGenConfig(samples=args.samples, temperature=args.temperature)
+    acfg = AnswerGenConfig(
+        samples=args.samples, temperature=args.temperature, value_hints=args.value_hints
+    )
     vcfg = VerifyConfig(min_votes=args.min_votes, allow_empty=args.allow_empty)
     stats = run_generate(
         db_path=Path(args.db),
@@ -257,7 +259,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise SymgenError(f"{args.data} names databases not given: {', '.join(unknown[:5])}")
     if args.limit:
         items = items[: args.limit]
-    model = TaskModel(args.model, int8=args.int8)
+    model = TaskModel(args.model, int8=args.int8, threads=args.threads)
     result = evaluate(
         lambda db, q: model.complete(dbs[db], q, beams=args.beams).sql,
         items,
@@ -286,6 +288,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         questions=args.questions,
         generator=args.generator,
         threads=args.threads,
+        train_minutes=args.train_minutes,
+        compare=args.compare,
     )
 
 
@@ -341,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"agreeing samples needed: count or fraction (default {vcfg.min_votes})",
     )
     gen.add_argument("--allow-empty", action="store_true", help="let empty results win the vote")
+    gen.add_argument(
+        "--value-hints",
+        action="store_true",
+        help="add a `-- Values:` line naming columns that hold values the question mentions",
+    )
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_generator(gen)
     gen.set_defaults(func=cmd_generate)
@@ -405,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--beams", type=int, default=4)
     ev.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     ev.add_argument("--limit", type=int, default=None)
+    ev.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
     ev.add_argument("--out", default=None, help="write summary JSON (+ .records.jsonl)")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
@@ -412,7 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the pipeline end to end on the GeoQuery demo")
     demo.add_argument("--data", default=None, help="shared data dir (default ../shared/data)")
     demo.add_argument("--out-dir", default=".symgen/demo", help="where results go")
-    demo.add_argument("--questions", type=int, default=30)
+    demo.add_argument("--questions", type=int, default=100, help="questions to generate")
+    demo.add_argument("--train-minutes", type=float, default=4.0)
+    demo.add_argument("--compare", type=int, default=40, help="dev questions to compare on")
     _add_generator(demo)
     demo.set_defaults(func=cmd_demo)
     return parser

@@ -1,7 +1,8 @@
 """`symgen demo`: the newcomer's main job on the bundled GeoQuery demo database.
 
-Runs the data pipeline (seeds → prompt → LLM → verifier → dataset) from the 10 human seeds and
-prints what it produced. Resumable: rerunning continues where an interrupted demo stopped.
+Runs the whole loop from the 10 human seeds: LLM generation with the agreement verifier, training
+a small task model, ONNX export, and a side-by-side comparison with the generator LLM on GeoQuery
+dev questions. Budgeted for ~20 minutes on 2 cores; resumable at every stage.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl
 from symgen.errors import MissingResource
-from symgen.generate import Generator, open_generator
+from symgen.generate import open_generator
 from symgen.pipeline import run_generate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,34 +39,113 @@ def demo_data_dir(explicit: str | None = None) -> Path:
 
 
 def run_demo(
-    *, data: str | None, out_dir: Path, questions: int, generator: str, threads: int | None
+    *,
+    data: str | None,
+    out_dir: Path,
+    questions: int,
+    generator: str,
+    threads: int | None,
+    train_minutes: float = 4.0,
+    compare: int = 40,
 ) -> int:
+    """generate → verify → train → export → eval; every stage resumes or reuses finished work."""
     geo = demo_data_dir(data)
+    db, seeds = geo / "geography.sqlite", geo / "seed_10.jsonl"
     out = out_dir / "geoquery.symgen.jsonl"
-    print(f"SymGen demo: {questions} questions about {geo / 'geography.sqlite'} from 10 seed pairs")
-    print(f"output: {out} (rerun to resume)\n")
+    print(f"SymGen demo on {db}: {questions} questions from the 10 seed pairs in {seeds.name}")
+    print(f"work dir: {out_dir} (rerun to resume)\n")
 
-    def open_gen() -> Generator:
-        return open_generator(generator, n_threads=threads)
-
+    print("[1/4] generate + verify with the local LLM")
     stats = run_generate(
-        db_path=geo / "geography.sqlite",
-        seeds_path=geo / "seed_10.jsonl",
+        db_path=db,
+        seeds_path=seeds,
         out_path=out,
-        open_gen=open_gen,
+        open_gen=lambda: open_generator(generator, n_threads=threads),
         n_questions=questions,
         qcfg=QuestionGenConfig(),
         acfg=AnswerGenConfig(),
         vcfg=VerifyConfig(),
     )
     kept = read_jsonl(out) if out.exists() else []
-    print(f"\n{len(kept)} execution-verified pairs; this run: {json.dumps(stats.as_dict())}")
-    for pair in kept[:5]:
+    print(f"    {len(kept)} execution-verified pairs ({json.dumps(stats.as_dict())})")
+    for pair in kept[:3]:
         print(
-            f"\n  Q: {pair['question']}\n  SQL: {pair['query']}\n  votes {pair['votes']}/{pair['n_samples']}"
+            f"      Q: {pair['question']}\n      SQL: {pair['query']}  [{pair['votes']}/{pair['n_samples']} votes]"
+        )
+
+    print(f"\n[2/4] train the task model (<= {train_minutes} min)")
+    from symgen.train import TrainConfig, train
+
+    run_dir, model_dir = out_dir / "run", out_dir / "models" / "geoquery"
+    with tqdm(desc="train", unit="step") as bar:
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+        meta = train(
+            [out, seeds],
+            [db],
+            run_dir,
+            TrainConfig(max_minutes=train_minutes, threads=threads),
+            progress=progress,
         )
     print(
-        "\nNext: generate more with `symgen generate --db ... --seeds ... --out ...` "
-        "(see README); training and the editor server come next in the pipeline."
+        f"    {meta['params'] / 1e6:.1f}M parameters, {meta['examples']} pairs, {meta['train_minutes']} min"
+    )
+
+    print("\n[3/4] export to ONNX (parity-checked, int8 measured)")
+    from symgen.export import export
+
+    manifest = export(run_dir, model_dir, int8=True, name="geoquery-demo")
+    print(
+        f"    {model_dir}: {manifest['mb_on_disk']} MB, parity {manifest['parity']['max_abs_diff']:.1e}"
+    )
+
+    print(f"\n[4/4] compare on the first {compare} GeoQuery dev questions")
+    rows = _compare(geo, model_dir, generator, threads, compare)
+    print("\n| model | exec acc | p50 ms | p95 ms |\n|---|---|---|---|")
+    for name, s in rows:
+        print(f"| {name} | {s['exec_acc']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |")
+    print(
+        "\nUse it in your editor: start the language server with\n"
+        f"    symgen-server --model {model_dir} --db {db}\n"
+        "or ask it directly:\n"
+        f'    symgen complete --model {model_dir} --db {db} "rivers longer than 500 km in texas"'
     )
     return 0
+
+
+def _compare(
+    geo: Path, model_dir: Path, generator: str, threads: int | None, n: int
+) -> list[tuple[str, dict[str, Any]]]:
+    from symgen.dataset import read_pairs
+    from symgen.engine import TaskModel
+    from symgen.evaluate import evaluate, read_items
+    from symgen.pipeline import answer, build_context
+    from symgen.task_data import load_dbs
+    from symgen.verify import MinVotes
+
+    db = geo / "geography.sqlite"
+    items = read_items(geo / "dev.jsonl", "geography")[:n]
+    dbs = load_dbs([db])
+    model = TaskModel(model_dir)
+    task = evaluate(
+        lambda d, q: model.complete(dbs[d], q).sql, items, {"geography": db}, label="task model"
+    )
+    ctx = build_context(db, read_pairs(geo / "seed_10.jsonl"))
+    gen = open_generator(generator, n_threads=threads)
+    try:
+
+        def llm(d: str, q: str) -> str:
+            _, cands = answer(gen, ctx, q, samples=1, temperature=0.0, min_votes=MinVotes(1))
+            return cands[0].program if cands else ""
+
+        base = evaluate(llm, items, {"geography": db}, label="generator LLM")
+    finally:
+        gen.close()
+    return [
+        (f"task model ({model.name})", task["summary"]),
+        (f"LLM {generator} 10-shot greedy", base["summary"]),
+    ]

@@ -116,4 +116,5 @@ def encode(tok: Tokenizer, ex: Example, eos_id: int) -> tuple[list[int], list[in
 
 def encode_source(tok: Tokenizer, schema: str, question: str) -> list[int]:
     schema_ids: list[int] = tok.encode(schema, add_special_tokens=False).ids
-    return schema_ids + tok.encode(question, add_special_tokens=False).ids
+    question_ids: list[int] = tok.encode(question, add_special_tokens=False).ids
+    return schema_ids + question_ids

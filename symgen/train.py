@@ -150,12 +150,16 @@ def train(
         model.load_state_dict(ck["model"])
         optim.load_state_dict(ck["optim"])
         state = RunState(**ck["state"])
+        resumed = [*(meta or {}).get("resumed_from", []), state.step]
+    else:
+        resumed = []
     n_params = sum(p.numel() for p in model.parameters())
     meta = {
         "identity": identity,
         "params": n_params,
         "examples": len(examples),
         "data_files": [str(Path(p).resolve()) for p in data],
+        "resumed_from": resumed,
         "databases": {
             d.name: {"path": str(d.path), "schema_hash": d.schema_hash} for d in dbs.values()
         },

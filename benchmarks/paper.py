@@ -1,0 +1,225 @@
+"""The SymGen paper's comparison on GeoQuery dev, measured here, side by side in one run.
+
+Rows (all evaluated by the same code, `symgen.evaluate`, on the same dev questions):
+  llm_10shot_greedy            generator LLM, 10-shot informative prompt, greedy
+  llm_10shot_selfconsistency   same prompt, K samples, majority of execution results
+  task_symgen_10seeds          task model trained on SymGen data generated from the 10 seeds
+  task_seeds_only              task model trained on the 10 seeds alone
+  task_human_100               task model trained on 100 human pairs (GeoQuery train)
+  task_human_600               task model trained on all 600 human pairs
+
+    python -m benchmarks.paper                      # everything (resumes finished pieces)
+    python -m benchmarks.paper --sc-limit 100       # self-consistency on the first 100 only
+
+Generation and training runs are resumable and cached under .symgen/bench/, so a rerun reuses
+finished work; evaluation of every row is redone each run. Writes benchmarks/results/paper.json,
+paper.md and paper.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import RESULTS, ROOT, markdown_table, shared_data, write_result
+from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.dataset import read_pairs, write_jsonl
+from symgen.engine import TaskModel
+from symgen.evaluate import Item, evaluate, read_items
+from symgen.export import export
+from symgen.generate import Generator, open_generator
+from symgen.pipeline import answer, build_context, run_generate
+from symgen.registry import load_registry, model_path
+from symgen.task_data import load_dbs
+from symgen.train import TrainConfig, train
+from symgen.verify import MinVotes
+
+WORK = ROOT / ".symgen" / "bench"
+COLUMNS = [
+    "name",
+    "exec_acc",
+    "exact_match",
+    "params",
+    "mb",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "train_minutes",
+    "train_pairs",
+]
+
+
+def llm_rows(args: argparse.Namespace, geo: Path, items: list[Item]) -> list[dict[str, Any]]:
+    _, specs = load_registry()
+    spec = specs[args.generator]
+    ctx = build_context(geo / "geography.sqlite", read_pairs(geo / "seed_10.jsonl"))
+    gen: Generator = open_generator(args.generator, n_threads=args.threads)
+    base = {
+        "params": spec.params,
+        "mb": round(model_path(spec).stat().st_size / 1e6, 1),
+        "train_minutes": 0.0,
+        "train_pairs": 10,
+    }
+    rows = []
+    try:
+        for name, samples, subset in (
+            ("llm_10shot_greedy", 1, items),
+            ("llm_10shot_selfconsistency", args.sc_samples, items[: args.sc_limit or None]),
+        ):
+
+            def predict(db: str, q: str, k: int = samples) -> str:
+                verdict, cands = answer(
+                    gen,
+                    ctx,
+                    q,
+                    samples=k,
+                    temperature=0.8 if k > 1 else 0.0,
+                    min_votes=MinVotes(1),
+                    seed=0,
+                )
+                fallback = cands[0].program if cands else ""
+                # greedy: the LLM's answer as is; self-consistency: the vote, else a sample
+                return fallback if k == 1 else (verdict.program or fallback)
+
+            res = evaluate(predict, subset, {"geography": geo / "geography.sqlite"}, label=name)
+            rows.append({"name": name, **res["summary"], **base})
+    finally:
+        gen.close()
+    return rows
+
+
+def symgen_data(args: argparse.Namespace, geo: Path) -> Path:
+    out = WORK / "geoquery.symgen.jsonl"
+    stats = run_generate(
+        db_path=geo / "geography.sqlite",
+        seeds_path=geo / "seed_10.jsonl",
+        out_path=out,
+        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
+        n_questions=args.symgen_questions,
+        qcfg=QuestionGenConfig(),
+        acfg=AnswerGenConfig(),
+        vcfg=VerifyConfig(),
+        seed=0,
+    )
+    print(f"SymGen data: {json.dumps(stats.as_dict())}")
+    return out
+
+
+def human_subset(geo: Path, n: int) -> Path:
+    rows = [json.loads(line) for line in (geo / "train.jsonl").read_text().splitlines() if line]
+    random.Random(0).shuffle(rows)
+    path = WORK / f"human_{n}.jsonl"
+    write_jsonl(path, rows[:n])
+    return path
+
+
+def task_row(
+    name: str, data: Path, geo: Path, items: list[Item], args: argparse.Namespace
+) -> dict[str, Any]:
+    run_dir, onnx_dir = WORK / "runs" / name, WORK / "onnx" / name
+    db = geo / "geography.sqlite"
+    cfg = TrainConfig(arch=args.arch, max_minutes=args.train_minutes, threads=args.threads)
+    meta = train([data], [db], run_dir, cfg)
+    manifest = export(run_dir, onnx_dir, int8=True, name=name)
+    model = TaskModel(onnx_dir, threads=args.threads)
+    dbs = load_dbs([db])
+
+    def predict(dbname: str, q: str) -> str:
+        return model.complete(dbs[dbname], q, beams=args.beams).sql
+
+    res = evaluate(predict, items, {"geography": db}, label=name)
+    return {
+        "name": name,
+        **res["summary"],
+        "params": meta["params"],
+        "mb": manifest["mb_on_disk"],
+        "train_minutes": meta["train_minutes"],
+        "train_pairs": meta["examples"],
+        "int8_default": manifest["default_int8"],
+        "int8_agreement": manifest.get("int8_agreement"),
+    }
+
+
+def chart(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    names = [r["name"] for r in rows]
+    colors = ["#999999" if n.startswith("llm") else "#2a7ab9" for n in names]
+    ax1.barh(names, [100 * r["exec_acc"] for r in rows], color=colors)
+    ax1.set_xlabel("execution accuracy on GeoQuery dev (%)")
+    ax1.invert_yaxis()
+    ax2.barh(names, [r["latency_p50_ms"] for r in rows], color=colors)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("latency p50 per question (ms, log scale)")
+    ax2.invert_yaxis()
+    ax2.set_yticklabels([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
+    ap.add_argument("--symgen-questions", type=int, default=600)
+    ap.add_argument("--sc-samples", type=int, default=8)
+    ap.add_argument(
+        "--sc-limit", type=int, default=0, help="self-consistency on first N dev (0 = all)"
+    )
+    ap.add_argument("--dev-limit", type=int, default=0, help="first N dev questions (0 = all 280)")
+    ap.add_argument("--arch", default="tiny")
+    ap.add_argument("--train-minutes", type=float, default=10.0)
+    ap.add_argument("--beams", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--skip-llm", action="store_true", help="task-model rows only")
+    args = ap.parse_args()
+
+    geo = shared_data() / "geoquery"
+    WORK.mkdir(parents=True, exist_ok=True)
+    items = read_items(geo / "dev.jsonl", "geography")[: args.dev_limit or None]
+    started = time.time()
+    rows: list[dict[str, Any]] = []
+    data = {
+        "task_symgen_10seeds": symgen_data(args, geo),
+        "task_seeds_only": geo / "seed_10.jsonl",
+        "task_human_100": human_subset(geo, 100),
+        "task_human_600": geo / "train.jsonl",
+    }
+    for name, path in data.items():
+        rows.append(task_row(name, path, geo, items, args))
+    if not args.skip_llm:
+        rows = llm_rows(args, geo, items) + rows
+    print(
+        f"\nGeoQuery dev ({len(items)} questions), generator {args.generator}, task arch {args.arch}"
+    )
+    table = markdown_table(rows, COLUMNS)
+    print(table)
+    cmd = "python -m benchmarks.paper " + " ".join(
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        for k, v in vars(args).items()
+        if v is not False
+    )
+    write_result(
+        "paper",
+        {
+            "geoquery": rows,
+            "spider": [],
+            "command": cmd,
+            "minutes": round((time.time() - started) / 60, 1),
+        },
+    )
+    (RESULTS / "paper.md").write_text(f"`{cmd}`\n\n{table}\n")
+    chart(rows, RESULTS / "paper.png")
+    print(f"\nwrote {RESULTS / 'paper.json'}, paper.md, paper.png")
+
+
+if __name__ == "__main__":
+    main()

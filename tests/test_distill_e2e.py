@@ -1,0 +1,187 @@
+"""Real distillation end to end: train a tiny model on GeoQuery pairs, export to ONNX, complete.
+
+The model is trained to memorise 16 real pairs (about a minute on 2 cores), so the checks are
+sharp: it must reproduce their SQL through ONNX, the torch-free engine and the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from symgen.sqlite_db import ReadOnlyDatabase
+
+SYMGEN = [sys.executable, "-m", "symgen"]
+N_PAIRS = 16
+
+
+@pytest.fixture(scope="module")
+def pairs(geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rows = [json.loads(x) for x in (geo_dir / "train.jsonl").read_text().splitlines()[:N_PAIRS]]
+    path = tmp_path_factory.mktemp("data") / "pairs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def train_cmd(pairs: Path, db: Path, out: Path) -> list[str]:
+    return [
+        *SYMGEN,
+        "train",
+        "--data",
+        str(pairs),
+        "--db",
+        str(db),
+        "--out",
+        str(out),
+        "--epochs",
+        "120",
+        "--threads",
+        "2",
+    ]
+
+
+@pytest.fixture(scope="module")
+def exported(pairs: Path, geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Train (interrupted once with SIGINT, then resumed), then export with int8."""
+    run = tmp_path_factory.mktemp("run")
+    db = geo_dir / "geography.sqlite"
+    proc = subprocess.Popen(train_cmd(pairs, db, run), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (run / "train.json").is_file():
+        time.sleep(0.5)
+    time.sleep(8)  # some steps in
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert (run / "checkpoint.pt").is_file(), "Ctrl-C must leave a checkpoint"
+    done = subprocess.run(train_cmd(pairs, db, run), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((run / "train.json").read_text())
+    assert meta["done"] and meta["steps"] == meta["planned_steps"]
+    assert meta["resumed_from"] and meta["resumed_from"][0] > 0, "rerun must resume, not restart"
+    assert not (run / "checkpoint.pt").exists()
+    onnx = tmp_path_factory.mktemp("onnx")
+    exp = subprocess.run(
+        [*SYMGEN, "export", "--model", str(run), "--out", str(onnx), "--int8"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert exp.returncode == 0, exp.stderr
+    return onnx
+
+
+def test_export_manifest_parity_and_int8(exported: Path) -> None:
+    m = json.loads((exported / "symgen.json").read_text())
+    assert m["parity"]["max_abs_diff"] <= m["parity"]["tolerance"]
+    assert (exported / m["onnx"]).is_file() and (exported / m["onnx_int8"]).is_file()
+    assert 0.0 <= m["int8_agreement"] <= 1.0
+    assert m["databases"]["geography"]["schema_hash"] and m["training"]["data_hash"]
+    assert m["params"] < 10_000_000  # ~1% of the 494M generator
+
+
+def test_complete_reproduces_trained_sql(exported: Path, pairs: Path, geo_dir: Path) -> None:
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    model = TaskModel(exported, int8=False)
+    rows = [json.loads(x) for x in pairs.read_text().splitlines()]
+    right = 0
+    with ReadOnlyDatabase(db.path) as conn:
+        for row in rows:
+            got = model.complete(db, row["question"], beams=4)
+            right += got.valid and conn.execute(got.sql).rows == conn.execute(row["query"]).rows
+    assert right >= N_PAIRS - 2, f"memorised only {right}/{N_PAIRS}"
+
+
+def test_cli_complete_and_eval(exported: Path, pairs: Path, geo_dir: Path, tmp_path: Path) -> None:
+    db = str(geo_dir / "geography.sqlite")
+    q = json.loads(pairs.read_text().splitlines()[0])
+    out = subprocess.run(
+        [*SYMGEN, "complete", "--model", str(exported), "--db", db, q["question"]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    with ReadOnlyDatabase(db) as conn:
+        assert conn.execute(out.stdout.strip()).rows == conn.execute(q["query"]).rows
+    report = tmp_path / "eval.json"
+    ev = subprocess.run(
+        [
+            *SYMGEN,
+            "eval",
+            "--model",
+            str(exported),
+            "--data",
+            str(pairs),
+            "--db",
+            db,
+            "--out",
+            str(report),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ev.returncode == 0, ev.stderr
+    summary = json.loads(report.read_text())
+    assert summary["n"] == N_PAIRS and summary["exec_acc"] >= 0.85
+    assert summary["latency_p95_ms"] > 0 and "| exec acc |" in ev.stdout
+    assert len(report.with_suffix(".records.jsonl").read_text().splitlines()) == N_PAIRS
+
+
+def test_engine_imports_no_torch() -> None:
+    code = (
+        "import sys, symgen.engine, symgen.evaluate, symgen.task_data; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'optimum')]; "
+        "sys.exit(f'imported {bad}' if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr or proc.stdout
+
+
+def test_missing_model_and_foreign_db_are_clear_errors(
+    pairs: Path, tmp_path: Path, geo_dir: Path
+) -> None:
+    gone = subprocess.run(
+        [
+            *SYMGEN,
+            "complete",
+            "--model",
+            str(tmp_path / "nope"),
+            "--db",
+            str(geo_dir / "geography.sqlite"),
+            "q",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert gone.returncode == 3 and "symgen export" in gone.stderr
+    other = tmp_path / "other.sqlite"
+    import sqlite3
+
+    sqlite3.connect(other).execute("CREATE TABLE t (a)").connection.close()
+    bad = subprocess.run(
+        [
+            *SYMGEN,
+            "train",
+            "--data",
+            str(pairs),
+            "--db",
+            str(other),
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "pairs.jsonl:1" in bad.stderr and "geography" in bad.stderr

@@ -1,0 +1,69 @@
+"""Pure logic of the distillation side: input format, schema check, batching, LR schedule."""
+
+from __future__ import annotations
+
+import pytest
+
+from symgen.knowledge import ValueIndex
+from symgen.schema_check import problem
+from symgen.task_format import canonical_sql, question_text, values_text
+from symgen.train import batches, lr_at
+
+SCHEMA = {
+    "state": frozenset({"state_name", "population", "area", "capital"}),
+    "river": frozenset({"river_name", "length", "traverse"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ("SELECT state_name FROM state", None),
+        ("SELECT s.capital FROM state AS s WHERE s.area > 10", None),
+        ("SELECT COUNT(*) AS n FROM river ORDER BY n", None),
+        ("WITH big AS (SELECT * FROM state) SELECT big.state_name FROM big", None),
+        ("SELECT river_name FROM river WHERE traverse IN (SELECT state_name FROM state)", None),
+        ("SELECT name FROM state", "unknown column name"),
+        ("SELECT state_name FROM states", "unknown table states"),
+        ("SELECT river.capital FROM river", "unknown column river.capital"),
+        ("SELECT x.state_name FROM state", "unknown table x"),
+        ("DELETE FROM state", "not_read_only"),
+        ("SELECT FROM WHERE", "syntax"),
+        ("SELECT 1; SELECT 2", "multiple_statements"),
+    ],
+)
+def test_schema_check(sql: str, why: str | None) -> None:
+    assert problem(sql, SCHEMA) == why
+
+
+def test_canonical_sql_is_one_spelling() -> None:
+    a = canonical_sql("select  state.capital from state where state.state_name='texas';")
+    b = canonical_sql("SELECT state.capital FROM state WHERE state.state_name = 'texas'")
+    assert a == b == "SELECT state.capital FROM state WHERE state.state_name = 'texas'"
+
+
+def test_question_text_names_values_the_question_mentions() -> None:
+    index = ValueIndex.build([("river", "traverse", "texas"), ("state", "state_name", "texas")])
+    text = question_text("Rivers  in TEXAS", index)
+    assert (
+        text
+        == " | values: texas = river.traverse, state.state_name | question: rivers in texas | sql:"
+    )
+    assert values_text([]) == ""
+
+
+def test_batches_are_deterministic_single_database_and_cover_everything() -> None:
+    keys = [("a" if i % 3 else "b", i % 7) for i in range(100)]
+    first = batches(keys, 8, epoch=0, seed=1)
+    assert first == batches(keys, 8, epoch=0, seed=1)
+    assert first != batches(keys, 8, epoch=1, seed=1)
+    assert sorted(i for b in first for i in b) == list(range(100))
+    assert all(len({keys[i][0] for i in b}) == 1 for b in first)
+
+
+def test_lr_warms_up_then_anneals_by_steps_or_time() -> None:
+    assert lr_at(0, 100, 0, None, 1.0, 10) == pytest.approx(0.1)
+    assert lr_at(10, 100, 0, None, 1.0, 10) == pytest.approx(1.0)
+    assert lr_at(100, 100, 0, None, 1.0, 10) == pytest.approx(0.1)
+    # the time budget is nearly spent: anneal even though few steps were done
+    assert lr_at(20, 1000, 59, 60.0, 1.0, 10) < 0.15
