@@ -184,8 +184,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 # ---- train / export / complete / eval ---------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from symgen.progress import bar as progress_bar
     from symgen.train import TrainConfig, train
 
     cfg = TrainConfig(
@@ -198,7 +197,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
     )
-    with tqdm(desc=f"train {args.arch}", unit="step", disable=args.quiet) as bar:
+    with progress_bar(desc=f"train {args.arch}", unit="step", disable=args.quiet) as bar:
 
         def progress(step: int, total: int, loss: float) -> None:
             bar.total = total

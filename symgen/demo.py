@@ -12,13 +12,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl
 from symgen.errors import MissingResource
 from symgen.generate import open_generator
 from symgen.pipeline import run_generate
+from symgen.progress import bar as progress_bar
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,7 +76,7 @@ def run_demo(
     from symgen.train import TrainConfig, train
 
     run_dir, model_dir = out_dir / "run", out_dir / "models" / "geoquery"
-    with tqdm(desc="train", unit="step") as bar:
+    with progress_bar(desc="train", unit="step") as bar:
 
         def progress(step: int, total: int, loss: float) -> None:
             bar.total = total

@@ -20,13 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import JsonlAppender, Pair, read_pairs, read_resumable
 from symgen.errors import SymgenError
 from symgen.generate import Generator
 from symgen.knowledge import ValueIndex, hint_line, schema_ddl
+from symgen.progress import bar as progress_bar
 from symgen.prompt import Demo, answer_prefix_text, answer_prompt
 from symgen.questions import generate_questions, question_key
 from symgen.sqlite_db import ReadOnlyDatabase
@@ -215,7 +214,8 @@ def run_generate(
 
     try:
         missing = n_questions - len(questions)
-        pending = [q for q in questions if question_key(q) not in done]
+        # --questions N means the first N questions: a smaller rerun does not answer the rest
+        pending = [q for q in questions[:n_questions] if question_key(q) not in done]
         if missing <= 0 and not pending:
             log(f"nothing to do: {out_path} is complete for {n_questions} questions")
         else:
@@ -276,7 +276,7 @@ def _question_stage(
     new: list[str] = []
     with (
         JsonlAppender(q_path) as qout,
-        tqdm(
+        progress_bar(
             total=n_questions, initial=len(questions), desc="gen-q", unit="q", disable=not progress
         ) as bar,
     ):
@@ -315,7 +315,9 @@ def _answer_stage(
     with (
         JsonlAppender(out_path) as out,
         JsonlAppender(rej_path) as rej,
-        tqdm(total=len(pending), desc="gen-a+verify", unit="q", disable=not progress) as bar,
+        progress_bar(
+            total=len(pending), desc="gen-a+verify", unit="q", disable=not progress
+        ) as bar,
     ):
         for i, question in enumerate(pending):
             verdict, _ = answer(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from symgen.config import AnswerGenConfig
 from symgen.dataset import read_pairs
 from symgen.knowledge import ValueIndex, hint_line
 from symgen.pipeline import build_context
@@ -19,9 +20,15 @@ def test_schema_and_demos_in_prompt(geo_dir: Path) -> None:
     )
     assert "3 example rows:" in prompt
     assert prompt.count("-- Question:") == 11 and prompt.endswith("\nSELECT")
-    assert (
-        "-- Values: 'texas' in river.traverse" in prompt
-    )  # the question names rivers: river first
+    assert "-- Values:" not in prompt  # hints are opt-in: they measured worse (see AnswerGenConfig)
+
+
+def test_value_hints_when_enabled(geo_dir: Path) -> None:
+    seeds = read_pairs(geo_dir / "seed_10.jsonl")
+    ctx = build_context(geo_dir / "geography.sqlite", seeds, AnswerGenConfig(value_hints=True))
+    prompt = ctx.prompt("which rivers run through texas")
+    # the question names rivers, so the river column is listed first
+    assert "-- Values: 'texas' in river.traverse" in prompt
 
 
 def test_shared_prefix_is_identical_across_questions(geo_dir: Path) -> None:
