@@ -7,74 +7,12 @@ sharp: it must reproduce their SQL through ONNX, the torch-free engine and the C
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
-
 from symgen.sqlite_db import ReadOnlyDatabase
-
-SYMGEN = [sys.executable, "-m", "symgen"]
-N_PAIRS = 16
-
-
-@pytest.fixture(scope="module")
-def pairs(geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rows = [json.loads(x) for x in (geo_dir / "train.jsonl").read_text().splitlines()[:N_PAIRS]]
-    path = tmp_path_factory.mktemp("data") / "pairs.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-def train_cmd(pairs: Path, db: Path, out: Path) -> list[str]:
-    return [
-        *SYMGEN,
-        "train",
-        "--data",
-        str(pairs),
-        "--db",
-        str(db),
-        "--out",
-        str(out),
-        "--epochs",
-        "120",
-        "--threads",
-        "2",
-    ]
-
-
-@pytest.fixture(scope="module")
-def exported(pairs: Path, geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Train (interrupted once with SIGINT, then resumed), then export with int8."""
-    run = tmp_path_factory.mktemp("run")
-    db = geo_dir / "geography.sqlite"
-    proc = subprocess.Popen(train_cmd(pairs, db, run), stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (run / "train.json").is_file():
-        time.sleep(0.5)
-    time.sleep(8)  # some steps in
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert (run / "checkpoint.pt").is_file(), "Ctrl-C must leave a checkpoint"
-    done = subprocess.run(train_cmd(pairs, db, run), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    meta = json.loads((run / "train.json").read_text())
-    assert meta["done"] and meta["steps"] == meta["planned_steps"]
-    assert meta["resumed_from"] and meta["resumed_from"][0] > 0, "rerun must resume, not restart"
-    assert not (run / "checkpoint.pt").exists()
-    onnx = tmp_path_factory.mktemp("onnx")
-    exp = subprocess.run(
-        [*SYMGEN, "export", "--model", str(run), "--out", str(onnx), "--int8"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert exp.returncode == 0, exp.stderr
-    return onnx
+from tests.conftest import N_PAIRS, SYMGEN
 
 
 def test_export_manifest_parity_and_int8(exported: Path) -> None:

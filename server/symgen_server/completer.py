@@ -1,0 +1,189 @@
+"""Model + database + cache: turns a request text into validated, formatted SQL.
+
+Holds no LSP types. Resolves the model (setting, else newest under the workspace's
+.symgen/models/) and the database (setting, else the one the model was trained on), hot-reloads
+the model when its directory changes, and caches answers by (request, schema, model).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from symgen.engine import MANIFEST, Cancelled, TaskModel
+from symgen.errors import SymgenError
+from symgen.task_data import DbKnowledge
+from symgen_server.settings import Settings
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    sql: str
+    valid: bool
+    problem: str | None
+    engine_ms: float
+    cached: bool
+
+
+def newest_model(root: Path | None) -> Path | None:
+    if root is None:
+        return None
+    found = sorted(
+        (p.parent for p in (root / ".symgen" / "models").glob(f"*/{MANIFEST}")),
+        key=lambda d: (d / MANIFEST).stat().st_mtime,
+    )
+    return found[-1] if found else None
+
+
+def format_sql(sql: str, style: str) -> str:
+    import sqlglot
+
+    try:
+        text = sqlglot.transpile(sql, read="sqlite", write="sqlite", pretty=style == "pretty")[0]
+    except Exception:
+        text = sql.strip().rstrip(";")
+    return text + ";"
+
+
+class Completer:
+    """Thread-safe; `complete` runs in a worker thread, the rest from the LSP loop."""
+
+    def __init__(self) -> None:
+        self.settings = Settings()
+        self.root: Path | None = None
+        self.model: TaskModel | None = None
+        self.db: DbKnowledge | None = None
+        self.model_dir: Path | None = None
+        self._model_stamp = 0.0
+        self.cache: OrderedDict[tuple[str, str, str], Suggestion] = OrderedDict()
+        self.latencies: deque[float] = deque(maxlen=200)
+        self.problems: list[str] = []
+        self._lock = threading.RLock()
+
+    # ---- configuration ----------------------------------------------------------------------
+    def _resolve(self, setting: str) -> Path | None:
+        if not setting:
+            return None
+        path = Path(setting).expanduser()
+        if not path.is_absolute() and self.root is not None:
+            path = self.root / path
+        return path
+
+    def configure(self, settings: Settings, root: Path | None) -> list[str]:
+        """(Re)load model and database; returns problems to tell the user (never raises)."""
+        with self._lock:
+            self.settings, self.root = settings, root
+            self.problems = []
+            model_dir = self._resolve(settings.model) or newest_model(root)
+            self.model = None
+            self.model_dir = model_dir
+            if model_dir is None:
+                where = f"{root / '.symgen' / 'models'}" if root else "the workspace"
+                self.problems.append(
+                    f"SymGen: no model found in {where}. Train one (`symgen demo`, or the "
+                    "'SymGen: Train Model' command) or set symgen.model to an exported model dir."
+                )
+            else:
+                try:
+                    self.model = TaskModel(model_dir, threads=settings.threads)
+                    self._model_stamp = self._stamp(model_dir)
+                except SymgenError as exc:
+                    self.problems.append(f"SymGen: cannot load model: {exc}")
+            self.db = None
+            db_path = self._resolve(settings.database)
+            if db_path is None and self.model is not None:
+                trained = [Path(d["path"]) for d in self.model.manifest["databases"].values()]
+                db_path = next((p for p in trained if p.is_file()), None)
+            if db_path is None:
+                self.problems.append(
+                    "SymGen: no database set. Set symgen.database to your SQLite file."
+                )
+            else:
+                try:
+                    self.db = DbKnowledge.load(db_path)
+                except SymgenError as exc:
+                    self.problems.append(f"SymGen: {exc}")
+            self.cache.clear()
+            return list(self.problems)
+
+    @staticmethod
+    def _stamp(model_dir: Path) -> float:
+        try:
+            return max(p.stat().st_mtime for p in model_dir.iterdir())
+        except (OSError, ValueError):
+            return 0.0
+
+    def reload_if_changed(self) -> bool:
+        """Hot reload: the model directory (or, with no model, a new workspace model) changed."""
+        with self._lock:
+            if self.model_dir is not None and self.model is not None:
+                if self._stamp(self.model_dir) == self._model_stamp:
+                    return False
+            elif self.model_dir is None and newest_model(self.root) is None:
+                return False
+            self.configure(self.settings, self.root)
+            return self.model is not None
+
+    @property
+    def ready(self) -> bool:
+        return self.model is not None and self.db is not None and self.settings.enabled
+
+    # ---- completion -------------------------------------------------------------------------
+    def complete(
+        self, request: str, should_stop: Callable[[], bool] | None = None
+    ) -> Suggestion | None:
+        """Validated SQL for `request`; None when not ready or cancelled."""
+        model, db, settings = self.model, self.db, self.settings
+        if model is None or db is None or not settings.enabled:
+            return None
+        key = (" ".join(request.lower().split()), db.schema_hash, str(model.onnx_path))
+        with self._lock:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache.move_to_end(key)
+                return Suggestion(hit.sql, hit.valid, hit.problem, 0.0, True)
+        start = time.perf_counter()
+        try:
+            # Greedy first (fast); beam search only when greedy fails the schema check.
+            result = model.complete(
+                db, request, beams=1, max_tokens=settings.max_tokens, should_stop=should_stop
+            )
+            if not result.valid and settings.beam_size > 1:
+                result = model.complete(
+                    db,
+                    request,
+                    beams=settings.beam_size,
+                    max_tokens=settings.max_tokens,
+                    should_stop=should_stop,
+                )
+        except Cancelled:
+            return None
+        ms = (time.perf_counter() - start) * 1000
+        sql = format_sql(result.sql, settings.format) if result.valid else result.sql
+        suggestion = Suggestion(sql, result.valid, result.problem, ms, False)
+        with self._lock:
+            self.latencies.append(ms)
+            self.cache[key] = suggestion
+            while len(self.cache) > 512:
+                self.cache.popitem(last=False)
+        return suggestion
+
+    def status(self) -> dict[str, Any]:
+        lat = sorted(self.latencies)
+        return {
+            "ready": self.ready,
+            "model": str(self.model_dir) if self.model_dir else None,
+            "model_name": self.model.name if self.model else None,
+            "database": str(self.db.path) if self.db else None,
+            "schema_hash": self.db.schema_hash if self.db else None,
+            "cache_entries": len(self.cache),
+            "recent_completions": len(lat),
+            "latency_p50_ms": round(lat[len(lat) // 2], 1) if lat else None,
+            "latency_p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
+            "problems": list(self.problems),
+        }

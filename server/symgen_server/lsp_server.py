@@ -1,0 +1,474 @@
+"""The pygls wiring: LSP requests and commands → comments / completer / jobs.
+
+Handlers stay thin. Decoding runs on one worker thread so the event loop keeps answering; a
+newer request for the same document, or the client's $/cancelRequest, stops an older decode
+between two decoding steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from symgen_server import __version__
+from symgen_server.comments import LANGUAGES, Request, find_request
+from symgen_server.completer import Completer, Suggestion
+from symgen_server.jobs import JobResult, run_job, run_steps, symgen_command
+from symgen_server.selection import pairs_from_selection
+from symgen_server.settings import Settings, parse_settings
+
+log = logging.getLogger("symgen_server")
+EXTENSIONS = {".sql": "sql", ".py": "python", ".sh": "bash", ".bash": "bash"}
+
+
+class SymgenServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("symgen-server", __version__)
+        self.completer = Completer()
+        self.decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symgen-decode")
+        self.latest: dict[str, int] = {}
+        self.counter = itertools.count(1)
+        self.root: Path | None = None
+        self.told: set[str] = set()
+        self.jobs: dict[str, str] = {}  # progress token -> job kind
+        self._last_reload_check = 0.0
+        self.protocol_ms: list[float] = []
+
+    # ---- user-facing messages, each said once -------------------------------------------
+    def tell_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        log.warning(message)
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        if message not in self.told:
+            self.told.add(message)
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def apply_settings(self, raw: Any) -> None:
+        settings, problems = parse_settings(raw, self.completer.settings)
+        for problem in problems:
+            self.tell_once(problem)
+        for problem in self.completer.configure(settings, self.root):
+            self.tell_once(problem)
+        if self.completer.ready:
+            status = self.completer.status()
+            self.window_log_message(
+                types.LogMessageParams(
+                    type=types.MessageType.Info,
+                    message=f"SymGen: model {status['model']} on {status['database']}",
+                )
+            )
+
+    def maybe_reload(self) -> None:
+        now = time.monotonic()
+        if now - self._last_reload_check < 1.0:
+            return
+        self._last_reload_check = now
+        if self.completer.reload_if_changed():
+            self.window_log_message(
+                types.LogMessageParams(
+                    type=types.MessageType.Info,
+                    message=f"SymGen: reloaded {self.completer.model_dir}",
+                )
+            )
+
+    def language_of(self, uri: str, language_id: str | None) -> str:
+        if language_id and language_id in LANGUAGES:
+            return LANGUAGES[language_id]
+        return EXTENSIONS.get(Path(uri).suffix.lower(), language_id or "")
+
+
+server = SymgenServer()
+
+
+# ---- lifecycle and settings ------------------------------------------------------------------
+@server.feature(types.INITIALIZE)
+def on_initialize(ls: SymgenServer, params: types.InitializeParams) -> None:
+    folder = None
+    if params.workspace_folders:
+        folder = params.workspace_folders[0].uri
+    elif params.root_uri:
+        folder = params.root_uri
+    path = to_fs_path(folder) if folder else None
+    ls.root = Path(path) if path else None
+    ls._initial_options = params.initialization_options  # type: ignore[attr-defined]
+
+
+@server.feature(types.INITIALIZED)
+def on_initialized(ls: SymgenServer, params: types.InitializedParams) -> None:
+    ls.apply_settings(getattr(ls, "_initial_options", None))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def on_configuration(ls: SymgenServer, params: types.DidChangeConfigurationParams) -> None:
+    ls.apply_settings(params.settings)
+
+
+# ---- completion ----------------------------------------------------------------------------------
+async def suggest(
+    ls: SymgenServer, uri: str, position: types.Position
+) -> tuple[Request, Suggestion, types.Range] | None:
+    """The request at the cursor and the model's SQL for it, or None (offer nothing)."""
+    settings: Settings = ls.completer.settings
+    if not settings.enabled:
+        return None
+    doc = ls.workspace.get_text_document(uri)
+    language = ls.language_of(uri, doc.language_id)
+    if language not in ("sql",):
+        return None  # SQL model; Python/Bash models come with their own task
+    gen = next(ls.counter)
+    ls.latest[uri] = gen
+    if settings.debounce_ms:
+        await asyncio.sleep(settings.debounce_ms / 1000)
+        if ls.latest.get(uri) != gen:
+            return None
+    try:
+        pos = doc.position_from_client_units(position)
+        request = find_request(
+            doc.source, pos.line, pos.character, language, settings.comment_prefixes
+        )
+    except (ValueError, IndexError, UnicodeError) as exc:
+        log.debug("no request at %s:%s: %s", uri, position, exc)
+        return None
+    if request is None:
+        return None
+    ls.maybe_reload()
+    if not ls.completer.ready:
+        for problem in ls.completer.problems:
+            ls.tell_once(problem)
+        return None
+    stop_flag = threading.Event()
+
+    def should_stop() -> bool:
+        return stop_flag.is_set() or ls.latest.get(uri) != gen
+
+    loop = asyncio.get_running_loop()
+    try:
+        suggestion = await loop.run_in_executor(
+            ls.decoder, ls.completer.complete, request.text, should_stop
+        )
+    except asyncio.CancelledError:
+        stop_flag.set()
+        raise
+    if suggestion is None or not suggestion.valid:
+        return None
+    sql = suggestion.sql
+    if request.typed:
+        typed = " ".join(request.typed.split()).lower()
+        if not " ".join(sql.split()).lower().startswith(typed):
+            return None
+        start = types.Position(position.line, position.character - len(request.typed))
+    else:
+        start = position
+    return request, suggestion, types.Range(start=start, end=position)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+async def inline_completion(
+    ls: SymgenServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList | None:
+    found = await suggest(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    request, suggestion, rng = found
+    text = ("\n" if request.newline_first else "") + suggestion.sql
+    return types.InlineCompletionList(
+        items=[types.InlineCompletionItem(insert_text=text, range=rng)]
+    )
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" "]))
+async def completion(
+    ls: SymgenServer, params: types.CompletionParams
+) -> types.CompletionList | None:
+    found = await suggest(ls, params.text_document.uri, params.position)
+    if found is None:
+        return None
+    request, suggestion, rng = found
+    text = ("\n" if request.newline_first else "") + suggestion.sql
+    item = types.CompletionItem(
+        label=suggestion.sql if len(suggestion.sql) <= 60 else suggestion.sql[:57] + "...",
+        kind=types.CompletionItemKind.Snippet,
+        detail=f"SymGen: {request.text}",
+        documentation=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=f"```sql\n{suggestion.sql}\n```"
+        ),
+        text_edit=types.TextEdit(range=rng, new_text=text),
+        insert_text_format=types.InsertTextFormat.PlainText,
+        filter_text=request.typed or suggestion.sql,
+        sort_text="0",
+        preselect=True,
+    )
+    return types.CompletionList(is_incomplete=True, items=[item])
+
+
+# ---- commands ------------------------------------------------------------------------------------
+def _workspace_dir(ls: SymgenServer, *parts: str) -> Path:
+    if ls.root is None:
+        raise ValueError("SymGen needs a workspace folder to store data and models")
+    path = ls.root.joinpath(".symgen", *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _fresh(directory: Path, stem: str, suffix: str) -> Path:
+    """A path that does not exist yet (never overwrite earlier data)."""
+    path = directory / f"{stem}{suffix}"
+    n = 1
+    while path.exists() or path.with_suffix(".seeds.jsonl").exists():
+        path = directory / f"{stem}-{n}{suffix}"
+        n += 1
+    return path
+
+
+async def _with_progress(
+    ls: SymgenServer, title: str, kind: str, steps: list[tuple[str, list[str]]]
+) -> JobResult:
+    token = str(uuid.uuid4())
+    try:
+        await ls.work_done_progress.create_async(token)
+    except Exception:  # clients without window.workDoneProgress still get the job run
+        log.info("client did not accept a progress token; continuing without")
+    ls.work_done_progress.begin(
+        token, types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0)
+    )
+    ls.jobs[token] = kind
+
+    def cancelled() -> bool:
+        future = ls.work_done_progress.tokens.get(token)
+        return bool(future is not None and future.cancelled()) or ls.jobs.get(token) == "cancel"
+
+    def step_factory(label: str, argv: list[str]):  # type: ignore[no-untyped-def]
+        def on_progress(line: dict[str, Any]) -> None:
+            done, total = line.get("done") or 0, line.get("total")
+            pct = int(100 * float(done) / float(total)) if total else None
+            extra = ", ".join(
+                f"{k} {v}" for k, v in line.items() if k not in ("progress", "done", "total")
+            )
+            message = f"{label}: {line.get('progress')} {done}/{total or '?'}" + (
+                f" ({extra})" if extra else ""
+            )
+            ls.work_done_progress.report(
+                token,
+                types.WorkDoneProgressReport(message=message, percentage=pct, cancellable=True),
+            )
+
+        return lambda: run_job(argv, on_progress, cancelled, cwd=str(ls.root) if ls.root else None)
+
+    try:
+        result = await run_steps([step_factory(label, argv) for label, argv in steps])
+    finally:
+        ls.jobs.pop(token, None)
+    end = "cancelled (rerun to resume)" if result.cancelled else ("done" if result.ok else "failed")
+    ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{title}: {end}"))
+    return result
+
+
+@server.command("symgen.cancelJobs")
+def cancel_jobs(ls: SymgenServer, *args: Any) -> dict[str, int]:
+    """Cancel running jobs (for clients without a progress cancel button)."""
+    for token in list(ls.jobs):
+        ls.jobs[token] = "cancel"
+    return {"cancelled": len(ls.jobs)}
+
+
+@server.command("symgen.generateFromSelection")
+async def generate_from_selection(ls: SymgenServer, *args: Any) -> dict[str, Any]:
+    """Args: uri, range (LSP Range). Seeds from the selection → generate + verify in the background."""
+    try:
+        uri, rng = _selection_args(args)
+        doc = ls.workspace.get_text_document(uri)
+        text = doc.text_in_client_range(rng)
+    except (ValueError, KeyError, TypeError) as exc:
+        ls.tell_once(
+            f"SymGen: generateFromSelection needs (uri, range): {exc}", types.MessageType.Error
+        )
+        return {"ok": False, "error": str(exc)}
+    found = pairs_from_selection(text)
+    if not found.pairs:
+        msg = (
+            "SymGen: no usable pair in the selection. Select one or more examples, each an NL "
+            "comment line (-- question) directly followed by its SELECT statement ending in ';'."
+        )
+        if found.skipped:
+            msg += " Skipped: " + "; ".join(found.skipped[:3])
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=msg))
+        return {"ok": False, "error": msg}
+    db = ls.completer.db.path if ls.completer.db else None
+    if db is None:
+        msg = "SymGen: set symgen.database to your SQLite file before generating data."
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=msg))
+        return {"ok": False, "error": msg}
+    try:
+        data_dir = _workspace_dir(ls, "data")
+    except ValueError as exc:
+        ls.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Error, message=str(exc))
+        )
+        return {"ok": False, "error": str(exc)}
+    out = _fresh(data_dir, datetime.now().strftime("%Y%m%d-%H%M%S"), ".jsonl")
+    seeds = out.with_suffix(".seeds.jsonl")
+    import json
+
+    seeds.write_text("".join(json.dumps(p | {"db": db.stem}) + "\n" for p in found.pairs))
+    s = ls.completer.settings
+    argv = symgen_command(
+        "generate",
+        "--db",
+        str(db),
+        "--seeds",
+        str(seeds),
+        "--out",
+        str(out),
+        "--questions",
+        str(s.generate_questions),
+        "--samples",
+        str(s.samples),
+        "--min-votes",
+        s.min_votes,
+    ) + (["--generator", s.generator] if s.generator else [])
+    result = await _with_progress(
+        ls,
+        f"SymGen: generating data from {len(found.pairs)} examples",
+        "generate",
+        [("generate", argv)],
+    )
+    kept = sum(1 for line in out.read_text().splitlines() if line.strip()) if out.exists() else 0
+    message = (
+        f"SymGen: {kept} verified pairs in {out}"
+        if result.ok
+        else f"SymGen: generation {'cancelled (rerun resumes)' if result.cancelled else 'failed'}: "
+        + " | ".join(result.log_tail[-3:])
+    )
+    ls.window_show_message(
+        types.ShowMessageParams(
+            type=types.MessageType.Info if result.ok else types.MessageType.Warning, message=message
+        )
+    )
+    return {
+        "ok": result.ok,
+        "cancelled": result.cancelled,
+        "out": str(out),
+        "seeds": str(seeds),
+        "pairs": len(found.pairs),
+        "kept": kept,
+        "log": result.log_tail[-5:],
+    }
+
+
+def _selection_args(args: tuple[Any, ...]) -> tuple[str, types.Range]:
+    if len(args) == 1 and isinstance(args[0], dict):
+        args = (args[0].get("uri"), args[0].get("range"))
+    if len(args) < 2:
+        raise ValueError("expected two arguments")
+    uri, raw = args[0], args[1]
+    if not isinstance(uri, str):
+        raise TypeError("uri must be a string")
+    rng = (
+        raw
+        if isinstance(raw, types.Range)
+        else server.protocol._converter.structure(raw, types.Range)
+    )
+    return uri, rng
+
+
+@server.command("symgen.train")
+async def train_command(ls: SymgenServer, *args: Any) -> dict[str, Any]:
+    """Train + export from .symgen/data/*.jsonl into .symgen/models/<name>."""
+    try:
+        data_dir = _workspace_dir(ls, "data")
+    except ValueError as exc:
+        return {"ok": False, "error": str(exc)}
+    data = sorted(
+        p
+        for p in data_dir.glob("*.jsonl")
+        if not p.name.endswith((".questions.jsonl", ".rejected.jsonl")) and p.stat().st_size
+    )
+    db = ls.completer.db.path if ls.completer.db else None
+    if not data or db is None:
+        msg = (
+            "SymGen: nothing to train on: run 'Generate Training Data from Selection' first"
+            if not data
+            else "SymGen: set symgen.database first"
+        )
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=msg))
+        return {"ok": False, "error": msg}
+    s = ls.completer.settings
+    name = f"model-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    run_dir, model_dir = _workspace_dir(ls, "runs") / name, _workspace_dir(ls, "models") / name
+    train_argv = symgen_command(
+        "train",
+        "--out",
+        str(run_dir),
+        "--db",
+        str(db),
+        "--arch",
+        s.arch,
+        "--max-minutes",
+        str(s.train_minutes),
+    )
+    for path in data:
+        train_argv += ["--data", str(path)]
+    export_argv = symgen_command(
+        "export", "--model", str(run_dir), "--out", str(model_dir), "--int8", "--name", name
+    )
+    result = await _with_progress(
+        ls,
+        f"SymGen: training on {len(data)} data files",
+        "train",
+        [("train", train_argv), ("export", export_argv)],
+    )
+    if result.ok:
+        ls.apply_settings({"model": str(model_dir)} if s.model else {})
+    ls.window_show_message(
+        types.ShowMessageParams(
+            type=types.MessageType.Info if result.ok else types.MessageType.Warning,
+            message=f"SymGen: model {model_dir}"
+            if result.ok
+            else "SymGen: training failed: " + " | ".join(result.log_tail[-3:]),
+        )
+    )
+    return {
+        "ok": result.ok,
+        "cancelled": result.cancelled,
+        "model": str(model_dir),
+        "log": result.log_tail[-5:],
+    }
+
+
+@server.command("symgen.reloadModel")
+def reload_model(ls: SymgenServer, *args: Any) -> dict[str, Any]:
+    ls.apply_settings({})
+    return ls.completer.status()
+
+
+@server.command("symgen.status")
+def status(ls: SymgenServer, *args: Any) -> dict[str, Any]:
+    st = ls.completer.status()
+    data_dir = ls.root / ".symgen" / "data" if ls.root else None
+    files = [p for p in data_dir.glob("*.jsonl")] if data_dir and data_dir.is_dir() else []
+    st["data_files"] = len(
+        [
+            p
+            for p in files
+            if not p.name.endswith((".questions.jsonl", ".rejected.jsonl", ".seeds.jsonl"))
+        ]
+    )
+    st["data_pairs"] = sum(
+        sum(1 for line in p.read_text().splitlines() if line.strip())
+        for p in files
+        if not p.name.endswith((".questions.jsonl", ".rejected.jsonl"))
+    )
+    st["jobs"] = sorted(set(ls.jobs.values()))
+    st["version"] = __version__
+    return st

@@ -1,0 +1,127 @@
+"""Typed server settings with defaults, read from initializationOptions / didChangeConfiguration.
+
+A bad value never crashes the server: it is reported (returned as a message for the user) and
+the default is used instead, as jedi-language-server does with its initialization options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+ALIASES = {  # camelCase (editor settings) -> field name
+    "model": "model",
+    "modelPath": "model",
+    "database": "database",
+    "db": "database",
+    "commentPrefixes": "comment_prefixes",
+    "maxTokens": "max_tokens",
+    "beamSize": "beam_size",
+    "debounceMs": "debounce_ms",
+    "enabled": "enabled",
+    "format": "format",
+    "threads": "threads",
+    "generator": "generator",
+    "generateQuestions": "generate_questions",
+    "samples": "samples",
+    "minVotes": "min_votes",
+    "trainMinutes": "train_minutes",
+    "arch": "arch",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = ""  # exported model dir; "" = newest under <workspace>/.symgen/models/
+    database: str = ""  # SQLite file; "" = the database the model was trained on
+    # Comments must start with one of these markers (after `--`/`#`) to be read as a request;
+    # empty = every comment directly above the cursor is one.
+    comment_prefixes: tuple[str, ...] = ()
+    max_tokens: int = 160
+    beam_size: int = 4
+    debounce_ms: int = 0
+    enabled: bool = True
+    format: str = "oneline"  # or "pretty" (sqlglot's multi-line layout)
+    threads: int = 2  # onnxruntime intra-op threads
+    # generateFromSelection / train jobs
+    generator: str = ""  # registry name, gguf:PATH or openai:URL; "" = the registry default
+    generate_questions: int = 50
+    samples: int = 8
+    min_votes: str = "3"
+    train_minutes: int = 10
+    arch: str = "tiny"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+_LIMITS: dict[str, tuple[int, int]] = {
+    "max_tokens": (1, 1024),
+    "beam_size": (1, 16),
+    "debounce_ms": (0, 5000),
+    "threads": (1, 64),
+    "generate_questions": (1, 100_000),
+    "samples": (1, 64),
+    "train_minutes": (1, 24 * 60),
+}
+
+
+def _check(name: str, value: Any) -> Any:
+    """The validated value, or raise ValueError saying what was expected."""
+    default = getattr(Settings(), name)
+    if name == "comment_prefixes":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("expected a list of strings")
+        return tuple(v for v in value if v.strip())
+    if name == "format":
+        if value not in ("oneline", "pretty"):
+            raise ValueError('expected "oneline" or "pretty"')
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise ValueError("expected an integer")
+        lo, hi = _LIMITS[name]
+        if not lo <= value <= hi:
+            raise ValueError(f"expected {lo}..{hi}")
+        return int(value)
+    if isinstance(value, (int, float)) and name == "min_votes" and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    if name == "min_votes":
+        from symgen.verify import MinVotes
+
+        MinVotes.parse(value)  # raises ValueError with the reason
+    return value
+
+
+def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Merge `raw` (a dict, possibly nested under "symgen") over `base`; return problems too."""
+    base = base or Settings()
+    if raw is None:
+        return base, []
+    if isinstance(raw, dict) and isinstance(raw.get("symgen"), dict):
+        raw = raw["symgen"]
+    if not isinstance(raw, dict):
+        return base, [f"settings must be an object, got {type(raw).__name__}; using defaults"]
+    known = {f.name for f in fields(Settings)}
+    changes: dict[str, Any] = {}
+    problems: list[str] = []
+    extra = dict(base.extra)
+    for key, value in raw.items():
+        name = ALIASES.get(key, key if key in known else "")
+        if not name or name == "extra":
+            extra[key] = value
+            continue
+        try:
+            changes[name] = _check(name, value)
+        except ValueError as exc:
+            problems.append(
+                f"symgen setting {key}={value!r}: {exc}; using {getattr(Settings(), name)!r}"
+            )
+            changes[name] = getattr(Settings(), name)
+    return replace(base, **changes, extra=extra), problems

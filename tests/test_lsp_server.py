@@ -1,0 +1,241 @@
+"""The language server end to end over stdio, with a real ONNX model and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from symgen.sqlite_db import ReadOnlyDatabase
+from tests.lsp_session import lsp_session
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path, exported: Path) -> Path:
+    """A workspace whose newest model is the test model (found without any setting)."""
+    shutil.copytree(exported, tmp_path / ".symgen" / "models" / "geo")
+    return tmp_path
+
+
+def first_pair(pairs: Path) -> dict[str, str]:
+    return json.loads(pairs.read_text().splitlines()[0])
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(asyncio.wait_for(coro, 300))
+
+
+def same_rows(db: Path, a: str, b: str) -> bool:
+    with ReadOnlyDatabase(db) as conn:
+        return conn.execute(a).rows == conn.execute(b).rows
+
+
+def test_inline_and_classic_completion_for_a_comment_and_nothing_elsewhere(
+    workspace: Path, pairs: Path, geo_dir: Path
+) -> None:
+    pair = first_pair(pairs)
+    db = geo_dir / "geography.sqlite"
+    uri = (workspace / "q.sql").as_uri()
+    text = f"SELECT 1; -- trailing words here\n-- {pair['question']}\n\nSELECT state_name FROM state;\n"
+
+    async def go() -> None:
+        async with lsp_session(workspace, {"database": str(db)}) as s:
+            s.open(uri, text)
+            comment_end = len(f"-- {pair['question']}")
+            got = await s.inline(uri, 1, comment_end)
+            assert got is not None and len(got.items) == 1, s.stderr[-5:]
+            insert = got.items[0].insert_text
+            assert isinstance(insert, str) and insert.startswith("\n")
+            assert same_rows(db, insert.strip(), pair["query"]), insert
+            below = await s.inline(uri, 2, 0)
+            assert below is not None and below.items[0].insert_text == insert.strip()
+            classic = await s.complete(uri, 2, 0)
+            items = classic.items if isinstance(classic, types.CompletionList) else classic
+            assert len(items) == 1 and items[0].text_edit.new_text == insert.strip()
+            assert "```sql" in items[0].documentation.value
+            # nowhere else: inside the comment, after a trailing comment, in code, past the end
+            assert await s.inline(uri, 1, 3) is None
+            assert await s.inline(uri, 0, len("SELECT 1; -- trailing words here")) is None
+            assert await s.inline(uri, 3, 7) is None
+            assert await s.inline(uri, 4, 0) is None
+            status = await s.command("symgen.status")
+            assert status["ready"] and status["recent_completions"] >= 1
+
+    run(go())
+
+
+def test_typed_prefix_narrows_and_unicode_junk_is_harmless(
+    workspace: Path, pairs: Path, geo_dir: Path
+) -> None:
+    pair = first_pair(pairs)
+    uri = (workspace / "junk.sql").as_uri()
+    junk = "\x00\x01ÿ 日本語 😀 " * 2000 + "\n"
+    text = junk * 50 + f"-- {pair['question']}\nSELECT \n"
+
+    async def go() -> None:
+        async with lsp_session(workspace, {"database": str(geo_dir / "geography.sqlite")}) as s:
+            s.open(uri, text)
+            got = await s.inline(uri, 51, len("SELECT "))
+            assert got is not None, s.stderr[-5:]
+            item = got.items[0]
+            assert item.range is not None and item.range.start.character == 0
+            assert isinstance(item.insert_text, str) and item.insert_text.upper().startswith(
+                "SELECT "
+            )
+            assert await s.inline(uri, 10, 5) is None  # inside binary junk
+
+    run(go())
+
+
+def test_bad_settings_are_reported_and_defaults_used(
+    workspace: Path, pairs: Path, geo_dir: Path
+) -> None:
+    pair = first_pair(pairs)
+    uri = (workspace / "q.sql").as_uri()
+    options = {
+        "database": str(geo_dir / "geography.sqlite"),
+        "beamSize": "lots",
+        "maxTokens": -5,
+        "enabled": "yes",
+        "commentPrefixes": 7,
+    }
+
+    async def go() -> None:
+        async with lsp_session(workspace, options) as s:
+            s.open(uri, f"-- {pair['question']}\n")
+            got = await s.inline(uri, 0, len(pair["question"]) + 3)
+            assert got is not None, s.messages
+            joined = " ".join(s.messages)
+            for key in ("beamSize", "maxTokens", "enabled", "commentPrefixes"):
+                assert key in joined, joined
+            # a later bad change is reported too, and disabling works
+            s.client.workspace_did_change_configuration(
+                types.DidChangeConfigurationParams(
+                    settings={"symgen": {"enabled": False, "debounceMs": "x"}}
+                )
+            )
+            await asyncio.sleep(0.5)
+            assert await s.inline(uri, 0, len(pair["question"]) + 3) is None
+            assert any("debounceMs" in m for m in s.messages)
+
+    run(go())
+
+
+def test_missing_model_says_so_once_then_hot_loads_a_new_one(
+    tmp_path: Path, exported: Path, pairs: Path, geo_dir: Path
+) -> None:
+    pair = first_pair(pairs)
+    uri = (tmp_path / "q.sql").as_uri()
+    line = f"-- {pair['question']}"
+
+    async def go() -> None:
+        async with lsp_session(tmp_path, {"database": str(geo_dir / "geography.sqlite")}) as s:
+            s.open(uri, line + "\n")
+            assert await s.inline(uri, 0, len(line)) is None
+            assert await s.inline(uri, 0, len(line)) is None
+            missing = [m for m in s.messages if "no model found" in m]
+            assert len(missing) == 1 and "symgen demo" in missing[0]
+            shutil.copytree(exported, tmp_path / ".symgen" / "models" / "new")
+            await asyncio.sleep(1.2)
+            got = await s.inline(uri, 0, len(line))
+            assert got is not None, s.logs[-3:]
+            assert any("reloaded" in m for m in s.logs)
+
+    run(go())
+
+
+def test_newer_request_supersedes_and_client_cancel_works(
+    workspace: Path, pairs: Path, geo_dir: Path
+) -> None:
+    pair = first_pair(pairs)
+    uri = (workspace / "q.sql").as_uri()
+    line = f"-- {pair['question']}"
+
+    async def go() -> None:
+        options = {"database": str(geo_dir / "geography.sqlite"), "debounceMs": 300}
+        async with lsp_session(workspace, options) as s:
+            s.open(uri, line + "\n")
+            first = asyncio.ensure_future(s.inline(uri, 0, len(line)))
+            await asyncio.sleep(0.05)
+            second = asyncio.ensure_future(s.inline(uri, 0, len(line)))
+            assert await first is None, "the older request must be superseded"
+            assert await second is not None
+            params = types.InlineCompletionParams(
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Invoked
+                ),
+                text_document=types.TextDocumentIdentifier(uri),
+                position=types.Position(0, len(line)),
+            )
+            future = s.client.protocol.send_request(types.TEXT_DOCUMENT_INLINE_COMPLETION, params)
+            await asyncio.sleep(0.05)
+            future.cancel()  # pygls's client sends $/cancelRequest
+            await asyncio.sleep(0.5)
+            # the server is still responsive afterwards
+            status = await s.command("symgen.status")
+            assert status["ready"]
+
+    run(go())
+
+
+@pytest.mark.llm
+def test_generate_from_selection_writes_verified_data(
+    workspace: Path, geo_dir: Path, model_file
+) -> None:  # type: ignore[no-untyped-def]
+    model_file("qwen2.5-coder-0.5b")
+    uri = (workspace / "examples.sql").as_uri()
+    seeds = [json.loads(x) for x in (geo_dir / "seed_10.jsonl").read_text().splitlines()]
+    text = "".join(f"-- {p['question']}\n{p['query']}\n\n" for p in seeds[:6])
+    text += "-- just a note with no query\n\nSELECT 1;\n"
+    n_lines = text.count("\n")
+    db = geo_dir / "geography.sqlite"
+    options = {"database": str(db), "generateQuestions": 3, "samples": 4, "minVotes": "2"}
+
+    async def go() -> None:
+        async with lsp_session(workspace, options) as s:
+            s.open(uri, text)
+            empty = await s.command(
+                "symgen.generateFromSelection",
+                uri,
+                {
+                    "start": {"line": n_lines - 3, "character": 0},
+                    "end": {"line": n_lines, "character": 0},
+                },
+            )
+            assert not empty["ok"] and "no usable pair" in empty["error"]
+            started = time.monotonic()
+            result = await s.command(
+                "symgen.generateFromSelection",
+                uri,
+                {"start": {"line": 0, "character": 0}, "end": {"line": n_lines, "character": 0}},
+            )
+            assert result["ok"], result
+            assert result["pairs"] == 6
+            out = Path(result["out"])
+            assert out.parent == workspace / ".symgen" / "data" and out.exists()
+            rows = [json.loads(x) for x in out.read_text().splitlines()]
+            assert len(rows) == result["kept"]
+            for row in rows:  # verified: each kept query runs and has its votes recorded
+                assert row["votes"] >= 2 and row["db"] == "geography"
+                with ReadOnlyDatabase(db) as conn:
+                    assert conn.execute(row["query"]).rows
+            kinds = [
+                v.get("kind") if isinstance(v, dict) else getattr(v, "kind", None)
+                for v in s.progress
+            ]
+            assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
+            assert time.monotonic() - started < 600
+            # a second run never overwrites the first
+            again = await s.command(
+                "symgen.generateFromSelection",
+                uri,
+                {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}},
+            )
+            assert again["out"] != result["out"] and out.exists()
+
+    run(go())
