@@ -10,24 +10,31 @@ Rows (all evaluated by the same code, `symgen.evaluate`, on the same dev questio
 
     python -m benchmarks.paper                      # everything (resumes finished pieces)
     python -m benchmarks.paper --sc-limit 100       # self-consistency on the first 100 only
+    python -m benchmarks.paper --rows task_human_600,llm_10shot_greedy   # some rows only
 
-Generation and training runs are resumable and cached under .symgen/bench/, so a rerun reuses
-finished work; evaluation of every row is redone each run. Writes benchmarks/results/paper.json,
-paper.md and paper.png.
+Task models train for a fixed number of steps (epochs clamped to [--min-steps, --max-steps]),
+not a time budget, so rows are comparable however busy the machine is. The SymGen row trains on
+the generated pairs plus the 10 seeds they came from.
+
+Generation and training runs are resumable and cached under .symgen/bench/; the LLM rows (the
+slow ones) are cached per (generator, questions, samples) in .symgen/bench/rows/. Task-model
+evaluation is redone every run. Writes benchmarks/results/paper.json, paper.md and paper.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import RESULTS, ROOT, markdown_table, shared_data, write_result
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
-from symgen.dataset import read_pairs, write_jsonl
+from symgen.dataset import read_jsonl, read_pairs, write_jsonl
 from symgen.engine import TaskModel
 from symgen.evaluate import Item, evaluate, read_items
 from symgen.export import export
@@ -35,10 +42,19 @@ from symgen.generate import Generator, open_generator
 from symgen.pipeline import answer, build_context, run_generate
 from symgen.registry import load_registry, model_path
 from symgen.task_data import load_dbs
+from symgen.task_model import get_arch
 from symgen.train import TrainConfig, train
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench"
+ROWS = [
+    "llm_10shot_greedy",
+    "llm_10shot_selfconsistency",
+    "task_symgen_10seeds",
+    "task_seeds_only",
+    "task_human_100",
+    "task_human_600",
+]
 COLUMNS = [
     "name",
     "exec_acc",
@@ -52,23 +68,39 @@ COLUMNS = [
 ]
 
 
-def llm_rows(args: argparse.Namespace, geo: Path, items: list[Item]) -> list[dict[str, Any]]:
+def llm_rows(
+    args: argparse.Namespace, geo: Path, items: list[Item], wanted: set[str]
+) -> list[dict[str, Any]]:
+    """The generator's own accuracy; cached per setting, since these take the longest."""
     _, specs = load_registry()
     spec = specs[args.generator]
-    ctx = build_context(geo / "geography.sqlite", read_pairs(geo / "seed_10.jsonl"))
-    gen: Generator = open_generator(args.generator, n_threads=args.threads)
     base = {
         "params": spec.params,
         "mb": round(model_path(spec).stat().st_size / 1e6, 1),
         "train_minutes": 0.0,
         "train_pairs": 10,
     }
-    rows = []
+    plan = [
+        ("llm_10shot_greedy", 1, items),
+        ("llm_10shot_selfconsistency", args.sc_samples, items[: args.sc_limit or None]),
+    ]
+    rows: list[dict[str, Any]] = []
+    todo = []
+    for name, samples, subset in plan:
+        key = f"{name}-{args.generator}-{samples}s-{len(subset)}q-{args.threads}t"
+        cache = WORK / "rows" / f"{key}.json"
+        if name not in wanted:
+            continue
+        if cache.is_file():
+            rows.append(json.loads(cache.read_text()) | {"cached": True})
+        else:
+            todo.append((name, samples, subset, cache))
+    if not todo:
+        return rows
+    ctx = build_context(geo / "geography.sqlite", read_pairs(geo / "seed_10.jsonl"))
+    gen: Generator = open_generator(args.generator, n_threads=args.threads)
     try:
-        for name, samples, subset in (
-            ("llm_10shot_greedy", 1, items),
-            ("llm_10shot_selfconsistency", args.sc_samples, items[: args.sc_limit or None]),
-        ):
+        for name, samples, subset, cache in todo:
 
             def predict(db: str, q: str, k: int = samples) -> str:
                 verdict, cands = answer(
@@ -85,7 +117,11 @@ def llm_rows(args: argparse.Namespace, geo: Path, items: list[Item]) -> list[dic
                 return fallback if k == 1 else (verdict.program or fallback)
 
             res = evaluate(predict, subset, {"geography": geo / "geography.sqlite"}, label=name)
-            rows.append({"name": name, **res["summary"], **base})
+            row = {"name": name, **res["summary"], **base}
+            row["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(row, indent=2))
+            rows.append(row)
     finally:
         gen.close()
     return rows
@@ -116,13 +152,23 @@ def human_subset(geo: Path, n: int) -> Path:
     return path
 
 
+def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
+    """The architecture's epochs, clamped so every row trains [min_steps, max_steps] steps."""
+    arch = get_arch(args.arch)
+    per_epoch = math.ceil(n_pairs / arch.batch_size)
+    steps = min(args.max_steps, max(args.min_steps, per_epoch * arch.epochs))
+    return TrainConfig(
+        arch=args.arch, epochs=math.ceil(steps / per_epoch), max_steps=steps, threads=args.threads
+    )
+
+
 def task_row(
-    name: str, data: Path, geo: Path, items: list[Item], args: argparse.Namespace
+    name: str, data: list[Path], geo: Path, items: list[Item], args: argparse.Namespace
 ) -> dict[str, Any]:
     run_dir, onnx_dir = WORK / "runs" / name, WORK / "onnx" / name
     db = geo / "geography.sqlite"
-    cfg = TrainConfig(arch=args.arch, max_minutes=args.train_minutes, threads=args.threads)
-    meta = train([data], [db], run_dir, cfg)
+    n_pairs = sum(len(read_jsonl(p)) for p in data)
+    meta = train(data, [db], run_dir, train_config(n_pairs, args))
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
     model = TaskModel(onnx_dir, threads=args.threads)
     dbs = load_dbs([db])
@@ -176,10 +222,11 @@ def main() -> None:
     )
     ap.add_argument("--dev-limit", type=int, default=0, help="first N dev questions (0 = all 280)")
     ap.add_argument("--arch", default="tiny")
-    ap.add_argument("--train-minutes", type=float, default=10.0)
+    ap.add_argument("--min-steps", type=int, default=400, help="training steps, at least")
+    ap.add_argument("--max-steps", type=int, default=1500, help="training steps, at most")
     ap.add_argument("--beams", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--skip-llm", action="store_true", help="task-model rows only")
+    ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
     args = ap.parse_args()
 
     geo = shared_data() / "geoquery"
@@ -187,16 +234,22 @@ def main() -> None:
     items = read_items(geo / "dev.jsonl", "geography")[: args.dev_limit or None]
     started = time.time()
     rows: list[dict[str, Any]] = []
-    data = {
-        "task_symgen_10seeds": symgen_data(args, geo),
-        "task_seeds_only": geo / "seed_10.jsonl",
-        "task_human_100": human_subset(geo, 100),
-        "task_human_600": geo / "train.jsonl",
+    wanted = set(args.rows.split(",")) if args.rows else set(ROWS)
+    if unknown := wanted - set(ROWS):
+        raise SystemExit(f"unknown rows {sorted(unknown)}; choose from {', '.join(ROWS)}")
+    seeds = geo / "seed_10.jsonl"
+    data: dict[str, Callable[[], list[Path]]] = {
+        "task_symgen_10seeds": lambda: [symgen_data(args, geo), seeds],
+        "task_seeds_only": lambda: [seeds],
+        "task_human_100": lambda: [human_subset(geo, 100)],
+        "task_human_600": lambda: [geo / "train.jsonl"],
     }
-    for name, path in data.items():
-        rows.append(task_row(name, path, geo, items, args))
-    if not args.skip_llm:
-        rows = llm_rows(args, geo, items) + rows
+    if wanted & {"llm_10shot_greedy", "llm_10shot_selfconsistency"}:
+        rows += [r for r in llm_rows(args, geo, items, wanted) if r["name"] in wanted]
+    for name, files in data.items():
+        if name in wanted:
+            rows.append(task_row(name, files(), geo, items, args))
+    rows.sort(key=lambda r: ROWS.index(r["name"]))
     print(
         f"\nGeoQuery dev ({len(items)} questions), generator {args.generator}, task arch {args.arch}"
     )

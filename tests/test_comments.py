@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from symgen_server.comments import find_request
 
 # (language, document with cursor, expected request text or None, expected typed code)

@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import types
 
 from symgen.sqlite_db import ReadOnlyDatabase
-from tests.lsp_session import lsp_session
+from symgen_server.client import lsp_session
 
 
 @pytest.fixture()
@@ -237,5 +237,40 @@ def test_generate_from_selection_writes_verified_data(
                 {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}},
             )
             assert again["out"] != result["out"] and out.exists()
+            # cancelling a running job stops it and leaves no partial files
+            before = sorted((workspace / ".symgen" / "data").iterdir())
+            n_progress = len(s.progress)
+            job = asyncio.ensure_future(
+                s.command(
+                    "symgen.generateFromSelection",
+                    uri,
+                    {"start": {"line": 0, "character": 0}, "end": {"line": 6, "character": 0}},
+                )
+            )
+            while len(s.progress) < n_progress + 2:  # begin, then a report: the child is running
+                await asyncio.sleep(0.2)
+            assert (await s.command("symgen.cancelJobs"))["cancelled"] == 1
+            stopped = await asyncio.wait_for(job, 60)
+            assert stopped["cancelled"] and not stopped["ok"]
+            assert sorted((workspace / ".symgen" / "data").iterdir()) == before
+
+    run(go())
+
+
+def test_command_line_model_and_db_without_any_settings(
+    tmp_path: Path, exported: Path, pairs: Path, geo_dir: Path
+) -> None:
+    """`symgen-server --model M --db DB`, as `symgen demo` prints: no workspace model needed."""
+    pair = first_pair(pairs)
+    uri = (tmp_path / "q.sql").as_uri()
+    args = ["--model", str(exported), "--db", str(geo_dir / "geography.sqlite")]
+
+    async def go() -> None:
+        async with lsp_session(tmp_path, None, args) as s:
+            s.open(uri, f"-- {pair['question']}\n")
+            got = await s.inline(uri, 1, 0)
+            assert got is not None, s.stderr[-5:]
+            status = await s.command("symgen.status")
+            assert status["model"] == str(exported)
 
     run(go())

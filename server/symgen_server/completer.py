@@ -61,7 +61,7 @@ class Completer:
         self.model_dir: Path | None = None
         self._model_stamp = 0.0
         self.cache: OrderedDict[tuple[str, str, str], Suggestion] = OrderedDict()
-        self.latencies: deque[float] = deque(maxlen=200)
+        self.latencies: deque[float] = deque(maxlen=1000)  # engine ms of uncached completions
         self.problems: list[str] = []
         self._lock = threading.RLock()
 
@@ -185,5 +185,6 @@ class Completer:
             "recent_completions": len(lat),
             "latency_p50_ms": round(lat[len(lat) // 2], 1) if lat else None,
             "latency_p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
+            "recent_latencies_ms": [round(x, 2) for x in self.latencies],
             "problems": list(self.problems),
         }

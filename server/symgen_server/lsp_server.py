@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import shutil
 import threading
 import time
 import uuid
@@ -221,6 +222,9 @@ def _workspace_dir(ls: SymgenServer, *parts: str) -> Path:
     return path
 
 
+_COMPANIONS = (".questions.jsonl", ".rejected.jsonl", ".run.json")  # written beside a data file
+
+
 def _fresh(directory: Path, stem: str, suffix: str) -> Path:
     """A path that does not exist yet (never overwrite earlier data)."""
     path = directory / f"{stem}{suffix}"
@@ -269,7 +273,7 @@ async def _with_progress(
         result = await run_steps([step_factory(label, argv) for label, argv in steps])
     finally:
         ls.jobs.pop(token, None)
-    end = "cancelled (rerun to resume)" if result.cancelled else ("done" if result.ok else "failed")
+    end = "cancelled" if result.cancelled else ("done" if result.ok else "failed")
     ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{title}: {end}"))
     return result
 
@@ -343,11 +347,14 @@ async def generate_from_selection(ls: SymgenServer, *args: Any) -> dict[str, Any
         "generate",
         [("generate", argv)],
     )
+    if result.cancelled:  # a cancelled job leaves no partial files behind
+        for path in (out, seeds, *(out.with_name(out.stem + sfx) for sfx in _COMPANIONS)):
+            path.unlink(missing_ok=True)
     kept = sum(1 for line in out.read_text().splitlines() if line.strip()) if out.exists() else 0
     message = (
         f"SymGen: {kept} verified pairs in {out}"
         if result.ok
-        else f"SymGen: generation {'cancelled (rerun resumes)' if result.cancelled else 'failed'}: "
+        else f"SymGen: generation {'cancelled, nothing kept' if result.cancelled else 'failed'}: "
         + " | ".join(result.log_tail[-3:])
     )
     ls.window_show_message(
@@ -428,6 +435,9 @@ async def train_command(ls: SymgenServer, *args: Any) -> dict[str, Any]:
         "train",
         [("train", train_argv), ("export", export_argv)],
     )
+    if result.cancelled:  # no half-trained run or half-exported model is left behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        shutil.rmtree(model_dir, ignore_errors=True)
     if result.ok:
         ls.apply_settings({"model": str(model_dir)} if s.model else {})
     ls.window_show_message(

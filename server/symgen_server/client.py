@@ -1,10 +1,14 @@
-"""A real LSP client session against `python -m symgen_server` over stdio (pygls's client)."""
+"""A real LSP client session against `python -m symgen_server` over stdio (pygls's client).
+
+Used by the end-to-end tests and `benchmarks/lsp_latency.py`, so both drive the server exactly
+as an editor does.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +31,15 @@ class Session:
             types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text))
         )
 
+    def change(self, uri: str, version: int, text: str) -> None:
+        """Replace the whole document (what an editor sends after a paste)."""
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(version=version, uri=uri),
+                [types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
+
     async def inline(self, uri: str, line: int, col: int) -> types.InlineCompletionList | None:
         params = types.InlineCompletionParams(
             context=types.InlineCompletionContext(
@@ -36,9 +49,9 @@ class Session:
             position=types.Position(line, col),
         )
         result = await self.client.text_document_inline_completion_async(params)
-        if isinstance(result, list):
-            return types.InlineCompletionList(items=result)
-        return result
+        if result is None or isinstance(result, types.InlineCompletionList):
+            return result
+        return types.InlineCompletionList(items=list(result))
 
     async def complete(self, uri: str, line: int, col: int) -> Any:
         params = types.CompletionParams(
@@ -53,27 +66,29 @@ class Session:
 
 
 @asynccontextmanager
-async def lsp_session(root: Path, options: dict[str, Any] | None) -> AsyncIterator[Session]:
+async def lsp_session(
+    root: Path, options: dict[str, Any] | None, server_args: Sequence[str] = ()
+) -> AsyncIterator[Session]:
     client = LanguageClient("symgen-test", "1")
     session = Session(client)
 
-    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    @client.feature(types.WINDOW_SHOW_MESSAGE)  # type: ignore[untyped-decorator]
     def _show(params: types.ShowMessageParams) -> None:
         session.messages.append(params.message)
 
-    @client.feature(types.WINDOW_LOG_MESSAGE)
+    @client.feature(types.WINDOW_LOG_MESSAGE)  # type: ignore[untyped-decorator]
     def _log(params: types.LogMessageParams) -> None:
         session.logs.append(params.message)
 
-    @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+    @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)  # type: ignore[untyped-decorator]
     def _create(params: types.WorkDoneProgressCreateParams) -> None:
         return None
 
-    @client.feature(types.PROGRESS)
+    @client.feature(types.PROGRESS)  # type: ignore[untyped-decorator]
     def _progress(params: types.ProgressParams) -> None:
         session.progress.append(params.value)
 
-    await client.start_io(sys.executable, "-m", "symgen_server")
+    await client.start_io(sys.executable, "-m", "symgen_server", *server_args)
     server = client._server
     assert server is not None and server.stderr is not None
 
@@ -98,5 +113,5 @@ async def lsp_session(root: Path, options: dict[str, Any] | None) -> AsyncIterat
     finally:
         await client.shutdown_async(None)
         client.exit(None)
-        await asyncio.wait_for(client.stop(), 30)
+        await asyncio.wait_for(client.stop(), 30)  # type: ignore[no-untyped-call]
         drainer.cancel()
