@@ -117,7 +117,7 @@ def llm_rows(
                 return fallback if k == 1 else (verdict.program or fallback)
 
             res = evaluate(predict, subset, {"geography": geo / "geography.sqlite"}, label=name)
-            row = {"name": name, **res["summary"], **base}
+            row = {"name": name, **res["summary"], **base, "records": res["records"]}
             row["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps(row, indent=2))
@@ -180,6 +180,7 @@ def task_row(
     return {
         "name": name,
         **res["summary"],
+        "records": res["records"],
         "params": meta["params"],
         "mb": manifest["mb_on_disk"],
         "train_minutes": meta["train_minutes"],
@@ -196,7 +197,7 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    names = [r["name"] for r in rows]
+    names = [r["name"] + (f" (first {r['n']})" if r["n"] != rows[0]["n"] else "") for r in rows]
     colors = ["#999999" if n.startswith("llm") else "#2a7ab9" for n in names]
     ax1.barh(names, [100 * r["exec_acc"] for r in rows], color=colors)
     ax1.set_xlabel("execution accuracy on GeoQuery dev (%)")
@@ -250,10 +251,19 @@ def main() -> None:
         if name in wanted:
             rows.append(task_row(name, files(), geo, items, args))
     rows.sort(key=lambda r: ROWS.index(r["name"]))
+    # self-consistency may run on a prefix of dev only: score every row on that prefix too
+    n_sc = min(len(items), args.sc_limit or len(items))
+    for row in rows:
+        records = row.pop("records", None) or []
+        if len(records) >= n_sc:
+            row[f"exec_acc_first{n_sc}"] = sum(r["exec"] for r in records[:n_sc]) / n_sc
+        elif row.get("n") == n_sc:
+            row[f"exec_acc_first{n_sc}"] = row["exec_acc"]
     print(
         f"\nGeoQuery dev ({len(items)} questions), generator {args.generator}, task arch {args.arch}"
     )
-    table = markdown_table(rows, COLUMNS)
+    columns = [*COLUMNS[:3], f"exec_acc_first{n_sc}", *COLUMNS[3:]]
+    table = markdown_table(rows, columns)
     print(table)
     cmd = "python -m benchmarks.paper " + " ".join(
         f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")

@@ -1,0 +1,109 @@
+"""Which task-model architecture should be the default? Measured on the same data, side by side.
+
+Each architecture is trained on the 600 human GeoQuery train pairs and evaluated on GeoQuery dev
+(exec accuracy, exact match, latency through the torch-free engine, size, training minutes):
+
+  tiny     from scratch, ~3.7M parameters, BPE trained on the data (the paper benchmark's model)
+  small    from scratch, ~12M parameters
+  smollm2  SmolLM2-135M-Instruct from the registry's GGUF, fine-tuned (its own tokenizer)
+
+Training is capped by steps and by minutes (whichever comes first), both recorded, so a slow
+architecture is compared at the budget a user would give it. Runs are resumable and cached
+under .symgen/bench/ (tiny reuses the paper benchmark's task_human_600 run when it exists).
+
+    python -m benchmarks.arch [--archs tiny,small,smollm2] [--max-minutes 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import RESULTS, markdown_table, shared_data, write_result
+from benchmarks.paper import WORK
+from symgen.engine import TaskModel
+from symgen.evaluate import evaluate, read_items
+from symgen.export import export
+from symgen.task_data import load_dbs
+from symgen.task_model import get_arch
+from symgen.train import TrainConfig, train
+
+COLUMNS = [
+    "arch",
+    "exec_acc",
+    "exact_match",
+    "params",
+    "mb",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "train_minutes",
+    "steps",
+]
+
+
+def run_arch(arch: str, geo: Path, args: argparse.Namespace) -> dict[str, Any]:
+    db, data = geo / "geography.sqlite", geo / "train.jsonl"
+    spec = get_arch(arch)
+    per_epoch = math.ceil(600 / spec.batch_size)
+    steps = min(args.max_steps, max(args.min_steps, per_epoch * spec.epochs))
+    cfg = TrainConfig(
+        arch=arch,
+        epochs=math.ceil(steps / per_epoch),
+        max_steps=steps,
+        threads=args.threads,
+        max_minutes=None if arch == "tiny" else args.max_minutes,
+    )
+    # tiny with the paper's settings is the paper's task_human_600 run: reuse it
+    name = "task_human_600" if arch == "tiny" else f"arch_{arch}_human_600"
+    run_dir, onnx_dir = WORK / "runs" / name, WORK / "onnx" / name
+    meta = train([data], [db], run_dir, cfg)
+    manifest = export(run_dir, onnx_dir, int8=True, name=name)
+    model = TaskModel(onnx_dir, threads=args.threads)
+    dbs = load_dbs([db])
+    items = read_items(geo / "dev.jsonl", "geography")[: args.dev_limit or None]
+    res = evaluate(
+        lambda d, q: model.complete(dbs[d], q, beams=args.beams).sql,
+        items,
+        {"geography": db},
+        label=arch,
+    )
+    return {
+        "arch": arch,
+        **res["summary"],
+        "params": meta["params"],
+        "mb": manifest["mb_on_disk"],
+        "train_minutes": meta["train_minutes"],
+        "steps": meta["steps"],
+        "int8_default": manifest["default_int8"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--archs", default="tiny,small,smollm2")
+    ap.add_argument("--min-steps", type=int, default=400)
+    ap.add_argument("--max-steps", type=int, default=1500)
+    ap.add_argument("--max-minutes", type=float, default=25.0, help="cap for non-tiny archs")
+    ap.add_argument("--beams", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dev-limit", type=int, default=0)
+    args = ap.parse_args()
+    geo = shared_data() / "geoquery"
+    started = time.time()
+    rows = [run_arch(a, geo, args) for a in args.archs.split(",")]
+    table = markdown_table(rows, COLUMNS)
+    print(f"\nGeoQuery dev, trained on the 600 human train pairs\n{table}")
+    cmd = "python -m benchmarks.arch " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+    )
+    write_result("arch", {"rows": rows, "command": cmd, "minutes": (time.time() - started) / 60})
+    (RESULTS / "arch.md").write_text(f"`{cmd}`\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    main()
