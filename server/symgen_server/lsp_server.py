@@ -477,7 +477,7 @@ def status(ls: SymgenServer, *args: Any) -> dict[str, Any]:
     st["data_pairs"] = sum(
         sum(1 for line in p.read_text().splitlines() if line.strip())
         for p in files
-        if not p.name.endswith((".questions.jsonl", ".rejected.jsonl"))
+        if not p.name.endswith((".questions.jsonl", ".rejected.jsonl", ".seeds.jsonl"))
     )
     st["jobs"] = sorted(set(ls.jobs.values()))
     st["version"] = __version__
