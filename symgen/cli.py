@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -432,6 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Ctrl-C / SIGINT means "stop, keep what is done" even when started from a non-interactive
+    # shell's background job, which would otherwise hand us SIGINT ignored; the editor server
+    # cancels jobs this way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code: int = args.func(args)
         return code

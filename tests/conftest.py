@@ -102,7 +102,7 @@ def exported(pairs: Path, geo_dir: Path, tmp_path_factory: pytest.TempPathFactor
         if line.startswith("{") and (json.loads(line).get("done") or 0) >= 5:
             break
     proc.send_signal(signal.SIGINT)
-    rest, _ = proc.communicate(timeout=600)
+    _, rest = proc.communicate(timeout=600)
     err = "".join(seen) + rest
     assert proc.returncode == 130, err
     assert (run / "checkpoint.pt").is_file(), "Ctrl-C must leave a checkpoint"
