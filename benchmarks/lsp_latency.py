@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="first N dev questions (0 = all 280)")
     ap.add_argument("--threads", type=int, default=2, help="the server's onnxruntime threads")
     args = ap.parse_args()
+    args.model = args.model.resolve()  # the server resolves relative paths against its workspace
     if not (args.model / "symgen.json").is_file():
         raise SystemExit(
             f"no exported model at {args.model}: run `python -m benchmarks.paper` first "
@@ -95,6 +96,11 @@ def main() -> None:
         f"served SQL: exec_acc {acc['exec_acc']:.3f}, exact {acc['exact_match']:.3f}, "
         f"answered {len(answers)}/{len(items)}"
     )
+    if len(answered := answers) < 0.9 * len(items):
+        raise SystemExit(
+            f"the server answered only {len(answered)}/{len(items)} requests: latency of empty "
+            "answers means nothing (check the model and database paths)"
+        )
     target = rows[0]["p50_ms"] <= 30 and rows[0]["p95_ms"] <= 80
     print(f"target p50 <= 30 ms and p95 <= 80 ms: {'met' if target else 'NOT met'}")
     path = write_result(

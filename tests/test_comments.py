@@ -14,6 +14,7 @@ CASES = [
     ("sql", "/* rivers in\n   texas */\n|", "rivers in texas", ""),
     ("sql", "SELECT 1;\n\n-- capital of ohio|\n\nSELECT 2;", "capital of ohio", ""),
     ("sql", "-- capital of ohio\nSELECT |", "capital of ohio", "SELECT "),
+    ("sql", "SELECT 1;\n\n-- capital of ohio\n|", "capital of ohio", ""),  # end of file
     ("sql", "-- capital of ohio\n  sel|", "capital of ohio", "sel"),
     ("sql", "-- capital |of ohio", None, ""),  # inside the comment
     ("sql", "-- rivers in\n-- texas|\n-- more", None, ""),  # the comment continues

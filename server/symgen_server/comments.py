@@ -48,15 +48,14 @@ def _comment_lines(lines: Sequence[str], language: str) -> dict[int, str]:
     while stack:
         node = stack.pop()
         if node.type in ("comment", "marginalia", "block_comment", "line_comment"):
-            start, end = node.start_point, node.end_point
+            start = node.start_point
             before = lines[start[0]][: _char_col(lines[start[0]], start[1])]
             if before.strip():
                 continue  # trailing comment after code: not a request
-            text = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+            # a line comment's node may end at column 0 of the next line: that line is not it
+            text = source[node.start_byte : node.end_byte].decode("utf-8", "replace").rstrip("\n")
             for offset, part in enumerate(text.split("\n")):
                 found[start[0] + offset] = part
-            if end[0] > start[0]:
-                found.setdefault(end[0], "")
         else:
             stack.extend(node.children)
     return found

@@ -293,7 +293,7 @@ async def generate_from_selection(ls: SymgenServer, *args: Any) -> dict[str, Any
         uri, rng = _selection_args(args)
         doc = ls.workspace.get_text_document(uri)
         text = doc.text_in_client_range(rng)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OSError) as exc:  # OSError: not an open/real file
         ls.tell_once(
             f"SymGen: generateFromSelection needs (uri, range): {exc}", types.MessageType.Error
         )
