@@ -43,9 +43,15 @@ def stats(name: str, values: list[float]) -> dict[str, Any]:
 
 
 async def measure(
-    model: Path, db: Path, items: list[Item], threads: int
+    model: Path, db: Path, items: list[Item], threads: int, beam_size: int
 ) -> tuple[list[float], list[float], list[float], dict[str, str]]:
-    options = {"model": str(model), "database": str(db), "debounceMs": 0, "threads": threads}
+    options = {
+        "model": str(model),
+        "database": str(db),
+        "debounceMs": 0,
+        "threads": threads,
+        "beamSize": beam_size,
+    }
     answers: dict[str, str] = {}
     cold: list[float] = []
     warm: list[float] = []
@@ -74,6 +80,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="exported ONNX model dir")
     ap.add_argument("--limit", type=int, default=0, help="first N dev questions (0 = all 280)")
     ap.add_argument("--threads", type=int, default=2, help="the server's onnxruntime threads")
+    ap.add_argument("--beam-size", type=int, default=4, help="the server's fallback beam size")
     args = ap.parse_args()
     args.model = args.model.resolve()  # the server resolves relative paths against its workspace
     if not (args.model / "symgen.json").is_file():
@@ -85,7 +92,9 @@ def main() -> None:
     db = geo / "geography.sqlite"
     items = read_items(geo / "dev.jsonl", "geography")
     items = items[: args.limit] if args.limit else items
-    cold, warm, engine, answers = asyncio.run(measure(args.model, db, items, args.threads))
+    cold, warm, engine, answers = asyncio.run(
+        measure(args.model, db, items, args.threads, args.beam_size)
+    )
     acc = evaluate(lambda _db, q: answers.get(q, ""), items, {"geography": db}, progress=False)[
         "summary"
     ]
@@ -109,6 +118,7 @@ def main() -> None:
             "model": str(args.model),
             "questions": len(items),
             "threads": args.threads,
+            "beam_size": args.beam_size,
             "rows": rows,
             "exec_acc": acc["exec_acc"],
             "exact_match": acc["exact_match"],
