@@ -237,7 +237,9 @@ def cmd_complete(args: argparse.Namespace) -> int:
     from symgen.task_data import DbKnowledge
 
     model = TaskModel(args.model, int8=args.int8)
-    result = model.complete(DbKnowledge.load(args.db), args.question, beams=args.beams)
+    result = model.suggest(
+        DbKnowledge.load(args.db), args.question, beams=args.beams, decode=args.decode
+    )
     print(result.sql)
     if not result.valid:
         _err(f"no beam passed the schema check ({result.problem})")
@@ -261,7 +263,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         items = items[: args.limit]
     model = TaskModel(args.model, int8=args.int8, threads=args.threads)
     result = evaluate(
-        lambda db, q: model.complete(dbs[db], q, beams=args.beams).sql,
+        lambda db, q: model.suggest(dbs[db], q, beams=args.beams, decode=args.decode).sql,
         items,
         {name: d.path for name, d in dbs.items()},
         progress=not args.quiet,
@@ -401,6 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--model", required=True)
     co.add_argument("--db", required=True)
     co.add_argument("--beams", type=int, default=4)
+    co.add_argument(
+        "--decode",
+        choices=("greedy-fallback", "beam"),
+        default="greedy-fallback",
+        help="greedy, beam search only when it fails the schema check (what the editor serves); "
+        "or always the full beam search",
+    )
     co.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     co.add_argument("question")
     co.set_defaults(func=cmd_complete)
@@ -412,6 +421,13 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--db", action="append")
     where.add_argument("--db-dir", help="directory of SQLite DBs (Spider layout)")
     ev.add_argument("--beams", type=int, default=4)
+    ev.add_argument(
+        "--decode",
+        choices=("greedy-fallback", "beam"),
+        default="greedy-fallback",
+        help="greedy, beam search only when it fails the schema check (what the editor serves); "
+        "or always the full beam search",
+    )
     ev.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--threads", type=int, default=None, help="onnxruntime threads")

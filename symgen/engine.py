@@ -282,3 +282,39 @@ class TaskModel:
             first_problem = first_problem or why
         text = found[0].text if found else ""
         return Completion(text, False, first_problem or "no output", tuple(found), 0)
+
+    def suggest(
+        self,
+        db: DbKnowledge,
+        question: str,
+        *,
+        beams: int = 4,
+        max_tokens: int = 160,
+        should_stop: Callable[[], bool] | None = None,
+        decode: str = "greedy-fallback",
+    ) -> Completion:
+        """What the editor serves: greedy, and a beam search (to its first valid beam) only when
+        greedy fails the schema check. `decode="beam"` runs the full beam search instead.
+
+        GeoQuery dev, 600-human-pair model: greedy-fallback 51.4% exec at p50 15 / p95 57 ms;
+        full beam of 4: 48.6% at 37 / 90 ms.
+        """
+        if decode == "beam":
+            return self.complete(
+                db, question, beams=beams, max_tokens=max_tokens, should_stop=should_stop
+            )
+        if decode != "greedy-fallback":
+            raise SymgenError(f"unknown decode {decode!r}; use greedy-fallback or beam")
+        result = self.complete(
+            db, question, beams=1, max_tokens=max_tokens, should_stop=should_stop
+        )
+        if result.valid or beams <= 1:
+            return result
+        return self.complete(
+            db,
+            question,
+            beams=beams,
+            max_tokens=max_tokens,
+            should_stop=should_stop,
+            first_valid=True,
+        )

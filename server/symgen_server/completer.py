@@ -149,21 +149,13 @@ class Completer:
                 return Suggestion(hit.sql, hit.valid, hit.problem, 0.0, True)
         start = time.perf_counter()
         try:
-            # Greedy first (fast); beam search only when greedy fails the schema check, and
-            # only until its first valid beam (GeoQuery dev: 51.4% vs 51.8% for the full beam,
-            # p95 57 vs 86 ms).
-            result = model.complete(
-                db, request, beams=1, max_tokens=settings.max_tokens, should_stop=should_stop
+            result = model.suggest(
+                db,
+                request,
+                beams=settings.beam_size,
+                max_tokens=settings.max_tokens,
+                should_stop=should_stop,
             )
-            if not result.valid and settings.beam_size > 1:
-                result = model.complete(
-                    db,
-                    request,
-                    beams=settings.beam_size,
-                    max_tokens=settings.max_tokens,
-                    should_stop=should_stop,
-                    first_valid=True,
-                )
         except Cancelled:
             return None
         ms = (time.perf_counter() - start) * 1000
