@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -95,6 +96,7 @@ class Adapter:
     """Plumbing the adapters share: closing, `with`, and the value index over text columns."""
 
     _conn: Any
+    warnings: list[str]
     text_types: tuple[str, ...] = ()  # lower-case prefixes of the engine's text column types
 
     def close(self) -> None:
@@ -113,14 +115,24 @@ class Adapter:
         """`SELECT DISTINCT` short text values of one column (engine-specific)."""
         raise NotImplementedError
 
-    def text_values(self, per_column: int = 5000) -> list[tuple[str, str, str]]:
+    def text_values(
+        self, per_column: int = 5000, budget_s: float = 30.0
+    ) -> list[tuple[str, str, str]]:
         out: list[tuple[str, str, str]] = []
+        deadline = time.monotonic() + budget_s
         for table in self.tables():
             ref = ".".join(quote_ident(p) for p in table.name.split(".", 1))
             for col in table.columns:
-                if col.type.lower().startswith(self.text_types):
-                    rows = self._distinct_text(ref, quote_ident(col.name), per_column)
-                    out.extend((table.name, col.name, r[0]) for r in rows)
+                if not col.type.lower().startswith(self.text_types):
+                    continue
+                if time.monotonic() > deadline:
+                    self.warnings.append(
+                        f"value index stopped after {budget_s:.0f} s at {table.name}.{col.name}: "
+                        "value hints cover the tables read so far"
+                    )
+                    return out
+                rows = self._distinct_text(ref, quote_ident(col.name), per_column)
+                out.extend((table.name, col.name, r[0]) for r in rows)
         return out
 
 

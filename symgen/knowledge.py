@@ -76,22 +76,36 @@ def _render(value: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def schema_ddl(tables: Sequence[Table], rows_per_table: int = 3) -> str:
+_PLAIN = {"postgres": re.compile(r"[a-z_][a-z0-9_$]*"), "": re.compile(r"[A-Za-z_][A-Za-z0-9_]*")}
+
+
+def sql_name(name: str, dialect: str = "sqlite", qualified: bool = False) -> str:
+    """`name` as the dialect must spell it: quoted when it is not a plain identifier (in
+    PostgreSQL, also when it has capitals, which unquoted names lose)."""
+    if qualified and "." in name:
+        return ".".join(sql_name(part, dialect) for part in name.split(".", 1))
+    plain = _PLAIN.get(dialect, _PLAIN[""])
+    return name if plain.fullmatch(name) else '"' + name.replace('"', '""') + '"'
+
+
+def schema_ddl(tables: Sequence[Table], rows_per_table: int = 3, dialect: str = "sqlite") -> str:
     """`CREATE TABLE t (col type, ...);` per table, each followed by a few example rows.
 
     This mirrors the paper's informative prompt (and Rajkumar et al.'s finding that
-    CREATE TABLE + SELECT 3 rows is the best schema rendering for code LLMs).
+    CREATE TABLE + SELECT 3 rows is the best schema rendering for code LLMs). Names are
+    spelled (quoted) as the database's dialect needs; types are the engine's own.
     """
     parts = []
     for table in tables:
-        cols = ", ".join(f"{c.name} {c.type}".strip() for c in table.columns)
-        block = f"CREATE TABLE {table.name} ({cols});"
+        cols = ", ".join(f"{sql_name(c.name, dialect)} {c.type}".strip() for c in table.columns)
+        name = sql_name(table.name, dialect, qualified=True)
+        block = f"CREATE TABLE {name} ({cols});"
         rows = table.rows[:rows_per_table]
         if rows:
             header = "\t".join(c.name for c in table.columns)
             body = "\n".join("\t".join(_render(v) for v in row) for row in rows)
             block += (
-                f"\n/*\n{len(rows)} example rows:\nSELECT * FROM {table.name} LIMIT {len(rows)};"
+                f"\n/*\n{len(rows)} example rows:\nSELECT * FROM {name} LIMIT {len(rows)};"
                 f"\n{header}\n{body}\n*/"
             )
         parts.append(block)

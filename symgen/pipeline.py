@@ -60,7 +60,7 @@ class SqlContext:
         return len(self.render(self.tables)) <= PROMPT_SCHEMA_BUDGET
 
     def render(self, tables: Sequence[Table]) -> str:
-        return schema_ddl(tables, self.answer_cfg.rows_per_table)
+        return schema_ddl(tables, self.answer_cfg.rows_per_table, self.dialect)
 
     def schema_for(self, question: str) -> str:
         """The whole schema when it fits the budget, else the tables relevant to `question`."""

@@ -103,8 +103,11 @@ class ReadOnlyDatabase(Adapter):
             self._schema = tuple(tables)
         return self._schema
 
-    def text_values(self, per_column: int = 5000) -> list[tuple[str, str, str]]:
-        """Distinct short text values as (table, column, value): the index for question hints."""
+    def text_values(
+        self, per_column: int = 5000, budget_s: float = 30.0
+    ) -> list[tuple[str, str, str]]:
+        """Distinct short text values as (table, column, value): the index for question hints
+        (a local file: no time budget needed)."""
         out: list[tuple[str, str, str]] = []
         for table in self.tables():
             for col in table.columns:

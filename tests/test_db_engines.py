@@ -420,3 +420,15 @@ def test_big_schemas_stay_within_budget(tmp_path: Path) -> None:
     assert "CREATE TABLE river" in prompt
     assert len(prompt) < PROMPT_SCHEMA_BUDGET + 2000
     assert any("exceeds the prompt budget" in n for n in ctx.notes)
+
+
+def test_prompt_spells_names_in_the_dialect() -> None:
+    from symgen.database import Column, Table
+    from symgen.knowledge import schema_ddl
+
+    table = Table("sales.Orders", (Column("Order Id", "integer"), Column("amount", "numeric")))
+    assert schema_ddl([table], dialect="postgres") == (
+        'CREATE TABLE sales."Orders" ("Order Id" integer, amount numeric);'
+    )
+    plain = Table("Orders", (Column("amount", "real"),))
+    assert schema_ddl([plain]) == "CREATE TABLE Orders (amount real);"  # SQLite: no case folding
