@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,9 @@ class SqlContext:
     def dialect(self) -> str:
         return self.db.dialect
 
-    @property
+    @cached_property
     def fits(self) -> bool:
+        """Does the whole schema fit the prompt budget? (Then every prompt shares it.)"""
         return len(self.render(self.tables)) <= PROMPT_SCHEMA_BUDGET
 
     def render(self, tables: Sequence[Table]) -> str:
