@@ -173,6 +173,14 @@ def public_spec(spec: str | Path) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def url_password(spec: str | Path) -> str | None:
+    """The password a postgresql:// URL carries (decoded), or None."""
+    if not is_url(spec):
+        return None
+    password = urlsplit(str(spec)).password
+    return unquote(password) if password is not None else None
+
+
 def spec_name(spec: str | Path) -> str:
     """`geography` for `…/geography.sqlite`, `geo.duckdb` and `postgresql://h/geography`."""
     if is_url(spec):

@@ -432,3 +432,15 @@ def test_prompt_spells_names_in_the_dialect() -> None:
     )
     plain = Table("Orders", (Column("amount", "real"),))
     assert schema_ddl([plain]) == "CREATE TABLE Orders (amount real);"  # SQLite: no case folding
+
+
+def test_server_jobs_pass_the_password_by_environment_not_argv() -> None:
+    import asyncio
+    import sys
+
+    from symgen_server.jobs import run_job
+
+    url = "postgresql://app:s3cr%40t@db.example:5432/geo"
+    show = "import os, sys; print(sys.argv[1], os.environ.get('PGPASSWORD'))"
+    result = asyncio.run(run_job([sys.executable, "-c", show, url], lambda _: None, lambda: False))
+    assert result.ok and result.log_tail == ["postgresql://app@db.example:5432/geo s3cr@t"]
