@@ -12,6 +12,7 @@ by the same `symgen.evaluate`. Prints a table and writes benchmarks/results/db_e
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -92,6 +93,7 @@ def main() -> None:
     finally:
         if cluster is not None:
             cluster.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     base = records["sqlite"]
     for row in rows:
         mine = records[row["engine"]]
