@@ -21,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from symgen.database import transpile
 from symgen.errors import MissingResource, SymgenError
 from symgen.schema_check import problem
 from symgen.task_data import DbKnowledge
@@ -92,6 +93,7 @@ class TaskModel:
             str(self.onnx_path), opts, providers=["CPUExecutionProvider"]
         )
         self.tok = Tokenizer.from_file(str(self.dir / m["tokenizer"]))
+        self.dialect: str = m.get("dialect") or "sqlite"  # what it writes; older models: SQLite
         self.eos = int(m["eos_id"])
         self.layers, self.kv_heads, self.head_dim = (
             m["num_layers"],
@@ -263,24 +265,31 @@ class TaskModel:
     ) -> Completion:
         """SQL for `question` on `db`: the best beam that passes the schema check.
 
-        `first_valid` stops the beam search at the first finished beam that passes (lower
-        latency for the editor; the full search ranks every finished beam).
+        The model writes its training dialect; for a database of another dialect (a SQLite-trained
+        model on PostgreSQL) each beam is transpiled by sqlglot before the check. `first_valid`
+        stops the beam search at the first finished beam that passes (lower latency for the
+        editor; the full search ranks every finished beam).
         """
         found = self.generate(
-            db.schema,
+            db.schema_for(question),
             db.question(question),
             beams=beams,
             max_tokens=max_tokens,
             should_stop=should_stop,
-            accept=(lambda text: problem(text, db.columns) is None) if first_valid else None,
+            accept=(
+                (lambda t: problem(self._to_dialect(t, db.dialect), db.columns, db.dialect) is None)
+                if first_valid
+                else None
+            ),
         )
         first_problem = None
-        for i, beam in enumerate(found):
-            why = problem(beam.text, db.columns)
+        texts = [self._to_dialect(b.text, db.dialect) for b in found]
+        for i, text in enumerate(texts):
+            why = problem(text, db.columns, db.dialect)
             if why is None:
-                return Completion(beam.text, True, None, tuple(found), i)
+                return Completion(text, True, None, tuple(found), i)
             first_problem = first_problem or why
-        text = found[0].text if found else ""
+        text = texts[0] if texts else ""
         return Completion(text, False, first_problem or "no output", tuple(found), 0)
 
     def suggest(
@@ -318,3 +327,8 @@ class TaskModel:
             should_stop=should_stop,
             first_valid=True,
         )
+
+    def _to_dialect(self, sql: str, dialect: str) -> str:
+        if dialect == self.dialect:
+            return sql
+        return transpile(sql, self.dialect, dialect) or sql

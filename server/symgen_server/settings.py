@@ -33,7 +33,8 @@ ALIASES = {  # camelCase (editor settings) -> field name
 @dataclass(frozen=True)
 class Settings:
     model: str = ""  # exported model dir; "" = newest under <workspace>/.symgen/models/
-    database: str = ""  # SQLite file; "" = the database the model was trained on
+    # SQLite/DuckDB file or postgresql:// URL; "" = the database the model was trained on
+    database: str = ""
     # Comments must start with one of these markers (after `--`/`#`) to be read as a request;
     # empty = every comment directly above the cursor is one.
     comment_prefixes: tuple[str, ...] = ()
