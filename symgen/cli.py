@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.errors import SymgenError
@@ -98,8 +99,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         samples=args.samples, temperature=args.temperature, value_hints=args.value_hints
     )
     vcfg = VerifyConfig(min_votes=args.min_votes, allow_empty=args.allow_empty)
+    if args.task == "sql" and not args.db:
+        raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
     stats = run_generate(
-        db_path=Path(args.db),
+        task=args.task,
+        db_path=Path(args.db) if args.db else None,
         seeds_path=Path(args.seeds),
         out_path=Path(args.out),
         open_gen=_open_gen(args),
@@ -119,7 +123,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from symgen.dataset import read_jsonl, write_jsonl
     from symgen.sqlite_db import ReadOnlyDatabase
     from symgen.tasks.sql import SqlTask
-    from symgen.verify import Candidate, MinVotes, verify
+    from symgen.verify import MinVotes, verify
 
     min_votes = MinVotes.parse(args.min_votes)
     rows = read_jsonl(args.candidates, required=("question",))
@@ -131,26 +135,64 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise SymgenError(
                 f'{args.candidates}: record {lineno}: \'candidates\' must be a list of {{"query": ..., "logprob": ...}}'
             )
-    kept = []
-    with ReadOnlyDatabase(args.db) as db:
-        task = SqlTask(db, allow_empty=args.allow_empty)
-        for row in rows:
-            cands = [
-                Candidate(c["query"], float(c.get("logprob") or 0.0)) for c in row["candidates"]
-            ]
-            verdict = verify(task, cands, min_votes)
-            if verdict.kept:
-                kept.append(
-                    {
-                        "question": row["question"],
-                        "query": verdict.program,
-                        "db": db.name,
-                        **verdict.provenance(),
-                    }
-                )
+    if args.task != "sql":
+        kept = _verify_code(args.task, rows, min_votes)
+    else:
+        if not args.db:
+            raise SymgenError("--task sql needs --db")
+        kept = []
+        with ReadOnlyDatabase(args.db) as db:
+            task = SqlTask(db, allow_empty=args.allow_empty)
+            for row in rows:
+                verdict = verify(task, _candidates(row), min_votes)
+                if verdict.kept:
+                    kept.append(
+                        {
+                            "question": row["question"],
+                            "query": verdict.program,
+                            "db": db.name,
+                            **verdict.provenance(),
+                        }
+                    )
     write_jsonl(args.out, kept)
     print(f"{len(kept)} of {len(rows)} questions kept in {args.out}")
     return 0
+
+
+def _candidates(row: dict[str, Any]) -> list[Any]:
+    from symgen.verify import Candidate
+
+    return [Candidate(c["query"], float(c.get("logprob") or 0.0)) for c in row["candidates"]]
+
+
+def _verify_code(
+    task_name: str, rows: list[dict[str, Any]], min_votes: Any
+) -> list[dict[str, Any]]:
+    """Bash: parse, safety filter, soft vote. Python: each row's `tests` (test calls) or MBPP
+    `test_list` asserts drive the sandboxed execution."""
+    from symgen.tasks.code import make_task
+    from symgen.tasks.python import PythonTask, calls_from_asserts
+    from symgen.verify import verify
+
+    base = make_task(task_name)
+    kept = []
+    for lineno, row in enumerate(rows, start=1):
+        task = base
+        tests: list[str] = []
+        if isinstance(base, PythonTask):
+            tests = row.get("tests") or calls_from_asserts(row.get("test_list") or [])
+            if not tests:
+                raise SymgenError(f"record {lineno}: python candidates need 'tests' (calls)")
+            task = base.with_tests(tests)
+        verdict = verify(task, _candidates(row), min_votes)
+        if verdict.kept:
+            extra = {"tests": tests} if tests else {}
+            kept.append(
+                {"question": row["question"], "query": verdict.program, "task": task_name}
+                | extra
+                | verdict.provenance()
+            )
+    return kept
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -304,6 +346,15 @@ def _add_generator(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (runs are reproducible)")
 
 
+def _add_task(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--task",
+        choices=("sql", "bash", "python"),
+        default="sql",
+        help="the language (default sql)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -323,9 +374,17 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_models_fetch)
 
     acfg, vcfg = AnswerGenConfig(), VerifyConfig()
-    gen = sub.add_parser("generate", help="generate execution-verified (question, SQL) pairs")
-    gen.add_argument("--db", required=True, help="SQLite database file")
-    gen.add_argument("--seeds", required=True, help="JSONL with question/query seed pairs")
+    gen = sub.add_parser(
+        "generate", help="generate verified (question, program) pairs: SQL, Bash or Python"
+    )
+    _add_task(gen)
+    gen.add_argument("--db", default=None, help="SQLite database file (--task sql)")
+    gen.add_argument(
+        "--seeds",
+        required=True,
+        help="JSONL seed pairs: question/query (also nl/command/cmd for bash, MBPP text/code/"
+        "test_list for python)",
+    )
     gen.add_argument(
         "--out", required=True, help="output JSONL (rerun with the same path to resume)"
     )
@@ -354,12 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generator(gen)
     gen.set_defaults(func=cmd_generate)
 
-    ver = sub.add_parser("verify", help="run the agreement verifier on candidate SQL")
-    ver.add_argument("--db", required=True)
+    ver = sub.add_parser("verify", help="run the agreement verifier on candidate programs")
+    _add_task(ver)
+    ver.add_argument("--db", default=None, help="SQLite database file (--task sql)")
     ver.add_argument(
         "--candidates",
         required=True,
-        help='JSONL: {"question", "candidates": [{"query", "logprob"}]}',
+        help='JSONL: {"question", "candidates": [{"query", "logprob"}]} (+ "tests" for python)',
     )
     ver.add_argument("--out", required=True)
     ver.add_argument("--min-votes", default=vcfg.min_votes)
