@@ -247,7 +247,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.update(step - bar.n)
             bar.set_postfix(loss=f"{loss:.3f}")
 
-        meta = train(args.data, args.db, args.out, cfg, progress=progress)
+        if args.task == "sql" and not args.db:
+            raise SymgenError("--task sql needs --db (the SQLite file(s) the pairs use)")
+        meta = train(args.data, args.db or [], args.out, cfg, progress=progress, task=args.task)
     print(
         f"trained {meta['identity']['arch']['name']} ({meta['params'] / 1e6:.1f}M params) on "
         f"{meta['examples']} pairs: {meta['steps']} steps, {meta['train_minutes']} min, "
@@ -259,6 +261,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from symgen.export import export
 
+    meta = Path(args.model) / "train.json"
+    if args.task and meta.is_file():
+        _same_task(args.task, json.loads(meta.read_text()).get("task", "sql"), args.model)
     manifest = export(args.model, args.out, int8=args.int8, name=args.name)
     parity = manifest["parity"]
     print(
@@ -279,7 +284,12 @@ def cmd_complete(args: argparse.Namespace) -> int:
     from symgen.task_data import DbKnowledge
 
     model = TaskModel(args.model, int8=args.int8)
-    result = model.complete(DbKnowledge.load(args.db), args.question, beams=args.beams)
+    if model.task != "sql":
+        result = model.complete_code(args.question, beams=args.beams)
+    elif not args.db:
+        raise SymgenError(f"{args.model} is a SQL model: pass --db")
+    else:
+        result = model.complete(DbKnowledge.load(args.db), args.question, beams=args.beams)
     print(result.sql)
     if not result.valid:
         _err(f"no beam passed the schema check ({result.problem})")
@@ -288,11 +298,17 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from symgen.dataset import write_jsonl
     from symgen.engine import TaskModel
     from symgen.evaluate import evaluate, read_items
     from symgen.task_data import load_dbs, read_db_dir
 
+    model = TaskModel(args.model, int8=args.int8, threads=args.threads)
+    if args.task:
+        _same_task(args.task, model.task, args.model)
+    if model.task != "sql":
+        return _eval_code(model, args)
+    if not args.db and not args.db_dir:
+        raise SymgenError("a SQL model needs --db or --db-dir")
     paths = [Path(p) for p in args.db] if args.db else read_db_dir(args.db_dir)
     dbs = load_dbs(paths)
     items = read_items(args.data, next(iter(dbs)) if len(dbs) == 1 else None)
@@ -301,7 +317,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise SymgenError(f"{args.data} names databases not given: {', '.join(unknown[:5])}")
     if args.limit:
         items = items[: args.limit]
-    model = TaskModel(args.model, int8=args.int8, threads=args.threads)
     result = evaluate(
         lambda db, q: model.complete(dbs[db], q, beams=args.beams).sql,
         items,
@@ -313,11 +328,50 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(
         f"| {s['n']} | {s['exec_acc']:.1%} | {s['exact_match']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
     )
+    _write_eval(args, result)
+    return 0
+
+
+def _same_task(wanted: str, actual: str, model: str) -> None:
+    if wanted != actual:
+        raise SymgenError(f"{model} is a {actual} model, not {wanted}")
+
+
+def _write_eval(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    from symgen.dataset import write_jsonl
+
     if args.out:
         Path(args.out).write_text(
-            json.dumps(s | {"model": str(args.model), "data": str(args.data)}, indent=2)
+            json.dumps(
+                result["summary"] | {"model": str(args.model), "data": str(args.data)}, indent=2
+            )
         )
         write_jsonl(Path(args.out).with_suffix(".records.jsonl"), result["records"])
+
+
+def _eval_code(model: Any, args: argparse.Namespace) -> int:
+    """Bash: char-BLEU + exact match; Python: pass@1 on the items' asserts (sandboxed)."""
+    from symgen.evaluate import evaluate_code, read_code_items
+
+    items = read_code_items(args.data)[: args.limit or None]
+    result = evaluate_code(
+        lambda q: model.complete_code(q, beams=args.beams).sql,
+        items,
+        model.task,
+        progress=not args.quiet,
+    )
+    s = result["summary"]
+    if model.task == "bash":
+        print("| n | char BLEU | exact match | p50 ms | p95 ms |\n|---|---|---|---|---|")
+        print(
+            f"| {s['n']} | {s['char_bleu']:.3f} | {s['exact_match']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
+        )
+    else:
+        print("| n | pass@1 | p50 ms | p95 ms |\n|---|---|---|---|")
+        print(
+            f"| {s['n']} | {s['pass_at_1']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
+        )
+    _write_eval(args, result)
     return 0
 
 
@@ -346,12 +400,12 @@ def _add_generator(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (runs are reproducible)")
 
 
-def _add_task(p: argparse.ArgumentParser) -> None:
+def _add_task(p: argparse.ArgumentParser, default: str | None = "sql") -> None:
     p.add_argument(
         "--task",
         choices=("sql", "bash", "python"),
-        default="sql",
-        help="the language (default sql)",
+        default=default,
+        help="the language (default sql)" if default else "check the model is of this language",
     )
 
 
@@ -437,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
     tr = sub.add_parser("train", help="train a task model on verified pairs (CPU, resumable)")
     tr.add_argument("--data", required=True, action="append", help="pairs JSONL (repeatable)")
-    tr.add_argument("--db", required=True, action="append", help="SQLite file(s) the pairs use")
+    _add_task(tr)
+    tr.add_argument("--db", action="append", help="SQLite file(s) the pairs use (--task sql)")
     tr.add_argument("--out", required=True, help="run directory (rerun to resume)")
     tr.add_argument("--arch", default="tiny", help="tiny (default), small or smollm2")
     tr.add_argument("--epochs", type=int, default=None)
@@ -452,23 +507,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="export a trained model to ONNX with a parity check")
     ex.add_argument("--model", required=True, help="`symgen train` output directory")
+    _add_task(ex, None)
     ex.add_argument("--out", required=True, help="ONNX model directory")
     ex.add_argument("--int8", action="store_true", help="also quantise to int8 (measured)")
     ex.add_argument("--name", default=None)
     ex.set_defaults(func=cmd_export)
 
-    co = sub.add_parser("complete", help="SQL for one question from an exported task model")
+    co = sub.add_parser("complete", help="SQL or code for one request from an exported model")
     co.add_argument("--model", required=True)
-    co.add_argument("--db", required=True)
+    co.add_argument("--db", default=None, help="SQLite file (SQL models)")
     co.add_argument("--beams", type=int, default=4)
     co.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     co.add_argument("question")
     co.set_defaults(func=cmd_complete)
 
-    ev = sub.add_parser("eval", help="execution accuracy, exact match, latency of a task model")
+    ev = sub.add_parser(
+        "eval",
+        help="a task model's accuracy and latency: SQL execution accuracy + exact match, Bash "
+        "char-BLEU + exact match, Python pass@1 on MBPP asserts (sandboxed)",
+    )
     ev.add_argument("--model", required=True)
+    _add_task(ev, None)
     ev.add_argument("--data", required=True)
-    where = ev.add_mutually_exclusive_group(required=True)
+    where = ev.add_mutually_exclusive_group()  # SQL models only
     where.add_argument("--db", action="append")
     where.add_argument("--db-dir", help="directory of SQLite DBs (Spider layout)")
     ev.add_argument("--beams", type=int, default=4)

@@ -24,6 +24,7 @@ from tokenizers import Tokenizer
 from symgen.errors import MissingResource, SymgenError
 from symgen.schema_check import problem
 from symgen.task_data import DbKnowledge
+from symgen.task_format import code_question, code_schema
 
 MANIFEST = "symgen.json"
 Past = list[np.ndarray]
@@ -228,11 +229,47 @@ class TaskModel:
             max_tokens=max_tokens,
             should_stop=should_stop,
         )
-        first_problem = None
-        for i, beam in enumerate(found):
-            why = problem(beam.text, db.columns)
-            if why is None:
-                return Completion(beam.text, True, None, tuple(found), i)
-            first_problem = first_problem or why
-        text = found[0].text if found else ""
-        return Completion(text, False, first_problem or "no output", tuple(found), 0)
+        return best_valid(found, lambda text: problem(text, db.columns))
+
+    @property
+    def task(self) -> str:
+        return str(self.manifest.get("task", "sql"))
+
+    def complete_code(
+        self,
+        request: str,
+        *,
+        beams: int = 4,
+        max_tokens: int = 256,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Completion:
+        """Code for a comment's `request` (bash/python models): the best beam that passes the
+        task's static check (parses; for Bash also no destructive pattern)."""
+        task = self.task
+        found = self.generate(
+            code_schema(task),
+            code_question(task, request),
+            beams=beams,
+            max_tokens=max_tokens,
+            should_stop=should_stop,
+        )
+        return best_valid(found, code_check(task))
+
+
+def code_check(task: str) -> Callable[[str], str | None]:
+    """The static check a code task's output must pass (imports the task module lazily)."""
+    from symgen.tasks.code import make_task
+
+    return make_task(task).static_check
+
+
+def best_valid(found: list[Beam], check: Callable[[str], str | None]) -> Completion:
+    """The first beam `check` finds no problem with, else the best beam marked invalid."""
+    first_problem = None
+    for i, beam in enumerate(found):
+        why = check(beam.text)
+        if why is None:
+            return Completion(beam.text, True, None, tuple(found), i)
+        first_problem = first_problem or why
+    text = found[0].text if found else ""
+    return Completion(text, False, first_problem or "no output", tuple(found), 0)

@@ -18,7 +18,14 @@ from symgen.errors import MissingResource, SymgenError
 from symgen.knowledge import ValueIndex
 from symgen.schema_check import schema_map
 from symgen.sqlite_db import ReadOnlyDatabase
-from symgen.task_format import question_text, schema_text, target_text
+from symgen.task_format import (
+    code_question,
+    code_schema,
+    code_target,
+    question_text,
+    schema_text,
+    target_text,
+)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,19 @@ def load_examples(data: str | Path, dbs: dict[str, DbKnowledge]) -> list[Example
             Example(name, db.schema, db.question(row["question"]), target_text(row["query"]))
         )
     return out
+
+
+def load_code_examples(data: str | Path, task: str) -> list[Example]:
+    """Examples for a code task: the request is the input, the program the target (no schema).
+
+    Reads the same field names as code seeds (question/nl/text, query/command/cmd/code)."""
+    from symgen.tasks.code import read_code_seeds
+
+    schema = code_schema(task)
+    return [
+        Example(task, schema, code_question(task, s.question), code_target(task, s.program))
+        for s in read_code_seeds(data)
+    ]
 
 
 def data_hash(paths: Sequence[str | Path]) -> str:

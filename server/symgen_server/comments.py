@@ -42,6 +42,8 @@ def _comment_lines(lines: Sequence[str], language: str) -> dict[int, str]:
                 continue  # trailing comment after code: not a request
             # a line comment's node may end at column 0 of the next line: that line is not it
             text = source[node.start_byte : node.end_byte].decode("utf-8", "replace").rstrip("\n")
+            if text.startswith("#!"):
+                continue  # a shebang is not a request
             for offset, part in enumerate(text.split("\n")):
                 found[start[0] + offset] = part
         else:

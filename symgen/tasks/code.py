@@ -37,7 +37,7 @@ class CodeSeed:
     id: str = ""
 
 
-def _first(row: dict[str, Any], names: Sequence[str]) -> str | None:
+def first_field(row: dict[str, Any], names: Sequence[str]) -> str | None:
     for name in names:
         value = row.get(name)
         if isinstance(value, str) and value.strip():
@@ -49,7 +49,7 @@ def read_code_seeds(path: str | Path) -> list[CodeSeed]:
     """Seeds in any accepted field naming (see the module docstring); line-numbered errors."""
     out = []
     for lineno, row in enumerate(read_jsonl(path), start=1):
-        question, program = _first(row, QUESTION_FIELDS), _first(row, PROGRAM_FIELDS)
+        question, program = first_field(row, QUESTION_FIELDS), first_field(row, PROGRAM_FIELDS)
         if question is None or program is None:
             raise SymgenError(
                 f"{path}:{lineno}: needs a request ({'/'.join(QUESTION_FIELDS)}) and a program "
