@@ -65,7 +65,7 @@ def run_arch(arch: str, geo: Path, args: argparse.Namespace) -> dict[str, Any]:
     dbs = load_dbs([db])
     items = read_items(geo / "dev.jsonl", "geography")[: args.dev_limit or None]
     res = evaluate(
-        lambda d, q: model.complete(dbs[d], q, beams=args.beams).sql,
+        lambda d, q: model.suggest(dbs[d], q, beams=args.beams).sql,
         items,
         {"geography": db},
         label=arch,

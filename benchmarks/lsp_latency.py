@@ -79,7 +79,7 @@ def main() -> None:
     )
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="exported ONNX model dir")
     ap.add_argument("--limit", type=int, default=0, help="first N dev questions (0 = all 280)")
-    ap.add_argument("--threads", type=int, default=2, help="the server's onnxruntime threads")
+    ap.add_argument("--threads", type=int, default=1, help="the server's onnxruntime threads")
     ap.add_argument("--beam-size", type=int, default=4, help="the server's fallback beam size")
     args = ap.parse_args()
     args.model = args.model.resolve()  # the server resolves relative paths against its workspace

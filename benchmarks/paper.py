@@ -174,7 +174,7 @@ def task_row(
     dbs = load_dbs([db])
 
     def predict(dbname: str, q: str) -> str:
-        return model.complete(dbs[dbname], q, beams=args.beams).sql
+        return model.suggest(dbs[dbname], q, beams=args.beams, decode=args.decode).sql
 
     res = evaluate(predict, items, {"geography": db}, label=name)
     return {
@@ -226,6 +226,7 @@ def main() -> None:
     ap.add_argument("--min-steps", type=int, default=400, help="training steps, at least")
     ap.add_argument("--max-steps", type=int, default=1500, help="training steps, at most")
     ap.add_argument("--beams", type=int, default=4)
+    ap.add_argument("--decode", choices=("greedy-fallback", "beam"), default="greedy-fallback")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
     args = ap.parse_args()

@@ -285,11 +285,13 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
     model = TaskModel(args.model, int8=args.int8)
     if model.task != "sql":
-        result = model.complete_code(args.question, beams=args.beams)
+        result = model.suggest_code(args.question, beams=args.beams, decode=args.decode)
     elif not args.db:
         raise SymgenError(f"{args.model} is a SQL model: pass --db")
     else:
-        result = model.complete(DbKnowledge.load(args.db), args.question, beams=args.beams)
+        result = model.suggest(
+            DbKnowledge.load(args.db), args.question, beams=args.beams, decode=args.decode
+        )
     print(result.sql)
     if not result.valid:
         _err(f"no beam passed the schema check ({result.problem})")
@@ -318,7 +320,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.limit:
         items = items[: args.limit]
     result = evaluate(
-        lambda db, q: model.complete(dbs[db], q, beams=args.beams).sql,
+        lambda db, q: model.suggest(dbs[db], q, beams=args.beams, decode=args.decode).sql,
         items,
         {name: d.path for name, d in dbs.items()},
         progress=not args.quiet,
@@ -355,7 +357,7 @@ def _eval_code(model: Any, args: argparse.Namespace) -> int:
 
     items = read_code_items(args.data)[: args.limit or None]
     result = evaluate_code(
-        lambda q: model.complete_code(q, beams=args.beams).sql,
+        lambda q: model.suggest_code(q, beams=args.beams, decode=args.decode).sql,
         items,
         model.task,
         progress=not args.quiet,
@@ -517,6 +519,13 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--model", required=True)
     co.add_argument("--db", default=None, help="SQLite file (SQL models)")
     co.add_argument("--beams", type=int, default=4)
+    co.add_argument(
+        "--decode",
+        choices=("greedy-fallback", "beam"),
+        default="greedy-fallback",
+        help="greedy, beam search only when it fails the schema check (what the editor serves); "
+        "or always the full beam search",
+    )
     co.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     co.add_argument("question")
     co.set_defaults(func=cmd_complete)
@@ -533,6 +542,13 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--db", action="append")
     where.add_argument("--db-dir", help="directory of SQLite DBs (Spider layout)")
     ev.add_argument("--beams", type=int, default=4)
+    ev.add_argument(
+        "--decode",
+        choices=("greedy-fallback", "beam"),
+        default="greedy-fallback",
+        help="greedy, beam search only when it fails the schema check (what the editor serves); "
+        "or always the full beam search",
+    )
     ev.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--threads", type=int, default=None, help="onnxruntime threads")

@@ -131,7 +131,7 @@ def _compare(
     dbs = load_dbs([db])
     model = TaskModel(model_dir)
     task = evaluate(
-        lambda d, q: model.complete(dbs[d], q).sql, items, {"geography": db}, label="task model"
+        lambda d, q: model.suggest(dbs[d], q).sql, items, {"geography": db}, label="task model"
     )
     ctx = build_context(db, read_pairs(geo / "seed_10.jsonl"))
     gen = open_generator(generator, n_threads=threads)

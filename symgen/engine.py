@@ -160,13 +160,43 @@ class TaskModel:
         beams: int = 4,
         max_tokens: int = 160,
         should_stop: Callable[[], bool] | None = None,
+        accept: Callable[[str], bool] | None = None,
     ) -> list[Beam]:
-        """Finished beams, best first (length-normalised log-probability)."""
+        """Finished beams, best first (length-normalised log-probability).
+
+        With `accept`, beam search returns as soon as a finished beam passes it: the editor
+        needs one valid answer, not the full beam, and the tail of a beam search dominates p95.
+        """
         with self._lock:
             past, _ = self._schema_past(schema)
             q_ids = self.tok.encode(question, add_special_tokens=False).ids
             logits, past = self._run(np.array([q_ids], dtype=np.int64), past)
-            return self._beam_search(logits, past, beams, max_tokens, should_stop)
+            if beams <= 1:
+                return [self._greedy(logits, past, max_tokens, should_stop)]
+            return self._beam_search(logits, past, beams, max_tokens, should_stop, accept)
+
+    def _greedy(
+        self,
+        logits: np.ndarray,
+        past: Past,
+        max_tokens: int,
+        should_stop: Callable[[], bool] | None,
+    ) -> Beam:
+        """Argmax decoding without beam bookkeeping (no cache reordering, no full softmax)."""
+        tokens: list[int] = []
+        logprob = 0.0
+        for _ in range(max_tokens):
+            if should_stop and should_stop():
+                raise Cancelled
+            row = logits[0]
+            token = int(row.argmax())
+            top = float(row[token])
+            logprob -= float(np.log(np.exp(row - top).sum()))  # log-softmax of the argmax
+            if token == self.eos:
+                break
+            tokens.append(token)
+            logits, past = self._run(np.array([[token]], dtype=np.int64), past)
+        return Beam(self.tok.decode(tokens).strip(), logprob, len(tokens) + 1)
 
     def _beam_search(
         self,
@@ -175,6 +205,7 @@ class TaskModel:
         k: int,
         max_tokens: int,
         should_stop: Callable[[], bool] | None,
+        accept: Callable[[str], bool] | None = None,
     ) -> list[Beam]:
         seqs: list[list[int]] = [[]]
         scores = np.zeros(1, dtype=np.float64)
@@ -193,6 +224,8 @@ class TaskModel:
                 row, token = divmod(int(idx), vocab)
                 if token == self.eos:
                     finished.append((seqs[row], float(flat[idx])))
+                    if accept is not None and accept(self.tok.decode(seqs[row]).strip()):
+                        return self._beams(finished[-1:] + finished[:-1], k, sort=False)
                 else:
                     keep_rows.append(row)
                     keep_tokens.append(token)
@@ -204,12 +237,19 @@ class TaskModel:
             seqs = [seqs[r] + [t] for r, t in zip(keep_rows, keep_tokens, strict=True)]
             scores = np.array(keep_scores)
             rows = np.array(keep_rows)
-            past = [p[rows] for p in past]  # reorder (and on the first step, fan out) the cache
+            if not np.array_equal(rows, np.arange(len(rows))):
+                past = [p[rows] for p in past]  # reorder (first step: fan out) the cache
             logits, past = self._run(np.array(keep_tokens, dtype=np.int64)[:, None], past)
         if not finished:  # ran out of tokens: return the unfinished beams
             finished = [(s, float(v)) for s, v in zip(seqs, scores, strict=True)]
+        return self._beams(finished, k)
+
+    def _beams(
+        self, finished: list[tuple[list[int], float]], k: int, *, sort: bool = True
+    ) -> list[Beam]:
         out = [Beam(self.tok.decode(t).strip(), s, len(t) + 1) for t, s in finished]
-        out.sort(key=lambda b: -b.score)
+        if sort:
+            out.sort(key=lambda b: -b.score)
         return out[:k]
 
     def complete(
@@ -220,16 +260,72 @@ class TaskModel:
         beams: int = 4,
         max_tokens: int = 160,
         should_stop: Callable[[], bool] | None = None,
+        first_valid: bool = False,
     ) -> Completion:
-        """SQL for `question` on `db`: the best beam that passes the schema check."""
-        found = self.generate(
+        """SQL for `question` on `db`: the best beam that passes the schema check.
+
+        `first_valid` stops the beam search at the first finished beam that passes (lower
+        latency for the editor; the full search ranks every finished beam).
+        """
+        return self._checked(
             db.schema,
             db.question(question),
+            lambda text: problem(text, db.columns),
             beams=beams,
             max_tokens=max_tokens,
             should_stop=should_stop,
+            first_valid=first_valid,
         )
-        return best_valid(found, lambda text: problem(text, db.columns))
+
+    def _checked(
+        self,
+        schema: str,
+        question: str,
+        check: Callable[[str], str | None],
+        *,
+        beams: int,
+        max_tokens: int,
+        should_stop: Callable[[], bool] | None,
+        first_valid: bool,
+    ) -> Completion:
+        found = self.generate(
+            schema,
+            question,
+            beams=beams,
+            max_tokens=max_tokens,
+            should_stop=should_stop,
+            accept=(lambda text: check(text) is None) if first_valid else None,
+        )
+        return best_valid(found, check)
+
+    def suggest(
+        self,
+        db: DbKnowledge,
+        question: str,
+        *,
+        beams: int = 4,
+        max_tokens: int = 160,
+        should_stop: Callable[[], bool] | None = None,
+        decode: str = "greedy-fallback",
+    ) -> Completion:
+        """What the editor serves: greedy, and a beam search (to its first valid beam) only when
+        greedy fails the schema check. `decode="beam"` runs the full beam search instead.
+
+        GeoQuery dev, 600-human-pair model: greedy-fallback 51.4% exec at p50 15 / p95 57 ms;
+        full beam of 4: 48.6% at 37 / 90 ms.
+        """
+        return greedy_fallback(
+            lambda k, first: self.complete(
+                db,
+                question,
+                beams=k,
+                max_tokens=max_tokens,
+                should_stop=should_stop,
+                first_valid=first,
+            ),
+            beams,
+            decode,
+        )
 
     @property
     def task(self) -> str:
@@ -242,18 +338,51 @@ class TaskModel:
         beams: int = 4,
         max_tokens: int = 256,
         should_stop: Callable[[], bool] | None = None,
+        first_valid: bool = False,
     ) -> Completion:
         """Code for a comment's `request` (bash/python models): the best beam that passes the
         task's static check (parses; for Bash also no destructive pattern)."""
         task = self.task
-        found = self.generate(
+        return self._checked(
             code_schema(task),
             code_question(task, request),
+            code_check(task),
             beams=beams,
             max_tokens=max_tokens,
             should_stop=should_stop,
+            first_valid=first_valid,
         )
-        return best_valid(found, code_check(task))
+
+    def suggest_code(
+        self,
+        request: str,
+        *,
+        beams: int = 4,
+        max_tokens: int = 256,
+        should_stop: Callable[[], bool] | None = None,
+        decode: str = "greedy-fallback",
+    ) -> Completion:
+        """`suggest`'s decoding policy for code models."""
+        return greedy_fallback(
+            lambda k, first: self.complete_code(
+                request, beams=k, max_tokens=max_tokens, should_stop=should_stop, first_valid=first
+            ),
+            beams,
+            decode,
+        )
+
+
+def greedy_fallback(run: Callable[[int, bool], Completion], beams: int, decode: str) -> Completion:
+    """`run(beams, first_valid)` greedy first, then beam search to the first valid beam only
+    when greedy fails the check; `decode="beam"`: the full beam search."""
+    if decode == "beam":
+        return run(beams, False)
+    if decode != "greedy-fallback":
+        raise SymgenError(f"unknown decode {decode!r}; use greedy-fallback or beam")
+    result = run(1, False)
+    if result.valid or beams <= 1:
+        return result
+    return run(beams, True)
 
 
 def code_check(task: str) -> Callable[[str], str | None]:

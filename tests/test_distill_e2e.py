@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from symgen.sqlite_db import ReadOnlyDatabase
 from tests.conftest import N_PAIRS, SYMGEN
 
@@ -37,6 +39,26 @@ def test_complete_reproduces_trained_sql(exported: Path, pairs: Path, geo_dir: P
             got = model.complete(db, row["question"], beams=4)
             right += got.valid and conn.execute(got.sql).rows == conn.execute(row["query"]).rows
     assert right >= N_PAIRS - 2, f"memorised only {right}/{N_PAIRS}"
+
+
+def test_greedy_path_and_first_valid_beam(exported: Path, pairs: Path, geo_dir: Path) -> None:
+    """The argmax fast path equals a width-1 beam search; `first_valid` returns a valid beam."""
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    model = TaskModel(exported, int8=False)
+    for line in pairs.read_text().splitlines()[:6]:
+        question = db.question(json.loads(line)["question"])
+        greedy = model.generate(db.schema, question, beams=1)[0]
+        past, _ = model._schema_past(db.schema)
+        ids = model.tok.encode(question, add_special_tokens=False).ids
+        logits, past = model._run(np.array([ids], dtype=np.int64), past)
+        beam1 = model._beam_search(logits, past, 1, 160, None)[0]
+        assert (greedy.text, greedy.tokens) == (beam1.text, beam1.tokens)
+        assert abs(greedy.logprob - beam1.logprob) < 1e-3
+        first = model.complete(db, json.loads(line)["question"], beams=4, first_valid=True)
+        assert first.valid and first.problem is None
 
 
 def test_cli_complete_and_eval(exported: Path, pairs: Path, geo_dir: Path, tmp_path: Path) -> None:

@@ -194,8 +194,12 @@ class Completer:
             return None
         return self._decode(
             (" ".join(request.lower().split()), db.schema_hash, str(model.onnx_path)),
-            lambda beams: model.complete(
-                db, request, beams=beams, max_tokens=settings.max_tokens, should_stop=should_stop
+            lambda: model.suggest(
+                db,
+                request,
+                beams=settings.beam_size,
+                max_tokens=settings.max_tokens,
+                should_stop=should_stop,
             ),
             lambda sql: format_sql(sql, settings.format),
         )
@@ -209,9 +213,9 @@ class Completer:
             return None
         return self._decode(
             (" ".join(request.lower().split()), task, str(model.onnx_path)),
-            lambda beams: model.complete_code(
+            lambda: model.suggest_code(
                 request,
-                beams=beams,
+                beams=settings.beam_size,
                 max_tokens=max(settings.max_tokens, 256),
                 should_stop=should_stop,
             ),
@@ -221,10 +225,10 @@ class Completer:
     def _decode(
         self,
         key: tuple[str, str, str],
-        run: Callable[[int], Completion],
+        run: Callable[[], Completion],
         fmt: Callable[[str], str],
     ) -> Suggestion | None:
-        """Cached greedy-then-beam decoding: beam search only when greedy fails the check."""
+        """Cached decoding (`run` is the engine's greedy-fallback `suggest`), with latency."""
         with self._lock:
             hit = self.cache.get(key)
             if hit is not None:
@@ -232,9 +236,7 @@ class Completer:
                 return Suggestion(hit.sql, hit.valid, hit.problem, 0.0, True)
         start = time.perf_counter()
         try:
-            result = run(1)
-            if not result.valid and self.settings.beam_size > 1:
-                result = run(self.settings.beam_size)
+            result = run()
         except Cancelled:
             return None
         ms = (time.perf_counter() - start) * 1000
