@@ -119,6 +119,7 @@ def test_bash_soft_vote_rejects_disagreement() -> None:
 
 # ---- Python ----------------------------------------------------------------------------------
 PY_POST = [
+    ("# >>> f(3)\n\ndef f(x):\n    return x\n# Question: next", "def f(x):\n    return x"),
     ("def f(x):\n    return x\n# Question: next", "def f(x):\n    return x"),
     (
         "def f(x):\n    # inner comment\n    return x\n\nassert f(1) == 1",

@@ -38,8 +38,12 @@ _BUILTINS = set(dir(builtins))
 
 # ---- program text ------------------------------------------------------------------------------
 def postprocess(completion: str) -> str:
-    """The function text: cut at the first stop, code fences dropped, trailing space removed."""
-    text = completion.replace("\r\n", "\n")
+    """The function text: leading comment/test lines (`# >>> f(2)`, a model writing one more
+    test) skipped, cut at the first stop, code fences dropped, trailing space removed."""
+    lines = completion.replace("\r\n", "\n").split("\n")
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("#")):
+        lines.pop(0)
+    text = "\n".join(lines)
     for stop in STOP:
         idx = text.find(stop)
         if idx >= 0:
