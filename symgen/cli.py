@@ -18,6 +18,11 @@ def _err(msg: str) -> None:
     print(f"symgen: {msg}", file=sys.stderr)
 
 
+def _warn(messages: Sequence[str]) -> None:
+    for msg in messages:
+        _err(f"note: {msg}")
+
+
 # ---- models ---------------------------------------------------------------------------------
 def cmd_models_list(args: argparse.Namespace) -> int:
     from symgen import registry
@@ -103,7 +108,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
     stats = run_generate(
         task=args.task,
-        db_path=Path(args.db) if args.db else None,
+        db_path=args.db,
         seeds_path=Path(args.seeds),
         out_path=Path(args.out),
         open_gen=_open_gen(args),
@@ -113,6 +118,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         vcfg=vcfg,
         seed=args.seed,
         progress=not args.quiet,
+        seed_dialect=args.seed_dialect,
     )
     print(json.dumps(stats.as_dict()), file=sys.stderr)
     print(f"{stats.kept} verified pairs in {args.out} ({stats.rejected} questions rejected)")
@@ -120,8 +126,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from symgen.database import open_database
     from symgen.dataset import read_jsonl, write_jsonl
-    from symgen.sqlite_db import ReadOnlyDatabase
     from symgen.tasks.sql import SqlTask
     from symgen.verify import MinVotes, verify
 
@@ -141,7 +147,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if not args.db:
             raise SymgenError("--task sql needs --db")
         kept = []
-        with ReadOnlyDatabase(args.db) as db:
+        with open_database(args.db) as db:
+            _warn(db.warnings)
             task = SqlTask(db, allow_empty=args.allow_empty)
             for row in rows:
                 verdict = verify(task, _candidates(row), min_votes)
@@ -200,7 +207,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from symgen.pipeline import answer, build_context
     from symgen.verify import MinVotes
 
-    ctx = build_context(Path(args.db), read_pairs(args.seeds))
+    ctx = build_context(args.db, read_pairs(args.seeds), seed_dialect=args.seed_dialect)
+    _warn(ctx.notes)
     generator = _open_gen(args)()
     try:
         verdict, cands = answer(
@@ -289,9 +297,9 @@ def cmd_complete(args: argparse.Namespace) -> int:
     elif not args.db:
         raise SymgenError(f"{args.model} is a SQL model: pass --db")
     else:
-        result = model.suggest(
-            DbKnowledge.load(args.db), args.question, beams=args.beams, decode=args.decode
-        )
+        db = DbKnowledge.load(args.db)
+        _warn(db.warnings)
+        result = model.suggest(db, args.question, beams=args.beams, decode=args.decode)
     print(result.sql)
     if not result.valid:
         _err(f"no beam passed the schema check ({result.problem})")
@@ -311,8 +319,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_code(model, args)
     if not args.db and not args.db_dir:
         raise SymgenError("a SQL model needs --db or --db-dir")
-    paths = [Path(p) for p in args.db] if args.db else read_db_dir(args.db_dir)
+    paths: list[str | Path] = list(args.db) if args.db else list(read_db_dir(args.db_dir))
     dbs = load_dbs(paths)
+    for d in dbs.values():
+        _warn(d.warnings)
     items = read_items(args.data, next(iter(dbs)) if len(dbs) == 1 else None)
     unknown = sorted({i.db for i in items} - set(dbs))
     if unknown:
@@ -322,8 +332,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result = evaluate(
         lambda db, q: model.suggest(dbs[db], q, beams=args.beams, decode=args.decode).sql,
         items,
-        {name: d.path for name, d in dbs.items()},
+        {name: d.spec for name, d in dbs.items()},
         progress=not args.quiet,
+        gold_dialect=args.gold_dialect,
     )
     s = result["summary"]
     print("| n | exec acc | exact match | p50 ms | p95 ms |\n|---|---|---|---|---|")
@@ -377,6 +388,18 @@ def _eval_code(model: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    from symgen.database import public_spec
+    from symgen.db_copy import copy_sqlite
+
+    counts = copy_sqlite(args.source, args.dest)
+    print(
+        f"copied {len(counts)} tables, {sum(counts.values())} rows "
+        f"from {args.source} into {public_spec(args.dest)}"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from symgen.demo import run_demo
 
@@ -392,6 +415,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---- parser ---------------------------------------------------------------------------------
+DB_HELP = (
+    "SQLite file, DuckDB file (.duckdb) or PostgreSQL URL (postgresql://user@host:port/dbname; "
+    "password via PGPASSWORD or ~/.pgpass)"
+)
+
+
 def _add_generator(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--generator",
@@ -434,7 +463,13 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="generate verified (question, program) pairs: SQL, Bash or Python"
     )
     _add_task(gen)
-    gen.add_argument("--db", default=None, help="SQLite database file (--task sql)")
+    gen.add_argument("--db", default=None, help=DB_HELP + " (--task sql)")
+    gen.add_argument(
+        "--seed-dialect",
+        default=None,
+        help="SQL dialect of the seeds (sqlite, postgres, duckdb, ...; sqlglot names); they are "
+        "transpiled to the database's. Default: as written if they run, else from SQLite",
+    )
     gen.add_argument(
         "--seeds",
         required=True,
@@ -471,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ver = sub.add_parser("verify", help="run the agreement verifier on candidate programs")
     _add_task(ver)
-    ver.add_argument("--db", default=None, help="SQLite database file (--task sql)")
+    ver.add_argument("--db", default=None, help=DB_HELP + " (--task sql)")
     ver.add_argument(
         "--candidates",
         required=True,
@@ -483,8 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     ver.set_defaults(func=cmd_verify)
 
     ask = sub.add_parser("ask", help="answer one question with the LLM directly (the baseline)")
-    ask.add_argument("--db", required=True)
+    ask.add_argument("--db", required=True, help=DB_HELP)
     ask.add_argument("--seeds", required=True)
+    ask.add_argument("--seed-dialect", default=None, help="SQL dialect of the seeds")
     ask.add_argument(
         "--samples", type=int, default=1, help="1 = greedy; K > 1 = self-consistency vote"
     )
@@ -494,7 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a task model on verified pairs (CPU, resumable)")
     tr.add_argument("--data", required=True, action="append", help="pairs JSONL (repeatable)")
     _add_task(tr)
-    tr.add_argument("--db", action="append", help="SQLite file(s) the pairs use (--task sql)")
+    tr.add_argument(
+        "--db", action="append", help="database(s) the pairs use (--task sql): " + DB_HELP
+    )
     tr.add_argument("--out", required=True, help="run directory (rerun to resume)")
     tr.add_argument("--arch", default="tiny", help="tiny (default), small or smollm2")
     tr.add_argument("--epochs", type=int, default=None)
@@ -517,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     co = sub.add_parser("complete", help="SQL or code for one request from an exported model")
     co.add_argument("--model", required=True)
-    co.add_argument("--db", default=None, help="SQLite file (SQL models)")
+    co.add_argument("--db", default=None, help=DB_HELP + " (SQL models)")
     co.add_argument("--beams", type=int, default=4)
     co.add_argument(
         "--decode",
@@ -539,8 +577,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_task(ev, None)
     ev.add_argument("--data", required=True)
     where = ev.add_mutually_exclusive_group()  # SQL models only
-    where.add_argument("--db", action="append")
+    where.add_argument("--db", action="append", help=DB_HELP)
     where.add_argument("--db-dir", help="directory of SQLite DBs (Spider layout)")
+    ev.add_argument(
+        "--gold-dialect", default="sqlite", help="dialect of the gold SQL (default sqlite)"
+    )
     ev.add_argument("--beams", type=int, default=4)
     ev.add_argument(
         "--decode",
@@ -555,6 +596,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default=None, help="write summary JSON (+ .records.jsonl)")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
+
+    cp = sub.add_parser(
+        "db-copy", help="copy a SQLite database into a new .duckdb file or a PostgreSQL database"
+    )
+    cp.add_argument("source", help="SQLite file")
+    cp.add_argument("dest", help="new .duckdb file, or postgresql:// URL of an empty database")
+    cp.set_defaults(func=cmd_db_copy)
 
     demo = sub.add_parser("demo", help="run the pipeline end to end on the GeoQuery demo")
     demo.add_argument("--data", default=None, help="shared data dir (default ../shared/data)")

@@ -21,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from symgen.database import transpile
 from symgen.errors import MissingResource, SymgenError
 from symgen.schema_check import problem
 from symgen.task_data import DbKnowledge
@@ -93,6 +94,7 @@ class TaskModel:
             str(self.onnx_path), opts, providers=["CPUExecutionProvider"]
         )
         self.tok = Tokenizer.from_file(str(self.dir / m["tokenizer"]))
+        self.dialect: str = m.get("dialect") or "sqlite"  # what it writes; older models: SQLite
         self.eos = int(m["eos_id"])
         self.layers, self.kv_heads, self.head_dim = (
             m["num_layers"],
@@ -264,17 +266,20 @@ class TaskModel:
     ) -> Completion:
         """SQL for `question` on `db`: the best beam that passes the schema check.
 
-        `first_valid` stops the beam search at the first finished beam that passes (lower
-        latency for the editor; the full search ranks every finished beam).
+        The model writes its training dialect; for a database of another dialect (a SQLite-trained
+        model on PostgreSQL) each beam is transpiled by sqlglot before the check. `first_valid`
+        stops the beam search at the first finished beam that passes (lower latency for the
+        editor; the full search ranks every finished beam).
         """
         return self._checked(
-            db.schema,
+            db.schema_for(question),
             db.question(question),
-            lambda text: problem(text, db.columns),
+            lambda text: problem(text, db.columns, db.dialect),
             beams=beams,
             max_tokens=max_tokens,
             should_stop=should_stop,
             first_valid=first_valid,
+            render=lambda text: self._to_dialect(text, db.dialect),
         )
 
     def _checked(
@@ -287,16 +292,18 @@ class TaskModel:
         max_tokens: int,
         should_stop: Callable[[], bool] | None,
         first_valid: bool,
+        render: Callable[[str], str] = lambda text: text,
     ) -> Completion:
+        """Decode, then the best beam whose rendered text passes `check`."""
         found = self.generate(
             schema,
             question,
             beams=beams,
             max_tokens=max_tokens,
             should_stop=should_stop,
-            accept=(lambda text: check(text) is None) if first_valid else None,
+            accept=(lambda text: check(render(text)) is None) if first_valid else None,
         )
-        return best_valid(found, check)
+        return best_valid(found, check, render)
 
     def suggest(
         self,
@@ -371,6 +378,11 @@ class TaskModel:
             decode,
         )
 
+    def _to_dialect(self, sql: str, dialect: str) -> str:
+        if dialect == self.dialect:
+            return sql
+        return transpile(sql, self.dialect, dialect) or sql
+
 
 def greedy_fallback(run: Callable[[int, bool], Completion], beams: int, decode: str) -> Completion:
     """`run(beams, first_valid)` greedy first, then beam search to the first valid beam only
@@ -392,13 +404,19 @@ def code_check(task: str) -> Callable[[str], str | None]:
     return make_task(task).static_check
 
 
-def best_valid(found: list[Beam], check: Callable[[str], str | None]) -> Completion:
-    """The first beam `check` finds no problem with, else the best beam marked invalid."""
+def best_valid(
+    found: list[Beam],
+    check: Callable[[str], str | None],
+    render: Callable[[str], str] = lambda text: text,
+) -> Completion:
+    """The first beam whose rendered text `check` finds no problem with, else the best beam's
+    text marked invalid (`render`: e.g. transpile to the database's dialect)."""
     first_problem = None
-    for i, beam in enumerate(found):
-        why = check(beam.text)
+    texts = [render(b.text) for b in found]
+    for i, text in enumerate(texts):
+        why = check(text)
         if why is None:
-            return Completion(beam.text, True, None, tuple(found), i)
+            return Completion(text, True, None, tuple(found), i)
         first_problem = first_problem or why
-    text = found[0].text if found else ""
+    text = texts[0] if texts else ""
     return Completion(text, False, first_problem or "no output", tuple(found), 0)

@@ -2,7 +2,9 @@
 
 The predictor is a plain callable `(db name, question) -> SQL`, so the task model, the generator
 LLM and any baseline are measured by the same code. Execution accuracy compares result multisets
-(lists when the gold query has ORDER BY) on a read-only connection.
+(lists when the gold query has ORDER BY) on a read-only connection to any engine: predictions are
+in the database's dialect, gold queries in `gold_dialect` (SQLite for GeoQuery and Spider) are
+transpiled to it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from symgen.database import Database, Execution, open_database, transpile
 from symgen.dataset import read_jsonl
-from symgen.sqlite_db import ReadOnlyDatabase
 from symgen.tasks.sql import has_order_by, normalise, results_match
 
 Predictor = Callable[[str, str], str]
@@ -43,44 +45,51 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[idx]
 
 
-def execution_match(db: ReadOnlyDatabase, gold: str, pred: str) -> bool:
+def execution_match(db: Database, gold: str, pred: str, want: Execution | None = None) -> bool:
+    """Same results on `db`; both queries in the database's dialect (`want`: gold's, if run)."""
     if not pred.strip():
         return False
-    want, got = db.execute(gold), db.execute(pred)
+    want = want or db.execute(gold)
+    got = db.execute(pred)
     if want.rows is None or got.rows is None:
         return False
-    return results_match(want.rows, got.rows, has_order_by(gold))
+    return results_match(want.rows, got.rows, has_order_by(gold, db.dialect))
 
 
 def evaluate(
     predict: Predictor,
     items: Sequence[Item],
-    db_paths: Mapping[str, Path],
+    db_paths: Mapping[str, str | Path],
     *,
     progress: bool = True,
     label: str = "eval",
+    gold_dialect: str = "sqlite",
 ) -> dict[str, Any]:
     """Summary metrics plus one record per item."""
-    dbs: dict[str, ReadOnlyDatabase] = {}
+    dbs: dict[str, Database] = {}
     records = []
     try:
         for item in tqdm(items, desc=label, disable=not progress, unit="q"):
             if item.db not in dbs:
-                dbs[item.db] = ReadOnlyDatabase(db_paths[item.db], timeout_s=5.0)
+                dbs[item.db] = open_database(db_paths[item.db], timeout_s=5.0)
+            db = dbs[item.db]
             start = time.perf_counter()
             pred = predict(item.db, item.question)
             ms = (time.perf_counter() - start) * 1000
-            ok = execution_match(dbs[item.db], item.query, pred)
-            em = normalise(pred) == normalise(item.query) if pred else False
+            gold = transpile(item.query, gold_dialect, db.dialect) or item.query
+            want = db.execute(gold)
+            ok = execution_match(db, gold, pred, want)
+            em = normalise(pred, db.dialect) == normalise(gold, db.dialect) if pred else False
             records.append(
                 {
                     "db": item.db,
                     "question": item.question,
-                    "gold": item.query,
+                    "gold": gold,
                     "pred": pred,
                     "exec": ok,
                     "exact": em,
                     "ms": round(ms, 2),
+                    **({"gold_error": want.error} if want.rows is None else {}),
                 }
             )
     finally:
@@ -91,6 +100,7 @@ def evaluate(
         "n": len(records),
         "exec_acc": sum(r["exec"] for r in records) / n,
         "exact_match": sum(r["exact"] for r in records) / n,
+        "gold_failed": sum(bool(r.get("gold_error")) for r in records),
         **latency_summary([r["ms"] for r in records]),
     }
     return {"summary": summary, "records": records}

@@ -71,6 +71,11 @@ def export(
         "training": {k: meta.get(k) for k in ("examples", "steps", "train_minutes", "final_loss")}
         | {"data_hash": meta["identity"]["data_hash"], "config": meta["identity"]["config"]},
         "databases": meta["databases"],
+        # the SQL dialect the model writes (its training databases'); the engine transpiles
+        # to another database's dialect when needed
+        "dialect": next(
+            (d.get("dialect") for d in meta["databases"].values() if d.get("dialect")), "sqlite"
+        ),
         "metrics": {},
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))

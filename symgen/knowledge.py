@@ -7,11 +7,11 @@ same text serves the LLM prompt and (later) the task model's input.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from symgen.sqlite_db import Table
+from symgen.database import Table
 
 _WORD = re.compile(r"[a-z0-9]+(?:['.-][a-z0-9]+)*")
 _STOPWORDS = frozenset(
@@ -76,22 +76,36 @@ def _render(value: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def schema_ddl(tables: Sequence[Table], rows_per_table: int = 3) -> str:
+_PLAIN = {"postgres": re.compile(r"[a-z_][a-z0-9_$]*"), "": re.compile(r"[A-Za-z_][A-Za-z0-9_]*")}
+
+
+def sql_name(name: str, dialect: str = "sqlite", qualified: bool = False) -> str:
+    """`name` as the dialect must spell it: quoted when it is not a plain identifier (in
+    PostgreSQL, also when it has capitals, which unquoted names lose)."""
+    if qualified and "." in name:
+        return ".".join(sql_name(part, dialect) for part in name.split(".", 1))
+    plain = _PLAIN.get(dialect, _PLAIN[""])
+    return name if plain.fullmatch(name) else '"' + name.replace('"', '""') + '"'
+
+
+def schema_ddl(tables: Sequence[Table], rows_per_table: int = 3, dialect: str = "sqlite") -> str:
     """`CREATE TABLE t (col type, ...);` per table, each followed by a few example rows.
 
     This mirrors the paper's informative prompt (and Rajkumar et al.'s finding that
-    CREATE TABLE + SELECT 3 rows is the best schema rendering for code LLMs).
+    CREATE TABLE + SELECT 3 rows is the best schema rendering for code LLMs). Names are
+    spelled (quoted) as the database's dialect needs; types are the engine's own.
     """
     parts = []
     for table in tables:
-        cols = ", ".join(f"{c.name} {c.type}".strip() for c in table.columns)
-        block = f"CREATE TABLE {table.name} ({cols});"
+        cols = ", ".join(f"{sql_name(c.name, dialect)} {c.type}".strip() for c in table.columns)
+        name = sql_name(table.name, dialect, qualified=True)
+        block = f"CREATE TABLE {name} ({cols});"
         rows = table.rows[:rows_per_table]
         if rows:
             header = "\t".join(c.name for c in table.columns)
             body = "\n".join("\t".join(_render(v) for v in row) for row in rows)
             block += (
-                f"\n/*\n{len(rows)} example rows:\nSELECT * FROM {table.name} LIMIT {len(rows)};"
+                f"\n/*\n{len(rows)} example rows:\nSELECT * FROM {name} LIMIT {len(rows)};"
                 f"\n{header}\n{body}\n*/"
             )
         parts.append(block)
@@ -166,3 +180,93 @@ def hint_line(
         quoted = value.replace("'", "''")
         items.append(f"'{quoted}' in {where}")
     return "-- Values: " + "; ".join(items)
+
+
+_GENERIC = frozenset(
+    [
+        "all",
+        "and",
+        "any",
+        "are",
+        "does",
+        "for",
+        "from",
+        "give",
+        "have",
+        "how",
+        "list",
+        "many",
+        "much",
+        "name",
+        "names",
+        "number",
+        "show",
+        "tell",
+        "than",
+        "that",
+        "the",
+        "their",
+        "there",
+        "these",
+        "this",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whose",
+        "with",
+    ]
+)
+
+
+def _name_words(name: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", name.lower()) if len(w) >= 3}
+
+
+def _word_hits(words: set[str], name_words: set[str]) -> int:
+    """Question words naming one of `name_words` (plural/prefix tolerant: `rivers` ~ `river`)."""
+    hits = 0
+    for n in name_words:
+        base = n.rstrip("s")
+        if any(
+            w == n or w.rstrip("s") == base or (len(base) >= 4 and w.startswith(base))
+            for w in words
+        ):
+            hits += 1
+    return hits
+
+
+def relevant_tables(
+    tables: Sequence[Table],
+    question: str,
+    budget: int,
+    size: Callable[[Table], int],
+    values: Sequence[tuple[str, str, str]] = (),
+) -> tuple[Table, ...]:
+    """The tables whose rendering fits `budget` characters, most relevant to `question` first.
+
+    All of them when they fit. Otherwise tables are scored by lexical overlap of the question's
+    words with the table name (x3) and column names (x1), plus DB values the question names that
+    live in the table (x2, `values` from `ValueIndex.match`); the best are kept while they fit
+    (at least one; unscored tables fill what is left), and returned in schema order.
+    """
+    sizes = [size(t) for t in tables]
+    if sum(sizes) <= budget:
+        return tuple(tables)
+    words = {w for w in _WORD.findall(question.lower()) if len(w) >= 3 and w not in _GENERIC}
+    valued = {t.lower() for t, _, _ in values}
+    scores = []
+    for i, table in enumerate(tables):
+        score = 3 * _word_hits(words, _name_words(table.name))
+        score += sum(_word_hits(words, _name_words(c.name)) for c in table.columns)
+        score += 2 * (table.name.lower() in valued)
+        scores.append((-score, i))
+    keep: list[int] = []
+    used = 0
+    for _, i in sorted(scores):
+        if keep and used + sizes[i] > budget:
+            continue
+        keep.append(i)
+        used += sizes[i]
+    return tuple(tables[i] for i in sorted(keep))

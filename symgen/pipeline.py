@@ -17,34 +17,66 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.database import DIALECT_NAMES, Database, Table, open_database, public_spec, transpile
 from symgen.dataset import JsonlAppender, Pair, read_pairs, read_resumable
 from symgen.errors import SymgenError
 from symgen.generate import Generator
-from symgen.knowledge import ValueIndex, hint_line, schema_ddl
+from symgen.knowledge import ValueIndex, hint_line, relevant_tables, schema_ddl
 from symgen.progress import bar as progress_bar
 from symgen.prompt import Demo, answer_prefix_text, answer_prompt, question_prompt
 from symgen.questions import generate_questions, question_key
-from symgen.sqlite_db import ReadOnlyDatabase
 from symgen.tasks import code as codetask
 from symgen.tasks import sql as sqltask
 from symgen.verify import Candidate, MinVotes, PromptedVote, Verdict
+
+# Characters of CREATE TABLE + example rows the LLM prompt may spend on the schema (~2k tokens of
+# the 4k context). Bigger schemas show, per question, the tables it most likely needs.
+PROMPT_SCHEMA_BUDGET = 6000
 
 
 @dataclass
 class SqlContext(PromptedVote):
     """Everything about one database the prompts and the verifier need, built once."""
 
-    db: ReadOnlyDatabase
+    db: Database
     task: sqltask.SqlTask
-    schema: str
+    schema: str  # the schema part shared by every prompt (all tables, or the seeds' when too big)
     values: ValueIndex
     demos: list[Demo]
     skipped_seeds: list[tuple[Pair, str]]
     answer_cfg: AnswerGenConfig
+    tables: tuple[Table, ...] = ()
+    notes: list[str] = field(default_factory=list)  # seeds transpiled, tables left out, ...
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    @cached_property
+    def fits(self) -> bool:
+        """Does the whole schema fit the prompt budget? (Then every prompt shares it.)"""
+        return len(self.render(self.tables)) <= PROMPT_SCHEMA_BUDGET
+
+    def render(self, tables: Sequence[Table]) -> str:
+        return schema_ddl(tables, self.answer_cfg.rows_per_table, self.dialect)
+
+    def schema_for(self, question: str) -> str:
+        """The whole schema when it fits the budget, else the tables relevant to `question`."""
+        if self.fits:
+            return self.schema
+        picked = relevant_tables(
+            self.tables,
+            question,
+            PROMPT_SCHEMA_BUDGET,
+            lambda t: len(self.render([t])) + 2,
+            self.values.match(question),
+        )
+        return self.render(picked)
 
     def hints(self, question: str) -> str:
         return (
@@ -52,11 +84,18 @@ class SqlContext(PromptedVote):
         )
 
     def prompt(self, question: str) -> str:
-        return answer_prompt(self.schema, self.demos, question, self.hints(question))
+        return answer_prompt(
+            self.schema_for(question),
+            self.demos,
+            question,
+            self.hints(question),
+            dialect=self.dialect,
+        )
 
     @property
     def prompt_hash(self) -> str:
-        return hashlib.sha256(answer_prefix_text(self.schema, self.demos).encode()).hexdigest()[:16]
+        text = answer_prefix_text(self.schema, self.demos, self.dialect)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def knowledge(self) -> str:
@@ -95,45 +134,84 @@ class GenContext(Protocol):
 
 
 def check_seeds(
-    db: ReadOnlyDatabase, seeds: Sequence[Pair]
-) -> tuple[list[Pair], list[tuple[Pair, str]]]:
-    """Split seeds into those whose SQL runs read-only on `db` and those that fail (with why)."""
-    good, bad = [], []
+    db: Database, seeds: Sequence[Pair], seed_dialect: str | None = None
+) -> tuple[list[Pair], list[tuple[Pair, str]], list[str]]:
+    """Seeds whose SQL runs read-only on `db`, those that fail (with why), and notices.
+
+    Seeds are taken as written in `seed_dialect` and transpiled (sqlglot) to the database's.
+    With `seed_dialect=None` a seed that runs as written is kept as is; one that does not is
+    retried transpiled from SQLite (GeoQuery-style seeds on PostgreSQL/DuckDB), and each
+    rewrite is reported in the notices.
+    """
+    good: list[Pair] = []
+    bad: list[tuple[Pair, str]] = []
+    notes: list[str] = []
+    target = db.dialect
     for pair in seeds:
-        reason = sqltask.static_check(pair.query)
-        if reason is None:
-            run = db.execute(pair.query)
-            reason = run.error
-        (bad.append((pair, reason)) if reason else good.append(pair))
-    return good, bad
+        attempts: list[tuple[str, str | None]] = []
+        if seed_dialect in (None, target):
+            attempts.append((pair.query, None))
+        if seed_dialect != target and (seed_dialect or "sqlite") != target:
+            source = seed_dialect or "sqlite"
+            rewritten = transpile(pair.query, source, target)
+            if rewritten is not None and rewritten != pair.query:
+                attempts.append((rewritten, source))
+        reason: str | None = "syntax"
+        for query, origin in attempts:
+            reason = sqltask.static_check(query, target) or db.execute(query).error
+            if reason is None:
+                if origin is not None:
+                    notes.append(
+                        f"seed {pair.id} transpiled from {DIALECT_NAMES.get(origin, origin)} to "
+                        f"{DIALECT_NAMES.get(target, target)}: {query}"
+                    )
+                    pair = Pair(pair.question, query, pair.id)
+                good.append(pair)
+                break
+        else:
+            bad.append((pair, reason or "error"))
+    return good, bad, notes
 
 
 def build_context(
-    db_path: str | Path,
+    db_spec: str | Path,
     seeds: Sequence[Pair],
     answer_cfg: AnswerGenConfig | None = None,
     verify_cfg: VerifyConfig | None = None,
+    seed_dialect: str | None = None,
 ) -> SqlContext:
     answer_cfg = answer_cfg or AnswerGenConfig()
     verify_cfg = verify_cfg or VerifyConfig()
-    db = ReadOnlyDatabase(db_path, timeout_s=verify_cfg.timeout_s, row_cap=verify_cfg.row_cap)
-    good, bad = check_seeds(db, seeds)
+    db = open_database(db_spec, timeout_s=verify_cfg.timeout_s, row_cap=verify_cfg.row_cap)
+    good, bad, notes = check_seeds(db, seeds, seed_dialect)
     if not good:
         raise SymgenError(
-            f"none of the {len(seeds)} seeds runs on {db.path}: "
+            f"none of the {len(seeds)} seeds runs on {public_spec(db.spec)}: "
             + "; ".join(f"{p.id}: {why}" for p, why in bad[:5])
         )
-    schema = schema_ddl(db.tables(answer_cfg.rows_per_table), answer_cfg.rows_per_table)
+    tables = db.tables(answer_cfg.rows_per_table)
     values = ValueIndex.build(db.text_values())
     ctx = SqlContext(
         db,
         sqltask.SqlTask(db, allow_empty=verify_cfg.allow_empty),
-        schema,
+        "",
         values,
         [],
         bad,
         answer_cfg,
+        tables,
+        [*db.warnings, *notes],
     )
+    if ctx.fits:
+        ctx.schema = ctx.render(tables)
+    else:
+        # gen-q has no question yet: show the tables the seeds are about
+        about = " ".join(f"{p.question} {p.query}" for p in good)
+        ctx.schema = ctx.schema_for(about)
+        ctx.notes.append(
+            f"schema of {len(tables)} tables exceeds the prompt budget ({PROMPT_SCHEMA_BUDGET} "
+            "characters): each prompt shows the tables relevant to its question"
+        )
     ctx.demos = [Demo(p.question, p.query, ctx.hints(p.question)) for p in good]
     return ctx
 
@@ -178,9 +256,15 @@ def _fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+def _db_identity(spec: str | Path) -> str:
+    """The database as recorded in a run's identity (absolute path, or URL without password)."""
+    text = str(spec)
+    return public_spec(text) if "://" in text else str(Path(text).resolve())
+
+
 def run_generate(
     *,
-    db_path: Path | None,
+    db_path: str | Path | None,
     seeds_path: Path,
     out_path: Path,
     open_gen: Callable[[], Generator],
@@ -191,6 +275,7 @@ def run_generate(
     seed: int = 0,
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
+    seed_dialect: str | None = None,
     task: str = "sql",
 ) -> RunStats:
     """The whole `symgen generate` job; see the module docstring for files and resume.
@@ -202,14 +287,16 @@ def run_generate(
         if db_path is None:
             raise SymgenError("--task sql needs --db")
         sql_seeds = read_pairs(seeds_path)  # validates before anything is written
-        sql_ctx = build_context(db_path, sql_seeds, acfg, vcfg)
+        sql_ctx = build_context(db_path, sql_seeds, acfg, vcfg, seed_dialect)
+        for note in sql_ctx.notes:
+            log(f"note: {note}")
         for pair, why in sql_ctx.skipped_seeds:
-            log(f"warning: seed {pair.id} skipped, its SQL fails on {db_path.name}: {why}")
+            log(f"warning: seed {pair.id} skipped, its SQL fails on {sql_ctx.db.name}: {why}")
         seed_questions = [p.question for p in sql_seeds]
         seed_ids = [p.id for p in sql_seeds if all(p.id != b.id for b, _ in sql_ctx.skipped_seeds)]
         identity = {
-            "db": str(db_path.resolve()),
-            "db_sha": _fingerprint(db_path),
+            "db": _db_identity(db_path),
+            "db_sha": sql_ctx.db.fingerprint(),
             "seeds_sha": _fingerprint(seeds_path),
             "prompt_hash": sql_ctx.prompt_hash,
         }

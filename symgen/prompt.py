@@ -10,9 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-ANSWER_INSTRUCTION = (
-    "-- Using valid SQLite, answer the following questions for the tables provided above."
-)
+from symgen.database import DIALECT_NAMES
+
+
+def answer_instruction(dialect: str = "sqlite") -> str:
+    """The instruction names the database's SQL dialect (SQLite, PostgreSQL, DuckDB)."""
+    return (
+        f"-- Using valid {DIALECT_NAMES.get(dialect, dialect)}, answer the following questions "
+        "for the tables provided above."
+    )
+
+
+ANSWER_INSTRUCTION = answer_instruction()
 QUESTION_INSTRUCTION = (
     "-- Below are questions a user asked about the tables provided above. "
     "Write new, different questions of the same kind that these tables can answer."
@@ -31,21 +40,26 @@ def _question_block(question: str, hints: str) -> str:
     return f"{block}\n{hints}" if hints else block
 
 
-def answer_prefix_text(schema: str, demos: Sequence[Demo]) -> str:
+def answer_prefix_text(schema: str, demos: Sequence[Demo], dialect: str = "sqlite") -> str:
     """The shared part of every answer prompt (cached across questions)."""
     shots = "\n\n".join(f"{_question_block(d.question, d.hints)}\n{d.query.strip()}" for d in demos)
+    instruction = answer_instruction(dialect)
     return (
-        f"{schema}\n\n{ANSWER_INSTRUCTION}\n\n{shots}\n\n"
-        if shots
-        else (f"{schema}\n\n{ANSWER_INSTRUCTION}\n\n")
+        f"{schema}\n\n{instruction}\n\n{shots}\n\n" if shots else f"{schema}\n\n{instruction}\n\n"
     )
 
 
 def answer_prompt(
-    schema: str, demos: Sequence[Demo], question: str, hints: str = "", prefix: str = "SELECT"
+    schema: str,
+    demos: Sequence[Demo],
+    question: str,
+    hints: str = "",
+    prefix: str = "SELECT",
+    dialect: str = "sqlite",
 ) -> str:
     """Prompt whose continuation is the SQL answer (the model continues after `SELECT`)."""
-    return f"{answer_prefix_text(schema, demos)}{_question_block(question, hints)}\n{prefix}"
+    head = answer_prefix_text(schema, demos, dialect)
+    return f"{head}{_question_block(question, hints)}\n{prefix}"
 
 
 def question_prompt(schema: str, example_questions: Sequence[str]) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
 
-from symgen.sqlite_db import Table
+from symgen.database import Table
 from symgen.tasks.sql import parse, static_check
 
 SchemaMap = Mapping[str, frozenset[str]]  # lower-cased table -> lower-cased column names
@@ -20,12 +20,12 @@ def schema_map(tables: Sequence[Table]) -> dict[str, frozenset[str]]:
     return {t.name.lower(): frozenset(c.name.lower() for c in t.columns) for t in tables}
 
 
-def problem(sql: str, schema: SchemaMap) -> str | None:
+def problem(sql: str, schema: SchemaMap, dialect: str = "sqlite") -> str | None:
     """None when valid, else a short reason (`syntax`, `unknown table x`, `unknown column y`)."""
-    reason = static_check(sql)
+    reason = static_check(sql, dialect)
     if reason:
         return reason
-    tree = parse(sql)
+    tree = parse(sql, dialect)
     if tree is None:
         return "syntax"
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}

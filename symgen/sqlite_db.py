@@ -11,11 +11,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from symgen.database import Adapter, Column, Execution, Table, file_fingerprint
+from symgen.database import quote_ident as _quote
 from symgen.errors import MissingResource, SymgenError
+
+__all__ = ["Column", "Execution", "ReadOnlyDatabase", "Table"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -28,33 +31,15 @@ _ALLOWED_ACTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    columns: tuple[Column, ...]
-    rows: tuple[tuple[Any, ...], ...] = field(default=())  # a few sample rows
-
-
-@dataclass(frozen=True)
-class Execution:
-    """Outcome of running one query: `rows` on success, else `error` names the failure class."""
-
-    rows: tuple[tuple[Any, ...], ...] | None
-    error: str | None = None  # "timeout" | "row_cap" | "denied" | "error: <sqlite message>"
-    seconds: float = 0.0
-
-
-class ReadOnlyDatabase:
+class ReadOnlyDatabase(Adapter):
     """A SQLite file opened so that no statement can change it."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path, *, timeout_s: float = 2.0, row_cap: int = 10_000) -> None:
         self.path = Path(path)
+        self.spec = str(path)
+        self.warnings: list[str] = []
         self.timeout_s = timeout_s
         self.row_cap = row_cap
         if not self.path.is_file():
@@ -76,21 +61,15 @@ class ReadOnlyDatabase:
     def name(self) -> str:
         return self.path.stem
 
+    def fingerprint(self) -> str:
+        return file_fingerprint(self.path)
+
     @staticmethod
     def _authorize(action: int, *_args: Any) -> int:
         return sqlite3.SQLITE_OK if action in _ALLOWED_ACTIONS else sqlite3.SQLITE_DENY
 
     def _check_deadline(self) -> int:
         return 1 if self._deadline and time.monotonic() > self._deadline else 0
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> ReadOnlyDatabase:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _trusted(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Our own catalogue queries (PRAGMA needs to bypass the authorizer)."""
@@ -124,8 +103,11 @@ class ReadOnlyDatabase:
             self._schema = tuple(tables)
         return self._schema
 
-    def text_values(self, per_column: int = 5000) -> list[tuple[str, str, str]]:
-        """Distinct short text values as (table, column, value): the index for question hints."""
+    def text_values(
+        self, per_column: int = 5000, budget_s: float = 30.0
+    ) -> list[tuple[str, str, str]]:
+        """Distinct short text values as (table, column, value): the index for question hints
+        (a local file: no time budget needed)."""
         out: list[tuple[str, str, str]] = []
         for table in self.tables():
             for col in table.columns:
@@ -164,7 +146,3 @@ class ReadOnlyDatabase:
             self._deadline = 0.0
             if self._conn.in_transaction:
                 self._conn.rollback()
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

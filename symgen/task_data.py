@@ -1,7 +1,8 @@
 """Training examples for the task model: (schema part, question part, target) per verified pair.
 
-Pairs name their database (`"db": "geography"`); `--db` paths are matched by file stem, and a
-single `--db` serves pairs that name none. Torch-free: the engine uses `DbKnowledge` too.
+Pairs name their database (`"db": "geography"`); `--db` specs are matched by name (file stem, or
+the database name of a postgresql:// URL), and a single `--db` serves pairs that name none.
+Torch-free: the engine uses `DbKnowledge` too.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from symgen.database import Table, is_url, open_database
 from symgen.dataset import read_jsonl
 from symgen.errors import MissingResource, SymgenError
-from symgen.knowledge import ValueIndex
+from symgen.knowledge import ValueIndex, relevant_tables
 from symgen.schema_check import schema_map
-from symgen.sqlite_db import ReadOnlyDatabase
 from symgen.task_format import (
     code_question,
     code_schema,
@@ -27,35 +28,65 @@ from symgen.task_format import (
     target_text,
 )
 
+# Characters of `schema: table: col, ... | ...` the task model's input may spend (its whole input
+# is 384 tokens in training). Bigger schemas give each question the tables relevant to it.
+TASK_SCHEMA_BUDGET = 1200
+
 
 @dataclass(frozen=True)
 class DbKnowledge:
     """What the task model needs to know about one database."""
 
     name: str
-    path: Path
-    schema: str
+    spec: str  # SQLite/DuckDB path or postgresql:// URL
+    schema: str  # every table; `schema_for(question)` is what the model reads
     columns: dict[str, frozenset[str]]
     values: ValueIndex
+    dialect: str = "sqlite"
+    tables: tuple[Table, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> Path:
+        return Path(self.spec)
 
     @staticmethod
-    def load(path: str | Path) -> DbKnowledge:
-        path = Path(path)
-        if not path.is_file():
-            raise MissingResource(f"database not found: {path}; pass an existing SQLite file")
-        with ReadOnlyDatabase(path) as db:
-            tables = db.tables()
+    def load(spec: str | Path) -> DbKnowledge:
+        if not is_url(spec) and not Path(spec).is_file():
+            raise MissingResource(
+                f"database not found: {spec}; pass an existing SQLite or DuckDB file, "
+                "or a postgresql:// URL"
+            )
+        with open_database(spec) as db:
+            tables = db.tables(sample_rows=0)
             return DbKnowledge(
                 db.name,
-                path,
+                str(spec),
                 schema_text(tables),
                 schema_map(tables),
                 ValueIndex.build(db.text_values()),
+                db.dialect,
+                tables,
+                tuple(db.warnings),
             )
 
     @property
     def schema_hash(self) -> str:
         return hashlib.sha256(self.schema.encode()).hexdigest()[:16]
+
+    def schema_for(self, question: str) -> str:
+        """The schema part of the input: all tables when they fit the budget, else the ones
+        most relevant to `question` (so a 300-table database still fits the model)."""
+        if len(self.schema) <= TASK_SCHEMA_BUDGET or not self.tables:
+            return self.schema
+        picked = relevant_tables(
+            self.tables,
+            question,
+            TASK_SCHEMA_BUDGET - len("schema: "),
+            lambda t: len(schema_text([t])) - len("schema: ") + 3,
+            self.values.match(question),
+        )
+        return schema_text(picked)
 
     def question(self, question: str) -> str:
         return question_text(question, self.values)
@@ -92,11 +123,16 @@ def load_examples(data: str | Path, dbs: dict[str, DbKnowledge]) -> list[Example
             known = ", ".join(sorted(dbs)) or "none"
             raise SymgenError(
                 f"{data}:{lineno}: pair names database {name!r}, not among --db ({known}); "
-                "pass its SQLite file with --db"
+                "pass its database with --db"
             )
         db = dbs[name]
         out.append(
-            Example(name, db.schema, db.question(row["question"]), target_text(row["query"]))
+            Example(
+                name,
+                db.schema_for(row["question"]),
+                db.question(row["question"]),
+                target_text(row["query"], db.dialect),
+            )
         )
     return out
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from symgen.database import Table
 from symgen.knowledge import ValueIndex
-from symgen.sqlite_db import Table
 from symgen.tasks.sql import parse
 
 QUESTION_MARK = " | question: "
@@ -42,15 +42,15 @@ def question_text(question: str, values: ValueIndex | None = None) -> str:
     return f"{hints}{QUESTION_MARK}{q}{SQL_MARK}"
 
 
-def canonical_sql(sql: str) -> str:
+def canonical_sql(sql: str, dialect: str = "sqlite") -> str:
     """sqlglot's rendering (no trailing `;`), or the whitespace-normalised text if unparsable."""
-    tree = parse(sql)
-    text = tree.sql(dialect="sqlite", comments=False) if tree is not None else sql
+    tree = parse(sql, dialect)
+    text = tree.sql(dialect=dialect, comments=False) if tree is not None else sql
     return " ".join(text.strip().rstrip(";").split())
 
 
-def target_text(sql: str) -> str:
-    return " " + canonical_sql(sql)
+def target_text(sql: str, dialect: str = "sqlite") -> str:
+    return " " + canonical_sql(sql, dialect)
 
 
 # ---- code tasks (bash, python): the input is the comment's text, no schema ---------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
+from symgen.database import public_spec
 from symgen.errors import SymgenError
 from symgen.task_data import (
     Example,
@@ -122,6 +123,12 @@ def train(
         lr=cfg.lr or arch.lr,
     )
     dbs = load_dbs(db_paths) if task == "sql" else {}
+    dialects = sorted({d.dialect for d in dbs.values()})
+    if len(dialects) > 1:
+        raise SymgenError(
+            f"--db mixes SQL dialects ({', '.join(dialects)}): a model writes one dialect; "
+            "train one model per dialect"
+        )
     examples: list[Example] = []
     for path in data:
         examples.extend(
@@ -174,7 +181,12 @@ def train(
         "data_files": [str(Path(p).resolve()) for p in data],
         "resumed_from": resumed,
         "databases": {
-            d.name: {"path": str(d.path), "schema_hash": d.schema_hash} for d in dbs.values()
+            d.name: {
+                "path": public_spec(d.spec),  # never a password: give it by PGPASSWORD/.pgpass
+                "schema_hash": d.schema_hash,
+                "dialect": d.dialect,
+            }
+            for d in dbs.values()
         },
         "done": False,
     }

@@ -9,9 +9,13 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.pg_cluster import Cluster, pg_bindir, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 SYMGEN = [sys.executable, "-m", "symgen"]
@@ -121,3 +125,100 @@ def exported(pairs: Path, geo_dir: Path, tmp_path_factory: pytest.TempPathFactor
     )
     assert exp.returncode == 0, exp.stderr
     return onnx
+
+
+# ---- the same GeoQuery data on SQLite, DuckDB and a real PostgreSQL server -------------------
+RO_USER, RO_PASSWORD = "symgen_ro", "ro-secret-pw"  # SELECT on every table
+PARTIAL_USER, NOPERM_USER, OTHER_PASSWORD = "partial", "noperm", "other-pw"
+
+
+@pytest.fixture(scope="session")
+def pg(geo_dir: Path) -> Iterator[Cluster]:
+    """A PostgreSQL server started for this session, holding GeoQuery as database `geography`."""
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not installed (scripts/setup.sh installs them)")
+    import psycopg
+
+    from symgen.db_copy import copy_sqlite
+
+    cluster = start_cluster()
+    try:
+        with psycopg.connect(cluster.socket_url("postgres"), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE geography")
+            conn.execute(f"CREATE ROLE {RO_USER} LOGIN PASSWORD '{RO_PASSWORD}'")
+            for user in (PARTIAL_USER, NOPERM_USER):
+                conn.execute(f"CREATE ROLE {user} LOGIN PASSWORD '{OTHER_PASSWORD}'")
+        copy_sqlite(geo_dir / "geography.sqlite", cluster.socket_url("geography"))
+        with psycopg.connect(cluster.socket_url("geography"), autocommit=True) as conn:
+            conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {RO_USER}")
+            conn.execute(f"GRANT SELECT ON state, river TO {PARTIAL_USER}")
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def pg_digest(cluster: Cluster, db: str = "geography") -> str:
+    """Every row of every table, the relations, roles, settings and large objects, hashed."""
+    import psycopg
+
+    h = hashlib.sha256()
+    with psycopg.connect(cluster.socket_url(db), autocommit=True) as conn:
+        for q in (
+            "SELECT relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "ORDER BY 1",
+            "SELECT rolname, rolsuper, rolcanlogin FROM pg_roles ORDER BY 1",
+            "SELECT count(*) FROM pg_largeobject_metadata",
+            "SELECT datname FROM pg_database ORDER BY 1",
+            "SELECT setdatabase, setrole, setconfig::text FROM pg_db_role_setting ORDER BY 1, 2",
+        ):
+            h.update(repr(conn.execute(q).fetchall()).encode())
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname='public' ORDER BY 1"
+            )
+        ]
+        for t in tables:
+            rows = conn.execute(f'SELECT * FROM "{t}"').fetchall()
+            h.update(t.encode() + repr(sorted(map(repr, rows))).encode())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def geo_duckdb_master(geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from symgen.db_copy import copy_sqlite
+
+    path = tmp_path_factory.mktemp("duck") / "geography.duckdb"
+    copy_sqlite(geo_dir / "geography.sqlite", path)
+    return path
+
+
+@dataclass
+class Engine:
+    """One engine's GeoQuery: the `--db` spec to open it and a digest of everything in it."""
+
+    name: str
+    spec: str
+    digest: Callable[[], str]
+    cluster: Cluster | None = None
+
+
+ENGINES = ["sqlite", "duckdb", "postgres"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, geo_db: Path, tmp_path: Path) -> Engine:
+    """GeoQuery on each engine in turn: the same tests run on all three."""
+    if request.param == "sqlite":
+        return Engine("sqlite", str(geo_db), lambda: sha256(geo_db))
+    if request.param == "duckdb":
+        path = tmp_path / "geography.duckdb"
+        shutil.copy(request.getfixturevalue("geo_duckdb_master"), path)
+        return Engine("duckdb", str(path), lambda: sha256(path))
+    cluster: Cluster = request.getfixturevalue("pg")
+    return Engine(
+        "postgres",
+        cluster.url("geography", RO_USER, RO_PASSWORD),
+        lambda: pg_digest(cluster),
+        cluster,
+    )

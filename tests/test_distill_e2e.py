@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from symgen.sqlite_db import ReadOnlyDatabase
-from tests.conftest import N_PAIRS, SYMGEN
+from tests.conftest import N_PAIRS, RO_PASSWORD, RO_USER, SYMGEN
+from tests.pg_cluster import Cluster
 
 
 def test_export_manifest_parity_and_int8(exported: Path) -> None:
@@ -145,3 +146,36 @@ def test_missing_model_and_foreign_db_are_clear_errors(
         text=True,
     )
     assert bad.returncode == 2 and "pairs.jsonl:1" in bad.stderr and "geography" in bad.stderr
+
+
+def test_sqlite_trained_model_on_duckdb_and_postgres(
+    exported: Path, pairs: Path, pg: Cluster, geo_duckdb_master: Path, tmp_path: Path
+) -> None:
+    """The model writes SQLite SQL; `eval --db` on the other engines transpiles it (and the gold)
+    and scores it by executing there, through a PostgreSQL URL and a DuckDB file."""
+    assert json.loads((exported / "symgen.json").read_text())["dialect"] == "sqlite"
+    for spec in (pg.url("geography", RO_USER, RO_PASSWORD), str(geo_duckdb_master)):
+        report = tmp_path / "eval.json"
+        ev = subprocess.run(
+            [
+                *SYMGEN,
+                "eval",
+                "--model",
+                str(exported),
+                "--data",
+                str(pairs),
+                "--db",
+                spec,
+                "--out",
+                str(report),
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert ev.returncode == 0, ev.stderr
+        summary = json.loads(report.read_text())
+        assert summary["exec_acc"] >= (N_PAIRS - 2) / N_PAIRS, (spec, summary)
+        assert summary["gold_failed"] == 0
+        assert RO_PASSWORD not in ev.stdout + ev.stderr

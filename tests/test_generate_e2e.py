@@ -133,3 +133,33 @@ def test_ask_answers_with_the_llm(model_file, geo_dir: Path) -> None:  # type: i
     sql = proc.stdout.strip()
     with ReadOnlyDatabase(geo_dir / "geography.sqlite") as db:
         assert db.execute(sql).rows == (("austin",),), sql
+
+
+def test_generate_on_postgres(model_file, pg, geo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same command against a real PostgreSQL server by URL: the prompt asks for PostgreSQL,
+    verification runs there, the password is in no file and no message, nothing changes."""
+    from symgen.database import open_database
+    from tests.conftest import RO_PASSWORD, RO_USER, pg_digest
+
+    model_file("qwen2.5-coder-0.5b")
+    url = pg.url("geography", RO_USER, RO_PASSWORD)
+    before = pg_digest(pg)
+    out = tmp_path / "pairs.jsonl"
+    cmd = generate_cmd(geo_dir / "geography.sqlite", geo_dir / "seed_10.jsonl", out, 2)
+    cmd[cmd.index("--db") + 1] = url
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "superuser" not in proc.stderr and RO_PASSWORD not in proc.stderr
+    kept, rejected = lines(out), lines(tmp_path / "pairs.rejected.jsonl")
+    assert len(kept) + len(rejected) == 2
+    with open_database(url) as db:
+        for pair in kept:
+            assert pair["db"] == "geography"
+            assert static_check(pair["query"], "postgres") is None
+            assert db.execute(pair["query"]).rows
+    run = (tmp_path / "pairs.run.json").read_text()
+    assert RO_PASSWORD not in run
+    assert (
+        json.loads(run)["identity"]["db"] == f"postgresql://{RO_USER}@127.0.0.1:{pg.port}/geography"
+    )
+    assert pg_digest(pg) == before

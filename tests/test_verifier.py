@@ -1,16 +1,18 @@
-"""The agreement verifier on the real GeoQuery database with crafted candidates."""
+"""The agreement verifier on the real GeoQuery data with crafted candidates.
+
+Every test runs on each engine (`engine` fixture): the SQLite file, a DuckDB copy and a real
+PostgreSQL server loaded with the same data, reached as a SELECT-only role.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.database import open_database
 from symgen.tasks.base import Outcome
 from symgen.tasks.sql import SqlTask
 from symgen.verify import Candidate, MinVotes, verify
-from tests.conftest import sha256
+from tests.conftest import Engine
 
 TEXAS_RIVERS = "SELECT river.river_name FROM river WHERE river.traverse='texas';"
 TEXAS_RIVERS_ALT = "select r.river_name from river as r where r.traverse = 'texas' and r.length > 0"
@@ -18,8 +20,8 @@ WRONG = "SELECT river.river_name FROM river WHERE river.traverse='ohio';"
 
 
 @pytest.fixture()
-def task(geo_db: Path) -> SqlTask:
-    return SqlTask(ReadOnlyDatabase(geo_db, timeout_s=0.5, row_cap=1000))
+def task(engine: Engine) -> SqlTask:
+    return SqlTask(open_database(engine.spec, timeout_s=0.5, row_cap=1000))
 
 
 def test_different_sql_with_the_same_result_agrees(task: SqlTask) -> None:
@@ -71,13 +73,15 @@ def test_fraction_threshold(task: SqlTask) -> None:
     ],
 )
 def test_bad_candidates_are_counted_and_never_win(
-    task: SqlTask, geo_db: Path, sql: str, failure: str
+    task: SqlTask, engine: Engine, sql: str, failure: str
 ) -> None:
-    before = sha256(geo_db)
+    before = engine.digest()
+    if engine.name == "postgres" and sql.startswith("ATTACH"):
+        failure = "syntax"  # PostgreSQL has no ATTACH: sqlglot cannot even parse it
     v = verify(task, [Candidate(sql, 0.0), Candidate(TEXAS_RIVERS, -1.0)], MinVotes(1))
     assert v.failures == {failure: 1}
     assert v.program == TEXAS_RIVERS
-    assert sha256(geo_db) == before
+    assert engine.digest() == before
 
 
 def test_no_valid_candidate(task: SqlTask) -> None:
@@ -115,7 +119,9 @@ def test_order_by_matters_only_when_present(task: SqlTask) -> None:
     unordered = "SELECT state_name FROM state"
     assert task.execute(asc).key != task.execute(desc).key
     assert verify(
-        task, [Candidate(unordered), Candidate("SELECT state_name FROM state WHERE 1")], MinVotes(2)
+        task,
+        [Candidate(unordered), Candidate("SELECT state_name FROM state WHERE 1 = 1")],
+        MinVotes(2),
     ).kept
 
 
@@ -131,8 +137,8 @@ def test_numbers_compare_by_value(task: SqlTask) -> None:
     assert v.kept
 
 
-def test_empty_results_can_be_allowed(geo_db: Path) -> None:
-    task = SqlTask(ReadOnlyDatabase(geo_db), allow_empty=True)
+def test_empty_results_can_be_allowed(engine: Engine) -> None:
+    task = SqlTask(open_database(engine.spec), allow_empty=True)
     v = verify(
         task, [Candidate("SELECT river_name FROM river WHERE traverse = 'atlantis'")], MinVotes(1)
     )

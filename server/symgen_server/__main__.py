@@ -11,7 +11,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="symgen-server", description=__doc__)
     ap.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     ap.add_argument("--model", default="", help="exported model dir (editor settings override)")
-    ap.add_argument("--db", default="", help="SQLite database (editor settings override)")
+    ap.add_argument(
+        "--db",
+        default="",
+        help="SQLite or DuckDB file, or postgresql:// URL (editor settings override)",
+    )
     ap.add_argument("--log-level", default="WARNING")
     args = ap.parse_args(argv)
     # stdout carries the protocol only: every log goes to stderr.

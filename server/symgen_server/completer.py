@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from symgen.database import is_url, public_spec
 from symgen.engine import MANIFEST, Cancelled, Completion, TaskModel
 from symgen.errors import SymgenError
 from symgen.task_data import DbKnowledge
@@ -57,11 +58,11 @@ def newest_model(root: Path | None, task: str = "sql") -> Path | None:
     return found[-1] if found else None
 
 
-def format_sql(sql: str, style: str) -> str:
+def format_sql(sql: str, style: str, dialect: str = "sqlite") -> str:
     import sqlglot
 
     try:
-        text = sqlglot.transpile(sql, read="sqlite", write="sqlite", pretty=style == "pretty")[0]
+        text = sqlglot.transpile(sql, read=dialect, write=dialect, pretty=style == "pretty")[0]
     except Exception:
         text = sql.strip().rstrip(";")
     return text + ";"
@@ -86,9 +87,11 @@ class Completer:
         self._lock = threading.RLock()
 
     # ---- configuration ----------------------------------------------------------------------
-    def _resolve(self, setting: str) -> Path | None:
+    def _resolve(self, setting: str) -> Path | str | None:
         if not setting:
             return None
+        if is_url(setting):
+            return setting
         path = Path(setting).expanduser()
         if not path.is_absolute() and self.root is not None:
             path = self.root / path
@@ -99,7 +102,8 @@ class Completer:
         with self._lock:
             self.settings, self.root = settings, root
             self.problems = []
-            model_dir = self._resolve(settings.model) or newest_model(root)
+            model = self._resolve(settings.model)
+            model_dir = Path(model) if model is not None else newest_model(root)
             self.model = None
             self.model_dir = model_dir
             if model_dir is None:
@@ -117,15 +121,17 @@ class Completer:
             self.db = None
             db_path = self._resolve(settings.database)
             if db_path is None and self.model is not None:
-                trained = [Path(d["path"]) for d in self.model.manifest["databases"].values()]
-                db_path = next((p for p in trained if p.is_file()), None)
+                trained = [str(d["path"]) for d in self.model.manifest["databases"].values()]
+                db_path = next((p for p in trained if is_url(p) or Path(p).is_file()), None)
             if db_path is None:
                 self.problems.append(
-                    "SymGen: no database set. Set symgen.database to your SQLite file."
+                    "SymGen: no database set. Set symgen.database to your SQLite or DuckDB file, "
+                    "or a postgresql://user@host:port/dbname URL."
                 )
             else:
                 try:
                     self.db = DbKnowledge.load(db_path)
+                    self.problems.extend(f"SymGen: {w}" for w in self.db.warnings)
                 except SymgenError as exc:
                     self.problems.append(f"SymGen: {exc}")
             self._configure_code(settings, root)
@@ -137,7 +143,8 @@ class Completer:
         self.code_models, self.code_problems, self._code_stamps = {}, {}, {}
         for task in CODE_TASKS:
             setting = settings.bash_model if task == "bash" else settings.python_model
-            model_dir = self._resolve(setting) or newest_model(root, task)
+            resolved = self._resolve(setting)
+            model_dir = Path(resolved) if resolved is not None else newest_model(root, task)
             self._code_stamps[task] = (model_dir, self._stamp(model_dir) if model_dir else 0.0)
             if model_dir is None:
                 self.code_problems[task] = (
@@ -201,7 +208,7 @@ class Completer:
                 max_tokens=settings.max_tokens,
                 should_stop=should_stop,
             ),
-            lambda sql: format_sql(sql, settings.format),
+            lambda sql: format_sql(sql, settings.format, db.dialect),
         )
 
     def complete_code(
@@ -255,7 +262,8 @@ class Completer:
             "ready": self.ready,
             "model": str(self.model_dir) if self.model_dir else None,
             "model_name": self.model.name if self.model else None,
-            "database": str(self.db.path) if self.db else None,
+            "database": public_spec(self.db.spec) if self.db else None,
+            "dialect": self.db.dialect if self.db else None,
             "schema_hash": self.db.schema_hash if self.db else None,
             "cache_entries": len(self.cache),
             "recent_completions": len(lat),

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from symgen.database import public_spec, url_password
+
 OnProgress = Callable[[dict[str, object]], None]
 
 
@@ -38,8 +40,17 @@ async def run_job(
     is_cancelled: Callable[[], bool],
     cwd: str | None = None,
 ) -> JobResult:
-    """Run one command; relay its JSON progress lines; SIGINT it when cancelled."""
+    """Run one command; relay its JSON progress lines; SIGINT it when cancelled.
+
+    A database password in a postgresql:// argument moves to PGPASSWORD, so it never shows in
+    the process list.
+    """
     env = dict(os.environ, SYMGEN_PROGRESS="json", PYTHONUNBUFFERED="1")
+    for arg in argv:
+        password = url_password(arg)
+        if password is not None:
+            env["PGPASSWORD"] = password
+    argv = [public_spec(a) for a in argv]
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,

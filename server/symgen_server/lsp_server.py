@@ -327,9 +327,12 @@ async def generate_from_selection(ls: SymgenServer, *args: Any) -> dict[str, Any
             msg += " Skipped: " + "; ".join(found.skipped[:3])
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=msg))
         return {"ok": False, "error": msg}
-    db = ls.completer.db.path if ls.completer.db else None
+    db = ls.completer.db if ls.completer.db else None
     if db is None:
-        msg = "SymGen: set symgen.database to your SQLite file before generating data."
+        msg = (
+            "SymGen: set symgen.database (a SQLite or DuckDB file, or a postgresql:// URL) "
+            "before generating data."
+        )
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=msg))
         return {"ok": False, "error": msg}
     try:
@@ -343,12 +346,12 @@ async def generate_from_selection(ls: SymgenServer, *args: Any) -> dict[str, Any
     seeds = out.with_suffix(".seeds.jsonl")
     import json
 
-    seeds.write_text("".join(json.dumps(p | {"db": db.stem}) + "\n" for p in found.pairs))
+    seeds.write_text("".join(json.dumps(p | {"db": db.name}) + "\n" for p in found.pairs))
     s = ls.completer.settings
     argv = symgen_command(
         "generate",
         "--db",
-        str(db),
+        db.spec,
         "--seeds",
         str(seeds),
         "--out",
@@ -420,7 +423,7 @@ async def train_command(ls: SymgenServer, *args: Any) -> dict[str, Any]:
         for p in data_dir.glob("*.jsonl")
         if not p.name.endswith((".questions.jsonl", ".rejected.jsonl")) and p.stat().st_size
     )
-    db = ls.completer.db.path if ls.completer.db else None
+    db = ls.completer.db if ls.completer.db else None
     if not data or db is None:
         msg = (
             "SymGen: nothing to train on: run 'Generate Training Data from Selection' first"
@@ -437,7 +440,7 @@ async def train_command(ls: SymgenServer, *args: Any) -> dict[str, Any]:
         "--out",
         str(run_dir),
         "--db",
-        str(db),
+        db.spec,
         "--arch",
         s.arch,
         "--max-minutes",

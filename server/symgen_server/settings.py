@@ -38,7 +38,8 @@ class Settings:
     # the models for `# ...` comments in .sh / .py files; "" = the newest of that task there
     bash_model: str = ""
     python_model: str = ""
-    database: str = ""  # SQLite file; "" = the database the model was trained on
+    # SQLite/DuckDB file or postgresql:// URL; "" = the database the model was trained on
+    database: str = ""
     # Comments must start with one of these markers (after `--`/`#`) to be read as a request;
     # empty = every comment directly above the cursor is one.
     comment_prefixes: tuple[str, ...] = ()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import math
 import re
 from collections.abc import Hashable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.database import Database
 from symgen.tasks.base import Outcome
 
 STOP: tuple[str, ...] = (";", "\n\n", "--")
@@ -45,6 +48,16 @@ _FORBIDDEN = tuple(
         "Revoke",
     )
     if hasattr(exp, name)
+)
+
+# Functions with effects outside the query's (rolled-back, read-only) transaction, or that read
+# files or other databases: server admin (pg_terminate_backend, pg_reload_conf, ...), large
+# objects, dblink, set_config, sequences, file readers, SQLite extensions.
+_UNSAFE_FUNCTION = re.compile(
+    r"^(pg_|lo_|dblink|set_config$|load_extension$|query_to_xml|cursor_to_xml|"
+    r"read_(csv|json|parquet|text|blob)|glob$|sqlite_|readfile$|writefile$|"
+    r"nextval$|setval$|txid_)",
+    re.IGNORECASE,
 )
 
 
@@ -84,6 +97,10 @@ def static_check(sql: str, dialect: str = "sqlite") -> str | None:
         return "not_read_only"
     if not isinstance(tree, exp.Query):
         return "not_read_only"
+    for func in tree.find_all(exp.Func):
+        name = func.sql_name() if not isinstance(func, exp.Anonymous) else func.name
+        if _UNSAFE_FUNCTION.match(name or ""):
+            return "unsafe_function"
     return None
 
 
@@ -101,17 +118,44 @@ def has_order_by(sql: str, dialect: str = "sqlite") -> bool:
     return tree is not None and tree.args.get("order") is not None
 
 
-def _norm_value(value: Any) -> Any:
+def _norm_value(value: Any) -> Hashable:
+    """One comparable form per value, whatever the engine returned.
+
+    Numbers by value (int, float, Decimal alike: SQLite's REAL average equals PostgreSQL's
+    NUMERIC one to 6 decimals); dates and times as SQLite stores them (ISO text, space
+    separator); NULL stays None; arrays/structs/JSON become tuples/canonical JSON text.
+    """
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, (int, float)):
-        as_float = float(value)
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            as_float = float(value)
+        except (OverflowError, ValueError):
+            return str(value)
         if math.isnan(as_float):
             return "NaN"
+        if math.isinf(as_float):
+            return "inf" if as_float > 0 else "-inf"
         return round(as_float, 6)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return round(value.total_seconds(), 6)
+    if isinstance(value, (list, tuple)):
+        return tuple(_norm_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    try:
+        hash(value)
+    except TypeError:
+        return str(value)
+    return str(value)  # UUID, IP addresses, ranges, intervals, ...
 
 
 def result_key(rows: Sequence[Sequence[Any]], ordered: bool) -> Hashable:
@@ -147,18 +191,19 @@ class SqlTask:
     answer_prefix = ANSWER_PREFIX
     stop: tuple[str, ...] = STOP
 
-    def __init__(self, db: ReadOnlyDatabase, *, allow_empty: bool = False) -> None:
+    def __init__(self, db: Database, *, allow_empty: bool = False) -> None:
         self.db = db
+        self.dialect = db.dialect
         self.allow_empty = allow_empty
 
     def postprocess(self, completion: str) -> str:
         return postprocess(completion, self.answer_prefix)
 
     def static_check(self, program: str) -> str | None:
-        return static_check(program)
+        return static_check(program, self.dialect)
 
     def dedup_key(self, program: str) -> str:
-        return normalise(program)
+        return normalise(program, self.dialect)
 
     def execute(self, program: str) -> Outcome:
         run = self.db.execute(program)
@@ -167,4 +212,4 @@ class SqlTask:
             return Outcome(failure="runtime_error" if failure.startswith("error") else failure)
         if not self.allow_empty and is_empty_result(run.rows):
             return Outcome(failure="empty_result")
-        return Outcome(key=result_key(run.rows, has_order_by(program)))
+        return Outcome(key=result_key(run.rows, has_order_by(program, self.dialect)))

@@ -27,7 +27,7 @@ local function report_status(status)
   if status.database and status.database ~= vim.NIL then
     vim.health.ok("database: " .. tostring(status.database))
   else
-    vim.health.warn("no database", { "Set settings.database to your SQLite file" })
+    vim.health.warn("no database", { "Set settings.database to your SQLite or DuckDB file, or a postgresql:// URL" })
   end
   local p50 = status.latency_p50_ms
   local latency = (p50 and p50 ~= vim.NIL) and (p50 .. " ms") or "- (no completion yet)"
