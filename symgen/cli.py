@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.errors import SymgenError
@@ -103,7 +104,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         samples=args.samples, temperature=args.temperature, value_hints=args.value_hints
     )
     vcfg = VerifyConfig(min_votes=args.min_votes, allow_empty=args.allow_empty)
+    if args.task == "sql" and not args.db:
+        raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
     stats = run_generate(
+        task=args.task,
         db_path=args.db,
         seeds_path=Path(args.seeds),
         out_path=Path(args.out),
@@ -125,7 +129,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from symgen.database import open_database
     from symgen.dataset import read_jsonl, write_jsonl
     from symgen.tasks.sql import SqlTask
-    from symgen.verify import Candidate, MinVotes, verify
+    from symgen.verify import MinVotes, verify
 
     min_votes = MinVotes.parse(args.min_votes)
     rows = read_jsonl(args.candidates, required=("question",))
@@ -137,27 +141,65 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise SymgenError(
                 f'{args.candidates}: record {lineno}: \'candidates\' must be a list of {{"query": ..., "logprob": ...}}'
             )
-    kept = []
-    with open_database(args.db) as db:
-        _warn(db.warnings)
-        task = SqlTask(db, allow_empty=args.allow_empty)
-        for row in rows:
-            cands = [
-                Candidate(c["query"], float(c.get("logprob") or 0.0)) for c in row["candidates"]
-            ]
-            verdict = verify(task, cands, min_votes)
-            if verdict.kept:
-                kept.append(
-                    {
-                        "question": row["question"],
-                        "query": verdict.program,
-                        "db": db.name,
-                        **verdict.provenance(),
-                    }
-                )
+    if args.task != "sql":
+        kept = _verify_code(args.task, rows, min_votes)
+    else:
+        if not args.db:
+            raise SymgenError("--task sql needs --db")
+        kept = []
+        with open_database(args.db) as db:
+            _warn(db.warnings)
+            task = SqlTask(db, allow_empty=args.allow_empty)
+            for row in rows:
+                verdict = verify(task, _candidates(row), min_votes)
+                if verdict.kept:
+                    kept.append(
+                        {
+                            "question": row["question"],
+                            "query": verdict.program,
+                            "db": db.name,
+                            **verdict.provenance(),
+                        }
+                    )
     write_jsonl(args.out, kept)
     print(f"{len(kept)} of {len(rows)} questions kept in {args.out}")
     return 0
+
+
+def _candidates(row: dict[str, Any]) -> list[Any]:
+    from symgen.verify import Candidate
+
+    return [Candidate(c["query"], float(c.get("logprob") or 0.0)) for c in row["candidates"]]
+
+
+def _verify_code(
+    task_name: str, rows: list[dict[str, Any]], min_votes: Any
+) -> list[dict[str, Any]]:
+    """Bash: parse, safety filter, soft vote. Python: each row's `tests` (test calls) or MBPP
+    `test_list` asserts drive the sandboxed execution."""
+    from symgen.tasks.code import make_task
+    from symgen.tasks.python import PythonTask, calls_from_asserts
+    from symgen.verify import verify
+
+    base = make_task(task_name)
+    kept = []
+    for lineno, row in enumerate(rows, start=1):
+        task = base
+        tests: list[str] = []
+        if isinstance(base, PythonTask):
+            tests = row.get("tests") or calls_from_asserts(row.get("test_list") or [])
+            if not tests:
+                raise SymgenError(f"record {lineno}: python candidates need 'tests' (calls)")
+            task = base.with_tests(tests)
+        verdict = verify(task, _candidates(row), min_votes)
+        if verdict.kept:
+            extra = {"tests": tests} if tests else {}
+            kept.append(
+                {"question": row["question"], "query": verdict.program, "task": task_name}
+                | extra
+                | verdict.provenance()
+            )
+    return kept
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -213,7 +255,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.update(step - bar.n)
             bar.set_postfix(loss=f"{loss:.3f}")
 
-        meta = train(args.data, args.db, args.out, cfg, progress=progress)
+        if args.task == "sql" and not args.db:
+            raise SymgenError("--task sql needs --db (the SQLite file(s) the pairs use)")
+        meta = train(args.data, args.db or [], args.out, cfg, progress=progress, task=args.task)
     print(
         f"trained {meta['identity']['arch']['name']} ({meta['params'] / 1e6:.1f}M params) on "
         f"{meta['examples']} pairs: {meta['steps']} steps, {meta['train_minutes']} min, "
@@ -225,6 +269,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from symgen.export import export
 
+    meta = Path(args.model) / "train.json"
+    if args.task and meta.is_file():
+        _same_task(args.task, json.loads(meta.read_text()).get("task", "sql"), args.model)
     manifest = export(args.model, args.out, int8=args.int8, name=args.name)
     parity = manifest["parity"]
     print(
@@ -245,9 +292,14 @@ def cmd_complete(args: argparse.Namespace) -> int:
     from symgen.task_data import DbKnowledge
 
     model = TaskModel(args.model, int8=args.int8)
-    db = DbKnowledge.load(args.db)
-    _warn(db.warnings)
-    result = model.suggest(db, args.question, beams=args.beams, decode=args.decode)
+    if model.task != "sql":
+        result = model.suggest_code(args.question, beams=args.beams, decode=args.decode)
+    elif not args.db:
+        raise SymgenError(f"{args.model} is a SQL model: pass --db")
+    else:
+        db = DbKnowledge.load(args.db)
+        _warn(db.warnings)
+        result = model.suggest(db, args.question, beams=args.beams, decode=args.decode)
     print(result.sql)
     if not result.valid:
         _err(f"no beam passed the schema check ({result.problem})")
@@ -256,11 +308,17 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from symgen.dataset import write_jsonl
     from symgen.engine import TaskModel
     from symgen.evaluate import evaluate, read_items
     from symgen.task_data import load_dbs, read_db_dir
 
+    model = TaskModel(args.model, int8=args.int8, threads=args.threads)
+    if args.task:
+        _same_task(args.task, model.task, args.model)
+    if model.task != "sql":
+        return _eval_code(model, args)
+    if not args.db and not args.db_dir:
+        raise SymgenError("a SQL model needs --db or --db-dir")
     paths: list[str | Path] = list(args.db) if args.db else list(read_db_dir(args.db_dir))
     dbs = load_dbs(paths)
     for d in dbs.values():
@@ -271,7 +329,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise SymgenError(f"{args.data} names databases not given: {', '.join(unknown[:5])}")
     if args.limit:
         items = items[: args.limit]
-    model = TaskModel(args.model, int8=args.int8, threads=args.threads)
     result = evaluate(
         lambda db, q: model.suggest(dbs[db], q, beams=args.beams, decode=args.decode).sql,
         items,
@@ -284,11 +341,50 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(
         f"| {s['n']} | {s['exec_acc']:.1%} | {s['exact_match']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
     )
+    _write_eval(args, result)
+    return 0
+
+
+def _same_task(wanted: str, actual: str, model: str) -> None:
+    if wanted != actual:
+        raise SymgenError(f"{model} is a {actual} model, not {wanted}")
+
+
+def _write_eval(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    from symgen.dataset import write_jsonl
+
     if args.out:
         Path(args.out).write_text(
-            json.dumps(s | {"model": str(args.model), "data": str(args.data)}, indent=2)
+            json.dumps(
+                result["summary"] | {"model": str(args.model), "data": str(args.data)}, indent=2
+            )
         )
         write_jsonl(Path(args.out).with_suffix(".records.jsonl"), result["records"])
+
+
+def _eval_code(model: Any, args: argparse.Namespace) -> int:
+    """Bash: char-BLEU + exact match; Python: pass@1 on the items' asserts (sandboxed)."""
+    from symgen.evaluate import evaluate_code, read_code_items
+
+    items = read_code_items(args.data)[: args.limit or None]
+    result = evaluate_code(
+        lambda q: model.suggest_code(q, beams=args.beams, decode=args.decode).sql,
+        items,
+        model.task,
+        progress=not args.quiet,
+    )
+    s = result["summary"]
+    if model.task == "bash":
+        print("| n | char BLEU | exact match | p50 ms | p95 ms |\n|---|---|---|---|---|")
+        print(
+            f"| {s['n']} | {s['char_bleu']:.3f} | {s['exact_match']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
+        )
+    else:
+        print("| n | pass@1 | p50 ms | p95 ms |\n|---|---|---|---|")
+        print(
+            f"| {s['n']} | {s['pass_at_1']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
+        )
+    _write_eval(args, result)
     return 0
 
 
@@ -335,6 +431,15 @@ def _add_generator(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (runs are reproducible)")
 
 
+def _add_task(p: argparse.ArgumentParser, default: str | None = "sql") -> None:
+    p.add_argument(
+        "--task",
+        choices=("sql", "bash", "python"),
+        default=default,
+        help="the language (default sql)" if default else "check the model is of this language",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -354,15 +459,23 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_models_fetch)
 
     acfg, vcfg = AnswerGenConfig(), VerifyConfig()
-    gen = sub.add_parser("generate", help="generate execution-verified (question, SQL) pairs")
-    gen.add_argument("--db", required=True, help=DB_HELP)
+    gen = sub.add_parser(
+        "generate", help="generate verified (question, program) pairs: SQL, Bash or Python"
+    )
+    _add_task(gen)
+    gen.add_argument("--db", default=None, help=DB_HELP + " (--task sql)")
     gen.add_argument(
         "--seed-dialect",
         default=None,
         help="SQL dialect of the seeds (sqlite, postgres, duckdb, ...; sqlglot names); they are "
         "transpiled to the database's. Default: as written if they run, else from SQLite",
     )
-    gen.add_argument("--seeds", required=True, help="JSONL with question/query seed pairs")
+    gen.add_argument(
+        "--seeds",
+        required=True,
+        help="JSONL seed pairs: question/query (also nl/command/cmd for bash, MBPP text/code/"
+        "test_list for python)",
+    )
     gen.add_argument(
         "--out", required=True, help="output JSONL (rerun with the same path to resume)"
     )
@@ -391,12 +504,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generator(gen)
     gen.set_defaults(func=cmd_generate)
 
-    ver = sub.add_parser("verify", help="run the agreement verifier on candidate SQL")
-    ver.add_argument("--db", required=True, help=DB_HELP)
+    ver = sub.add_parser("verify", help="run the agreement verifier on candidate programs")
+    _add_task(ver)
+    ver.add_argument("--db", default=None, help=DB_HELP + " (--task sql)")
     ver.add_argument(
         "--candidates",
         required=True,
-        help='JSONL: {"question", "candidates": [{"query", "logprob"}]}',
+        help='JSONL: {"question", "candidates": [{"query", "logprob"}]} (+ "tests" for python)',
     )
     ver.add_argument("--out", required=True)
     ver.add_argument("--min-votes", default=vcfg.min_votes)
@@ -415,8 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
     tr = sub.add_parser("train", help="train a task model on verified pairs (CPU, resumable)")
     tr.add_argument("--data", required=True, action="append", help="pairs JSONL (repeatable)")
+    _add_task(tr)
     tr.add_argument(
-        "--db", required=True, action="append", help="database(s) the pairs use: " + DB_HELP
+        "--db", action="append", help="database(s) the pairs use (--task sql): " + DB_HELP
     )
     tr.add_argument("--out", required=True, help="run directory (rerun to resume)")
     tr.add_argument("--arch", default="tiny", help="tiny (default), small or smollm2")
@@ -432,14 +547,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="export a trained model to ONNX with a parity check")
     ex.add_argument("--model", required=True, help="`symgen train` output directory")
+    _add_task(ex, None)
     ex.add_argument("--out", required=True, help="ONNX model directory")
     ex.add_argument("--int8", action="store_true", help="also quantise to int8 (measured)")
     ex.add_argument("--name", default=None)
     ex.set_defaults(func=cmd_export)
 
-    co = sub.add_parser("complete", help="SQL for one question from an exported task model")
+    co = sub.add_parser("complete", help="SQL or code for one request from an exported model")
     co.add_argument("--model", required=True)
-    co.add_argument("--db", required=True, help=DB_HELP)
+    co.add_argument("--db", default=None, help=DB_HELP + " (SQL models)")
     co.add_argument("--beams", type=int, default=4)
     co.add_argument(
         "--decode",
@@ -452,10 +568,15 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("question")
     co.set_defaults(func=cmd_complete)
 
-    ev = sub.add_parser("eval", help="execution accuracy, exact match, latency of a task model")
+    ev = sub.add_parser(
+        "eval",
+        help="a task model's accuracy and latency: SQL execution accuracy + exact match, Bash "
+        "char-BLEU + exact match, Python pass@1 on MBPP asserts (sandboxed)",
+    )
     ev.add_argument("--model", required=True)
+    _add_task(ev, None)
     ev.add_argument("--data", required=True)
-    where = ev.add_mutually_exclusive_group(required=True)
+    where = ev.add_mutually_exclusive_group()  # SQL models only
     where.add_argument("--db", action="append", help=DB_HELP)
     where.add_argument("--db-dir", help="directory of SQLite DBs (Spider layout)")
     ev.add_argument(

@@ -96,13 +96,83 @@ def evaluate(
         for db in dbs.values():
             db.close()
     n = len(records) or 1
-    ms_all = [r["ms"] for r in records]
     summary = {
         "n": len(records),
         "exec_acc": sum(r["exec"] for r in records) / n,
         "exact_match": sum(r["exact"] for r in records) / n,
         "gold_failed": sum(bool(r.get("gold_error")) for r in records),
+        **latency_summary([r["ms"] for r in records]),
+    }
+    return {"summary": summary, "records": records}
+
+
+def latency_summary(ms_all: Sequence[float]) -> dict[str, float]:
+    return {
         "latency_p50_ms": round(statistics.median(ms_all), 2) if ms_all else 0.0,
         "latency_p95_ms": round(percentile(ms_all, 0.95), 2),
     }
+
+
+# ---- code tasks ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CodeItem:
+    question: str
+    program: str
+    asserts: tuple[str, ...] = ()  # MBPP `test_list`
+    setup: str = ""  # MBPP `test_setup_code`
+
+
+def read_code_items(path: str | Path) -> list[CodeItem]:
+    """Gold pairs for a code task, in the field names code seeds accept (+ MBPP's asserts)."""
+    from symgen.tasks.code import PROGRAM_FIELDS, QUESTION_FIELDS, first_field
+
+    out = []
+    for row in read_jsonl(path):
+        question, program = first_field(row, QUESTION_FIELDS), first_field(row, PROGRAM_FIELDS)
+        if question is None or program is None:
+            continue
+        asserts = tuple(str(a) for a in row.get("test_list") or ())
+        out.append(CodeItem(question, program, asserts, str(row.get("test_setup_code") or "")))
+    return out
+
+
+CodePredictor = Callable[[str], str]
+
+
+def evaluate_code(
+    predict: CodePredictor,
+    items: Sequence[CodeItem],
+    task: str,
+    *,
+    progress: bool = True,
+    label: str = "eval",
+) -> dict[str, Any]:
+    """Bash: character BLEU and exact match (normalised tokens) against the gold command.
+    Python: pass@1, every gold assert passing, run in the sandbox. Latency for both."""
+    from symgen.tasks import bash
+    from symgen.tasks.python import passes_asserts
+
+    records = []
+    for item in tqdm(items, desc=label, disable=not progress, unit="q"):
+        start = time.perf_counter()
+        pred = predict(item.question)
+        ms = (time.perf_counter() - start) * 1000
+        record: dict[str, Any] = {"question": item.question, "gold": item.program, "pred": pred}
+        if task == "bash":
+            record["char_bleu"] = round(bash.char_bleu(pred, item.program), 4)
+            record["exact"] = bool(pred) and bash.normalise(pred) == bash.normalise(item.program)
+        else:
+            record["passed"] = bool(pred.strip() and item.asserts) and passes_asserts(
+                pred, item.asserts, item.setup
+            )
+        records.append(record | {"ms": round(ms, 2)})
+    n = len(records) or 1
+    if task == "bash":
+        metrics = {
+            "char_bleu": sum(r["char_bleu"] for r in records) / n,
+            "exact_match": sum(r["exact"] for r in records) / n,
+        }
+    else:
+        metrics = {"pass_at_1": sum(r["passed"] for r in records) / n}
+    summary = {"n": len(records), **metrics, **latency_summary([r["ms"] for r in records])}
     return {"summary": summary, "records": records}

@@ -19,7 +19,7 @@ import numpy as np
 
 from symgen.engine import MANIFEST, TaskModel
 from symgen.errors import MissingResource, SymgenError
-from symgen.task_data import encode_source, load_dbs, load_examples
+from symgen.task_data import encode_source, load_code_examples, load_dbs, load_examples
 
 TOLERANCE = 1e-3  # max |logit difference| fp32 ONNX vs torch
 
@@ -56,7 +56,7 @@ def export(
     manifest: dict[str, Any] = {
         "format": 1,
         "name": name or model_dir.name,
-        "task": "sql",
+        "task": meta.get("task", "sql"),
         "arch": meta["identity"]["arch"]["name"],
         "onnx": "model.onnx",
         "onnx_int8": None,
@@ -121,10 +121,12 @@ def _onnx_export(hf: Path, tmp: Path) -> None:
 def _check_inputs(meta: dict[str, Any], n: int) -> list[tuple[str, str, str]]:
     """(schema, question part, target) of the first `n` training pairs."""
     data_files = meta.get("data_files") or []
-    dbs = load_dbs([d["path"] for d in meta["databases"].values()])
+    task = meta.get("task", "sql")
+    dbs = load_dbs([d["path"] for d in meta["databases"].values()]) if task == "sql" else {}
     out: list[tuple[str, str, str]] = []
     for path in data_files:
-        for ex in load_examples(path, dbs):
+        examples = load_examples(path, dbs) if task == "sql" else load_code_examples(path, task)
+        for ex in examples:
             out.append((ex.schema, ex.question, ex.target))
             if len(out) >= n:
                 return out

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.database import DIALECT_NAMES, Database, Table, open_database, public_spec, transpile
@@ -28,10 +28,11 @@ from symgen.errors import SymgenError
 from symgen.generate import Generator
 from symgen.knowledge import ValueIndex, hint_line, relevant_tables, schema_ddl
 from symgen.progress import bar as progress_bar
-from symgen.prompt import Demo, answer_prefix_text, answer_prompt
+from symgen.prompt import Demo, answer_prefix_text, answer_prompt, question_prompt
 from symgen.questions import generate_questions, question_key
+from symgen.tasks import code as codetask
 from symgen.tasks import sql as sqltask
-from symgen.verify import Candidate, MinVotes, Verdict, verify
+from symgen.verify import Candidate, MinVotes, PromptedVote, Verdict
 
 # Characters of CREATE TABLE + example rows the LLM prompt may spend on the schema (~2k tokens of
 # the 4k context). Bigger schemas show, per question, the tables it most likely needs.
@@ -39,7 +40,7 @@ PROMPT_SCHEMA_BUDGET = 6000
 
 
 @dataclass
-class SqlContext:
+class SqlContext(PromptedVote):
     """Everything about one database the prompts and the verifier need, built once."""
 
     db: Database
@@ -95,6 +96,41 @@ class SqlContext:
     def prompt_hash(self) -> str:
         text = answer_prefix_text(self.schema, self.demos, self.dialect)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def knowledge(self) -> str:
+        return self.schema
+
+    def question_prompt(self, shots: Sequence[str]) -> str:
+        return question_prompt(self.schema, shots)
+
+    def record(self, question: str, verdict: Verdict) -> dict[str, Any]:
+        return {"question": question, "query": verdict.program, "db": self.db.name}
+
+
+class GenContext(Protocol):
+    """What `run_generate` needs from a language: SQL's `SqlContext`, code's `CodeContext`."""
+
+    @property
+    def prompt_hash(self) -> str: ...
+
+    @property
+    def knowledge(self) -> str: ...
+
+    def question_prompt(self, shots: Sequence[str]) -> str: ...
+
+    def record(self, question: str, verdict: Verdict) -> dict[str, Any]: ...
+
+    def answer(
+        self,
+        generator: Generator,
+        question: str,
+        *,
+        samples: int,
+        temperature: float,
+        min_votes: MinVotes,
+        seed: int | None = None,
+    ) -> tuple[Verdict, list[Candidate]]: ...
 
 
 def check_seeds(
@@ -191,16 +227,14 @@ def answer(
     seed: int | None = None,
 ) -> tuple[Verdict, list[Candidate]]:
     """gen-a for one question, then the verifier's vote."""
-    raw = generator.sample(
-        ctx.prompt(question),
-        n=samples,
-        temperature=temperature if samples > 1 else 0.0,
-        max_tokens=ctx.answer_cfg.max_tokens,
-        stop=ctx.task.stop,
+    return ctx.answer(
+        generator,
+        question,
+        samples=samples,
+        temperature=temperature,
+        min_votes=min_votes,
         seed=seed,
     )
-    cands = [Candidate(ctx.task.postprocess(s.text), s.logprob) for s in raw]
-    return verify(ctx.task, cands, min_votes), cands
 
 
 @dataclass
@@ -230,7 +264,7 @@ def _db_identity(spec: str | Path) -> str:
 
 def run_generate(
     *,
-    db_path: str | Path,
+    db_path: str | Path | None,
     seeds_path: Path,
     out_path: Path,
     open_gen: Callable[[], Generator],
@@ -242,24 +276,43 @@ def run_generate(
     progress: bool = True,
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     seed_dialect: str | None = None,
+    task: str = "sql",
 ) -> RunStats:
-    """The whole `symgen generate` job; see the module docstring for files and resume."""
+    """The whole `symgen generate` job; see the module docstring for files and resume.
+
+    `task` is `sql` (needs `db_path`) or a code language of `symgen.tasks.code.LANGUAGES`."""
     min_votes = MinVotes.parse(vcfg.min_votes)
-    seeds = read_pairs(seeds_path)  # validates before anything is written
-    ctx = build_context(db_path, seeds, acfg, vcfg, seed_dialect)
-    for note in ctx.notes:
-        log(f"note: {note}")
-    for pair, why in ctx.skipped_seeds:
-        log(f"warning: seed {pair.id} skipped, its SQL fails on {ctx.db.name}: {why}")
+    ctx: GenContext
+    if task == "sql":
+        if db_path is None:
+            raise SymgenError("--task sql needs --db")
+        sql_seeds = read_pairs(seeds_path)  # validates before anything is written
+        sql_ctx = build_context(db_path, sql_seeds, acfg, vcfg, seed_dialect)
+        for note in sql_ctx.notes:
+            log(f"note: {note}")
+        for pair, why in sql_ctx.skipped_seeds:
+            log(f"warning: seed {pair.id} skipped, its SQL fails on {sql_ctx.db.name}: {why}")
+        seed_questions = [p.question for p in sql_seeds]
+        seed_ids = [p.id for p in sql_seeds if all(p.id != b.id for b, _ in sql_ctx.skipped_seeds)]
+        identity = {
+            "db": _db_identity(db_path),
+            "db_sha": sql_ctx.db.fingerprint(),
+            "seeds_sha": _fingerprint(seeds_path),
+            "prompt_hash": sql_ctx.prompt_hash,
+        }
+        ctx = sql_ctx
+    else:
+        code_seeds = codetask.read_code_seeds(seeds_path)
+        code_ctx = codetask.build_context(task, code_seeds, acfg, vcfg)
+        for cseed, why in code_ctx.skipped_seeds:
+            log(f"warning: seed {cseed.id} skipped: {why}")
+        seed_questions = [s.question for s in code_seeds]
+        seed_ids = [s.id for s in code_ctx.demos]
+        identity = {"seeds_sha": _fingerprint(seeds_path), **code_ctx.identity()}
+        ctx = code_ctx
     q_path = out_path.with_name(out_path.stem + ".questions.jsonl")
     rej_path = out_path.with_name(out_path.stem + ".rejected.jsonl")
     run_path = out_path.with_name(out_path.stem + ".run.json")
-    identity = {
-        "db": _db_identity(db_path),
-        "db_sha": ctx.db.fingerprint(),
-        "seeds_sha": _fingerprint(seeds_path),
-        "prompt_hash": ctx.prompt_hash,
-    }
     previous = json.loads(run_path.read_text()) if run_path.exists() else None
     if previous and previous.get("identity") != identity:
         changed = [k for k in identity if previous["identity"].get(k) != identity[k]]
@@ -278,7 +331,6 @@ def run_generate(
         log(f"resuming {out_path}: {len(questions)} questions, {len(done)} already answered")
     started = time.monotonic()
     generator: Generator | None = None
-    seed_ids = [p.id for p in seeds if all(p.id != b.id for b, _ in ctx.skipped_seeds)]
 
     def save_run() -> None:
         stats.seconds = round(stats.seconds + time.monotonic() - started, 1)
@@ -311,7 +363,7 @@ def run_generate(
                 new = _question_stage(
                     generator,
                     ctx,
-                    seeds,
+                    seed_questions,
                     questions,
                     n_questions,
                     q_path,
@@ -349,8 +401,8 @@ def run_generate(
 
 def _question_stage(
     generator: Generator,
-    ctx: SqlContext,
-    seeds: Sequence[Pair],
+    ctx: GenContext,
+    seed_questions: Sequence[str],
     questions: list[str],
     n_questions: int,
     q_path: Path,
@@ -369,13 +421,14 @@ def _question_stage(
     ):
         for q in generate_questions(
             generator,
-            ctx.schema,
-            [p.question for p in seeds],
+            ctx.knowledge,
+            list(seed_questions),
             n_questions - len(questions),
             qcfg,
             known=questions,
             seed=seed + len(questions),
             on_reject=lambda why: stats.failures.update([why]),
+            make_prompt=ctx.question_prompt,
         ):
             qout.write({"question": q})
             questions.append(q)
@@ -387,7 +440,7 @@ def _question_stage(
 
 def _answer_stage(
     generator: Generator,
-    ctx: SqlContext,
+    ctx: GenContext,
     pending: Sequence[str],
     out_path: Path,
     rej_path: Path,
@@ -407,9 +460,8 @@ def _answer_stage(
         ) as bar,
     ):
         for i, question in enumerate(pending):
-            verdict, _ = answer(
+            verdict, _ = ctx.answer(
                 generator,
-                ctx,
                 question,
                 samples=acfg.samples,
                 temperature=acfg.temperature,
@@ -418,7 +470,7 @@ def _answer_stage(
             )
             stats.questions_answered += 1
             stats.failures.update(verdict.failures)
-            record = {"question": question, "query": verdict.program, "db": ctx.db.name}
+            record = ctx.record(question, verdict)
             prov = {
                 **verdict.provenance(),
                 "required": verdict.required,

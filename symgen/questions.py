@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from symgen.config import QuestionGenConfig
 from symgen.generate import Generator
@@ -21,7 +21,7 @@ def question_key(question: str) -> str:
 def clean_question(text: str) -> str:
     """The first line of a continuation, without comment markers or quotes."""
     line = text.strip().splitlines()[0] if text.strip() else ""
-    line = re.sub(r"^(--\s*)?(question:\s*)?", "", line.strip(), flags=re.IGNORECASE)
+    line = re.sub(r"^(--\s*|#\s*)?(question:\s*)?", "", line.strip(), flags=re.IGNORECASE)
     return line.strip().strip("\"'`").strip()
 
 
@@ -40,8 +40,11 @@ def generate_questions(
     known: Iterable[str] = (),
     seed: int = 0,
     on_reject: Callable[[str], None] = lambda reason: None,
+    make_prompt: Callable[[Sequence[str]], str] | None = None,
 ) -> Iterator[str]:
-    """Yield up to `wanted` new questions, distinct from the seeds, `known` and each other."""
+    """Yield up to `wanted` new questions, distinct from the seeds, `known` and each other.
+
+    `make_prompt(shots)` builds the gen-q prompt (default: SQL's, over `schema`)."""
     rng = random.Random(seed)
     seen = {question_key(q) for q in [*seed_questions, *known]}
     produced = 0
@@ -50,7 +53,7 @@ def generate_questions(
         if produced >= wanted:
             return
         shots = rng.sample(seed_questions, min(cfg.shots, len(seed_questions)))
-        prompt = question_prompt(schema, shots)
+        prompt = make_prompt(shots) if make_prompt else question_prompt(schema, shots)
         samples = generator.sample(
             prompt,
             n=min(cfg.per_call, max(2, wanted - produced)),

@@ -19,7 +19,14 @@ from symgen.dataset import read_jsonl
 from symgen.errors import MissingResource, SymgenError
 from symgen.knowledge import ValueIndex, relevant_tables
 from symgen.schema_check import schema_map
-from symgen.task_format import question_text, schema_text, target_text
+from symgen.task_format import (
+    code_question,
+    code_schema,
+    code_target,
+    question_text,
+    schema_text,
+    target_text,
+)
 
 # Characters of `schema: table: col, ... | ...` the task model's input may spend (its whole input
 # is 384 tokens in training). Bigger schemas give each question the tables relevant to it.
@@ -128,6 +135,19 @@ def load_examples(data: str | Path, dbs: dict[str, DbKnowledge]) -> list[Example
             )
         )
     return out
+
+
+def load_code_examples(data: str | Path, task: str) -> list[Example]:
+    """Examples for a code task: the request is the input, the program the target (no schema).
+
+    Reads the same field names as code seeds (question/nl/text, query/command/cmd/code)."""
+    from symgen.tasks.code import read_code_seeds
+
+    schema = code_schema(task)
+    return [
+        Example(task, schema, code_question(task, s.question), code_target(task, s.program))
+        for s in read_code_seeds(data)
+    ]
 
 
 def data_hash(paths: Sequence[str | Path]) -> str:

@@ -51,3 +51,26 @@ def canonical_sql(sql: str, dialect: str = "sqlite") -> str:
 
 def target_text(sql: str, dialect: str = "sqlite") -> str:
     return " " + canonical_sql(sql, dialect)
+
+
+# ---- code tasks (bash, python): the input is the comment's text, no schema ---------------------
+def code_schema(task: str) -> str:
+    """The constant first part of a code model's input (its KV cache is computed once)."""
+    return f"task: {task}"
+
+
+def code_question(task: str, request: str) -> str:
+    return f" | request: {' '.join(request.lower().split())} | {task}:"
+
+
+def canonical_code(task: str, program: str) -> str:
+    """One spelling per program: Python through `ast.unparse`, Bash with collapsed spacing."""
+    if task == "python":
+        from symgen.tasks.python import canonical
+
+        return canonical(program.replace("\r\n", "\n"))
+    return " ".join(program.split())
+
+
+def code_target(task: str, program: str) -> str:
+    return " " + canonical_code(task, program)

@@ -22,7 +22,14 @@ from tokenizers import Tokenizer
 
 from symgen.database import public_spec
 from symgen.errors import SymgenError
-from symgen.task_data import Example, data_hash, encode, load_dbs, load_examples
+from symgen.task_data import (
+    Example,
+    data_hash,
+    encode,
+    load_code_examples,
+    load_dbs,
+    load_examples,
+)
 from symgen.task_model import ArchConfig, build, get_arch, save_hf
 
 Progress = Callable[[int, int, float], None]  # step, total steps, loss
@@ -101,7 +108,9 @@ def train(
     cfg: TrainConfig,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    task: str = "sql",
 ) -> dict[str, Any]:
+    """Train on `data` pairs; `task` sql needs `db_paths`, code tasks (bash, python) none."""
     import torch
 
     out = Path(out_dir)
@@ -113,7 +122,7 @@ def train(
         batch_size=cfg.batch_size or arch.batch_size,
         lr=cfg.lr or arch.lr,
     )
-    dbs = load_dbs(db_paths)
+    dbs = load_dbs(db_paths) if task == "sql" else {}
     dialects = sorted({d.dialect for d in dbs.values()})
     if len(dialects) > 1:
         raise SymgenError(
@@ -122,10 +131,13 @@ def train(
         )
     examples: list[Example] = []
     for path in data:
-        examples.extend(load_examples(path, dbs))
+        examples.extend(
+            load_examples(path, dbs) if task == "sql" else load_code_examples(path, task)
+        )
     if not examples:
         raise SymgenError("no training pairs in " + ", ".join(map(str, data)))
     identity = {
+        **({} if task == "sql" else {"task": task}),
         "arch": asdict(arch),
         "data_hash": data_hash(data),
         "config": {
@@ -163,6 +175,7 @@ def train(
     n_params = sum(p.numel() for p in model.parameters())
     meta = {
         "identity": identity,
+        "task": task,
         "params": n_params,
         "examples": len(examples),
         "data_files": [str(Path(p).resolve()) for p in data],

@@ -4,6 +4,9 @@ Candidates are deduplicated on the task's normalised form so each distinct progr
 but every sample still counts as a vote (self-consistency): five samples that wrote the same
 query are five votes. A question is kept only when the largest group of agreeing candidates
 reaches `min_votes`; inside that group the candidate with the highest mean token logprob wins.
+
+Tasks that cannot execute (Bash) vote softly: they define `similarity` on outcome keys, and a
+group's support is the similarity-weighted count of all samples (as the paper's BLEU agreement).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from symgen.config import AnswerGenConfig
+from symgen.generate import Generator
 from symgen.tasks.base import Task
 
 
@@ -61,9 +66,11 @@ class Verdict:
     logprob: float | None
     failures: dict[str, int] = field(default_factory=dict)
     reason: str | None = None  # why not kept
+    support: float | None = None  # soft vote: similarity-weighted samples agreeing with the pick
 
     def provenance(self) -> dict[str, Any]:
-        return {
+        soft = {} if self.support is None else {"support": round(self.support, 3)}
+        return soft | {
             "votes": self.votes,
             "n_samples": self.n_samples,
             "n_distinct": self.n_distinct,
@@ -110,10 +117,21 @@ def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> 
             dict(failures),
             reason="no_valid_candidate",
         )
-    # Largest group wins; ties go to the group the model is most confident in overall.
-    best = max(groups.values(), key=lambda g: (len(g), sum(c.logprob for c in g)))
+    similarity = getattr(task, "similarity", None)
+    support: dict[Hashable, float] = {
+        k: float(len(g))
+        if similarity is None
+        else sum(len(o) * (1.0 if ok == k else similarity(k, ok)) for ok, o in groups.items())
+        for k, g in groups.items()
+    }
+    # Largest group (soft: best supported) wins; ties go to the group the model is most
+    # confident in overall.
+    best_key = max(
+        groups, key=lambda k: (support[k], len(groups[k]), sum(c.logprob for c in groups[k]))
+    )
+    best = groups[best_key]
     pick = max(best, key=lambda c: c.logprob)
-    kept = len(best) >= required
+    kept = support[best_key] >= required - 1e-9
     return Verdict(
         kept,
         pick.program.strip(),
@@ -125,4 +143,61 @@ def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> 
         pick.logprob,
         dict(failures),
         reason=None if kept else "too_few_votes",
+        support=None if similarity is None else support[best_key],
     )
+
+
+def sample_and_vote(
+    generator: Generator,
+    prompt: str,
+    task: Task,
+    *,
+    samples: int,
+    temperature: float,
+    max_tokens: int,
+    min_votes: MinVotes,
+    seed: int | None = None,
+) -> tuple[Verdict, list[Candidate]]:
+    """gen-a for one question (K samples after `prompt`, greedy when K = 1), then the vote."""
+    raw = generator.sample(
+        prompt,
+        n=samples,
+        temperature=temperature if samples > 1 else 0.0,
+        max_tokens=max_tokens,
+        stop=task.stop,
+        seed=seed,
+    )
+    cands = [Candidate(task.postprocess(s.text), s.logprob) for s in raw]
+    return verify(task, cands, min_votes), cands
+
+
+class PromptedVote:
+    """Mixin for generation contexts: `answer` = sample after `prompt(question)`, then vote."""
+
+    task: Task
+    answer_cfg: AnswerGenConfig
+
+    def prompt(self, question: str) -> str:
+        raise NotImplementedError
+
+    def answer(
+        self,
+        generator: Generator,
+        question: str,
+        *,
+        samples: int,
+        temperature: float,
+        min_votes: MinVotes,
+        seed: int | None = None,
+    ) -> tuple[Verdict, list[Candidate]]:
+        """gen-a for one question, then the verifier's vote."""
+        return sample_and_vote(
+            generator,
+            self.prompt(question),
+            self.task,
+            samples=samples,
+            temperature=temperature,
+            max_tokens=self.answer_cfg.max_tokens,
+            min_votes=min_votes,
+            seed=seed,
+        )

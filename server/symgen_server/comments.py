@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+
+from symgen.treesitter import parser as _parser
 
 WINDOW = 80  # lines above the cursor that are parsed
 _MARKERS = re.compile(r"^\s*(?:--+|#+|/\*+|\*+/?|//+)\s?|\s*\*+/\s*$")
@@ -25,18 +25,6 @@ class Request:
     last_line: int  # last line of the comment block
     newline_first: bool  # cursor sits on the comment line: the code starts on a new line
     typed: str  # code already typed on the cursor line, trailing spaces kept (it is replaced)
-
-
-@lru_cache(maxsize=4)
-def _parser(language: str) -> Any:
-    import importlib
-
-    import tree_sitter as ts
-
-    if language not in ("sql", "python", "bash"):
-        raise ValueError(f"no grammar for {language}")
-    grammar = importlib.import_module(f"tree_sitter_{language}")  # offline wheels, no downloads
-    return ts.Parser(ts.Language(grammar.language()))
 
 
 def _comment_lines(lines: Sequence[str], language: str) -> dict[int, str]:
@@ -54,6 +42,8 @@ def _comment_lines(lines: Sequence[str], language: str) -> dict[int, str]:
                 continue  # trailing comment after code: not a request
             # a line comment's node may end at column 0 of the next line: that line is not it
             text = source[node.start_byte : node.end_byte].decode("utf-8", "replace").rstrip("\n")
+            if text.startswith("#!"):
+                continue  # a shebang is not a request
             for offset, part in enumerate(text.split("\n")):
                 found[start[0] + offset] = part
         else:

@@ -1,12 +1,14 @@
-"""Model + database + cache: turns a request text into validated, formatted SQL.
+"""Models + database + cache: turns a request text into validated, formatted SQL or code.
 
-Holds no LSP types. Resolves the model (setting, else newest under the workspace's
-.symgen/models/) and the database (setting, else the one the model was trained on), hot-reloads
-the model when its directory changes, and caches answers by (request, schema, model).
+Holds no LSP types. Resolves the SQL model (setting, else newest SQL model under the workspace's
+.symgen/models/) and the database (setting, else the one the model was trained on), and one model
+per code task (bash, python: setting, else the newest model of that task there); hot-reloads
+models when their directories change, and caches answers by (request, schema/task, model).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict, deque
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from symgen.database import is_url, public_spec
-from symgen.engine import MANIFEST, Cancelled, TaskModel
+from symgen.engine import MANIFEST, Cancelled, Completion, TaskModel
 from symgen.errors import SymgenError
 from symgen.task_data import DbKnowledge
 from symgen_server.settings import Settings
@@ -31,11 +33,26 @@ class Suggestion:
     cached: bool
 
 
-def newest_model(root: Path | None) -> Path | None:
+CODE_TASKS = ("bash", "python")
+
+
+def _task_of(model_dir: Path) -> str:
+    try:
+        return str(json.loads((model_dir / MANIFEST).read_text()).get("task", "sql"))
+    except (OSError, ValueError):
+        return ""
+
+
+def newest_model(root: Path | None, task: str = "sql") -> Path | None:
+    """The most recently exported model of `task` under `<root>/.symgen/models/`."""
     if root is None:
         return None
     found = sorted(
-        (p.parent for p in (root / ".symgen" / "models").glob(f"*/{MANIFEST}")),
+        (
+            p.parent
+            for p in (root / ".symgen" / "models").glob(f"*/{MANIFEST}")
+            if _task_of(p.parent) == task
+        ),
         key=lambda d: (d / MANIFEST).stat().st_mtime,
     )
     return found[-1] if found else None
@@ -61,6 +78,9 @@ class Completer:
         self.db: DbKnowledge | None = None
         self.model_dir: Path | None = None
         self._model_stamp = 0.0
+        self.code_models: dict[str, TaskModel] = {}
+        self.code_problems: dict[str, str] = {}
+        self._code_stamps: dict[str, tuple[Path | None, float]] = {}
         self.cache: OrderedDict[tuple[str, str, str], Suggestion] = OrderedDict()
         self.latencies: deque[float] = deque(maxlen=1000)  # engine ms of uncached completions
         self.problems: list[str] = []
@@ -114,8 +134,35 @@ class Completer:
                     self.problems.extend(f"SymGen: {w}" for w in self.db.warnings)
                 except SymgenError as exc:
                     self.problems.append(f"SymGen: {exc}")
+            self._configure_code(settings, root)
             self.cache.clear()
             return list(self.problems)
+
+    def _configure_code(self, settings: Settings, root: Path | None) -> None:
+        """One model per code task; a missing one is only reported when a .sh/.py asks."""
+        self.code_models, self.code_problems, self._code_stamps = {}, {}, {}
+        for task in CODE_TASKS:
+            setting = settings.bash_model if task == "bash" else settings.python_model
+            resolved = self._resolve(setting)
+            model_dir = Path(resolved) if resolved is not None else newest_model(root, task)
+            self._code_stamps[task] = (model_dir, self._stamp(model_dir) if model_dir else 0.0)
+            if model_dir is None:
+                self.code_problems[task] = (
+                    f"SymGen: no {task} model. Train one (`symgen generate/train/export --task "
+                    f"{task}`) into .symgen/models/ or set symgen.{task}Model."
+                )
+                continue
+            try:
+                model = TaskModel(model_dir, threads=settings.threads)
+            except SymgenError as exc:
+                self.code_problems[task] = f"SymGen: cannot load the {task} model: {exc}"
+                continue
+            if model.task != task:
+                self.code_problems[task] = (
+                    f"SymGen: {model_dir} is a {model.task} model, not {task}"
+                )
+                continue
+            self.code_models[task] = model
 
     @staticmethod
     def _stamp(model_dir: Path) -> float:
@@ -127,10 +174,15 @@ class Completer:
     def reload_if_changed(self) -> bool:
         """Hot reload: the model directory (or, with no model, a new workspace model) changed."""
         with self._lock:
+            code_same = all(
+                (d, self._stamp(d) if d else 0.0) == (d, stamp)
+                and (d is not None or newest_model(self.root, task) is None)
+                for task, (d, stamp) in self._code_stamps.items()
+            )
             if self.model_dir is not None and self.model is not None:
-                if self._stamp(self.model_dir) == self._model_stamp:
+                if self._stamp(self.model_dir) == self._model_stamp and code_same:
                     return False
-            elif self.model_dir is None and newest_model(self.root) is None:
+            elif self.model_dir is None and newest_model(self.root) is None and code_same:
                 return False
             self.configure(self.settings, self.root)
             return self.model is not None
@@ -147,7 +199,43 @@ class Completer:
         model, db, settings = self.model, self.db, self.settings
         if model is None or db is None or not settings.enabled:
             return None
-        key = (" ".join(request.lower().split()), db.schema_hash, str(model.onnx_path))
+        return self._decode(
+            (" ".join(request.lower().split()), db.schema_hash, str(model.onnx_path)),
+            lambda: model.suggest(
+                db,
+                request,
+                beams=settings.beam_size,
+                max_tokens=settings.max_tokens,
+                should_stop=should_stop,
+            ),
+            lambda sql: format_sql(sql, settings.format, db.dialect),
+        )
+
+    def complete_code(
+        self, task: str, request: str, should_stop: Callable[[], bool] | None = None
+    ) -> Suggestion | None:
+        """Validated code of `task` (bash, python) for a comment; None when no model/cancelled."""
+        model, settings = self.code_models.get(task), self.settings
+        if model is None or not settings.enabled:
+            return None
+        return self._decode(
+            (" ".join(request.lower().split()), task, str(model.onnx_path)),
+            lambda: model.suggest_code(
+                request,
+                beams=settings.beam_size,
+                max_tokens=max(settings.max_tokens, 256),
+                should_stop=should_stop,
+            ),
+            lambda code: code,
+        )
+
+    def _decode(
+        self,
+        key: tuple[str, str, str],
+        run: Callable[[], Completion],
+        fmt: Callable[[str], str],
+    ) -> Suggestion | None:
+        """Cached decoding (`run` is the engine's greedy-fallback `suggest`), with latency."""
         with self._lock:
             hit = self.cache.get(key)
             if hit is not None:
@@ -155,18 +243,12 @@ class Completer:
                 return Suggestion(hit.sql, hit.valid, hit.problem, 0.0, True)
         start = time.perf_counter()
         try:
-            result = model.suggest(
-                db,
-                request,
-                beams=settings.beam_size,
-                max_tokens=settings.max_tokens,
-                should_stop=should_stop,
-            )
+            result = run()
         except Cancelled:
             return None
         ms = (time.perf_counter() - start) * 1000
-        sql = format_sql(result.sql, settings.format, db.dialect) if result.valid else result.sql
-        suggestion = Suggestion(sql, result.valid, result.problem, ms, False)
+        text = fmt(result.sql) if result.valid else result.sql
+        suggestion = Suggestion(text, result.valid, result.problem, ms, False)
         with self._lock:
             self.latencies.append(ms)
             self.cache[key] = suggestion
@@ -189,4 +271,5 @@ class Completer:
             "latency_p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 1) if lat else None,
             "recent_latencies_ms": [round(x, 2) for x in self.latencies],
             "problems": list(self.problems),
+            "code_models": {t: str(m.dir) for t, m in self.code_models.items()},
         }

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from pygls.uris import to_fs_path
 
 from symgen_server import __version__
 from symgen_server.comments import LANGUAGES, Request, find_request
-from symgen_server.completer import Completer, Suggestion
+from symgen_server.completer import CODE_TASKS, Completer, Suggestion
 from symgen_server.jobs import JobResult, run_job, run_steps, symgen_command
 from symgen_server.selection import pairs_from_selection
 from symgen_server.settings import Settings, parse_settings
@@ -118,15 +119,16 @@ def on_configuration(ls: SymgenServer, params: types.DidChangeConfigurationParam
 # ---- completion ----------------------------------------------------------------------------------
 async def suggest(
     ls: SymgenServer, uri: str, position: types.Position
-) -> tuple[Request, Suggestion, types.Range] | None:
-    """The request at the cursor and the model's SQL for it, or None (offer nothing)."""
+) -> tuple[Request, Suggestion, types.Range, str] | None:
+    """The request at the cursor, the model's SQL or code for it, the range, the language; or
+    None (offer nothing). `.sql` uses the SQL model, `.sh`/`.py` their own task's model."""
     settings: Settings = ls.completer.settings
     if not settings.enabled:
         return None
     doc = ls.workspace.get_text_document(uri)
     language = ls.language_of(uri, doc.language_id)
-    if language not in ("sql",):
-        return None  # SQL model; Python/Bash models come with their own task
+    if language not in ("sql", *CODE_TASKS):
+        return None
     gen = next(ls.counter)
     ls.latest[uri] = gen
     if settings.debounce_ms:
@@ -144,7 +146,10 @@ async def suggest(
     if request is None:
         return None
     ls.maybe_reload()
-    if not ls.completer.ready:
+    if language != "sql" and language not in ls.completer.code_models:
+        ls.tell_once(ls.completer.code_problems.get(language, f"SymGen: no {language} model"))
+        return None
+    if language == "sql" and not ls.completer.ready:
         for problem in ls.completer.problems:
             ls.tell_once(problem)
         return None
@@ -153,16 +158,21 @@ async def suggest(
     def should_stop() -> bool:
         return stop_flag.is_set() or ls.latest.get(uri) != gen
 
+    def decode() -> Suggestion | None:
+        if language == "sql":
+            return ls.completer.complete(request.text, should_stop)
+        return ls.completer.complete_code(language, request.text, should_stop)
+
     loop = asyncio.get_running_loop()
     try:
-        suggestion = await loop.run_in_executor(
-            ls.decoder, ls.completer.complete, request.text, should_stop
-        )
+        suggestion = await loop.run_in_executor(ls.decoder, decode)
     except asyncio.CancelledError:
         stop_flag.set()
         raise
     if suggestion is None or not suggestion.valid:
         return None
+    if "\n" in suggestion.sql or request.newline_first:
+        suggestion = _indented(suggestion, doc.lines[request.last_line], request.newline_first)
     sql = suggestion.sql
     if request.typed:
         typed = " ".join(request.typed.split()).lower()
@@ -171,7 +181,16 @@ async def suggest(
         start = types.Position(position.line, position.character - len(request.typed))
     else:
         start = position
-    return request, suggestion, types.Range(start=start, end=position)
+    return request, suggestion, types.Range(start=start, end=position), language
+
+
+def _indented(suggestion: Suggestion, comment_line: str, newline_first: bool) -> Suggestion:
+    """Code under an indented comment (a method's body) starts at the comment's column."""
+    indent = comment_line[: len(comment_line) - len(comment_line.lstrip())]
+    if not indent:
+        return suggestion
+    body = suggestion.sql.replace("\n", "\n" + indent)
+    return replace(suggestion, sql=indent + body if newline_first else body)
 
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -181,7 +200,7 @@ async def inline_completion(
     found = await suggest(ls, params.text_document.uri, params.position)
     if found is None:
         return None
-    request, suggestion, rng = found
+    request, suggestion, rng, _ = found
     text = ("\n" if request.newline_first else "") + suggestion.sql
     return types.InlineCompletionList(
         items=[types.InlineCompletionItem(insert_text=text, range=rng)]
@@ -195,14 +214,14 @@ async def completion(
     found = await suggest(ls, params.text_document.uri, params.position)
     if found is None:
         return None
-    request, suggestion, rng = found
+    request, suggestion, rng, language = found
     text = ("\n" if request.newline_first else "") + suggestion.sql
     item = types.CompletionItem(
         label=suggestion.sql if len(suggestion.sql) <= 60 else suggestion.sql[:57] + "...",
         kind=types.CompletionItemKind.Snippet,
         detail=f"SymGen: {request.text}",
         documentation=types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value=f"```sql\n{suggestion.sql}\n```"
+            kind=types.MarkupKind.Markdown, value=f"```{language}\n{suggestion.sql}\n```"
         ),
         text_edit=types.TextEdit(range=rng, new_text=text),
         insert_text_format=types.InsertTextFormat.PlainText,

@@ -12,6 +12,8 @@ from typing import Any
 ALIASES = {  # camelCase (editor settings) -> field name
     "model": "model",
     "modelPath": "model",
+    "bashModel": "bash_model",
+    "pythonModel": "python_model",
     "database": "database",
     "db": "database",
     "commentPrefixes": "comment_prefixes",
@@ -32,7 +34,10 @@ ALIASES = {  # camelCase (editor settings) -> field name
 
 @dataclass(frozen=True)
 class Settings:
-    model: str = ""  # exported model dir; "" = newest under <workspace>/.symgen/models/
+    model: str = ""  # exported SQL model dir; "" = newest under <workspace>/.symgen/models/
+    # the models for `# ...` comments in .sh / .py files; "" = the newest of that task there
+    bash_model: str = ""
+    python_model: str = ""
     # SQLite/DuckDB file or postgresql:// URL; "" = the database the model was trained on
     database: str = ""
     # Comments must start with one of these markers (after `--`/`#`) to be read as a request;

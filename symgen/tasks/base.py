@@ -37,3 +37,15 @@ class Task(Protocol):
     def execute(self, program: str) -> Outcome:
         """Run the program safely; equal keys mean the candidates agree."""
         ...
+
+
+class SoftTask(Task, Protocol):
+    """A language whose candidates cannot be executed (Bash): agreement is graded, not equal.
+
+    The verifier then scores each group of identical outcomes by its soft support, the sum over
+    all samples of their similarity to it, and keeps the best group when that reaches min votes.
+    """
+
+    def similarity(self, a: Hashable, b: Hashable) -> float:
+        """Agreement of two outcome keys in [0, 1]; 1 when equal."""
+        ...

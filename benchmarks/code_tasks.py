@@ -1,0 +1,289 @@
+"""Code tasks side by side (issue 6): Bash on NL2Bash, Python on MBPP, in one run per task.
+
+Rows per task, all scored by `symgen.evaluate.evaluate_code` on the same test items:
+  llm_10shot     the generator LLM, 10-shot prompt from the seeds, greedy
+  task_symgen    task model trained on pairs the LLM generated (and the verifier kept) from the
+                 10 seeds, plus the seeds
+  task_human     task model trained on the same number of human pairs
+Bash: character BLEU and exact match on a fixed NL2Bash test split (every 10th pair, shuffled
+with seed 0; the rest is the train pool the seeds and human pairs come from). Python: pass@1 on
+MBPP's asserts (sandboxed) for the test split, tasks 11-510; seeds are tasks 1-10, human pairs
+come from tasks 601-974. Python also measures the verifier's precision: the pipeline answers
+MBPP train questions (601-...) with its own test calls and vote, and the kept programs are
+checked against MBPP's asserts.
+
+    python -m benchmarks.code_tasks --task bash          # writes results/code_tasks_bash.json
+    python -m benchmarks.code_tasks --task python
+    python -m benchmarks.code_tasks --report             # table + chart from both results
+
+Generation and training are resumable and cached under .symgen/bench/code/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import RESULTS, ROOT, markdown_table, write_result
+from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.dataset import read_jsonl, write_jsonl
+from symgen.engine import TaskModel
+from symgen.evaluate import CodeItem, evaluate_code, read_code_items
+from symgen.export import export
+from symgen.generate import open_generator
+from symgen.pipeline import run_generate
+from symgen.registry import load_registry, model_path
+from symgen.tasks.code import build_context, read_code_seeds
+from symgen.tasks.python import passes_asserts
+from symgen.train import TrainConfig, train
+from symgen.verify import MinVotes
+
+WORK = ROOT / ".symgen" / "bench" / "code"
+COLUMNS = {
+    "bash": ["name", "n", "char_bleu", "exact_match", "latency_p50_ms", "latency_p95_ms", "train_pairs", "params"],
+    "python": ["name", "n", "pass_at_1", "latency_p50_ms", "latency_p95_ms", "train_pairs", "params"],
+}  # fmt: skip
+
+
+def shared(name: str) -> Path:
+    import os
+
+    path = Path(os.environ.get("SYMGEN_SHARED_DATA", ROOT.parent / "shared" / "data")) / name
+    if not path.is_file():
+        raise SystemExit(f"benchmark data not found at {path}; set SYMGEN_SHARED_DATA")
+    return path
+
+
+def bash_splits(
+    n_test: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(seeds, human pool, test) from NL2Bash: every 10th pair is test, fixed by seed 0."""
+    rows = read_jsonl(shared("nl2bash/pairs.jsonl"))
+    test = [r for i, r in enumerate(rows) if i % 10 == 0]
+    pool = [r for i, r in enumerate(rows) if i % 10 != 0]
+    random.Random(0).shuffle(test)
+    random.Random(1).shuffle(pool)
+    seeds = [r for r in pool if len(r["command"]) <= 80][:10]
+    return seeds, [r for r in pool if r not in seeds], test[:n_test]
+
+
+def python_splits(
+    n_test: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(seeds = tasks 1-10, human pool = tasks 601-974, test = tasks 11-510) from MBPP."""
+    rows = read_jsonl(shared("mbpp/mbpp.jsonl"))
+    by = {r["task_id"]: r for r in rows}
+    seeds = [by[i] for i in range(1, 11)]
+    pool = [by[i] for i in range(601, 975) if i in by]
+    test = [by[i] for i in range(11, 511) if i in by]
+    return seeds, pool, test[:n_test]
+
+
+def llm_row(
+    task: str, seeds_path: Path, items: list[CodeItem], args: argparse.Namespace
+) -> dict[str, Any]:
+    cache = WORK / f"{task}-llm-{args.generator}-{len(items)}.json"
+    if cache.is_file():
+        return dict(json.loads(cache.read_text())) | {"cached": True}
+    ctx = build_context(task, read_code_seeds(seeds_path))
+    gen = open_generator(args.generator, n_threads=args.threads)
+
+    def predict(question: str) -> str:
+        if task == "python":  # its own test calls, then the function, greedy (no vote)
+            _, cands = ctx.answer(gen, question, samples=1, temperature=0.0, min_votes=MinVotes(1))
+            return cands[0].program if cands else ""
+        raw = gen.sample(
+            ctx.prompt(question), n=1, temperature=0.0, max_tokens=96, stop=ctx.task.stop
+        )
+        return ctx.task.postprocess(raw[0].text) if raw else ""
+
+    try:
+        res = evaluate_code(predict, items, task, label=f"{task} llm")
+    finally:
+        gen.close()
+    _, specs = load_registry()
+    spec = specs[args.generator]
+    row = {"name": "llm_10shot", **res["summary"], "params": spec.params, "train_pairs": 10}
+    row["mb"] = round(model_path(spec).stat().st_size / 1e6, 1)
+    row["records"] = res["records"]
+    cache.write_text(json.dumps(row, indent=2))
+    return row
+
+
+def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
+    out = WORK / f"{task}.symgen.jsonl"
+    stats = run_generate(
+        task=task,
+        db_path=None,
+        seeds_path=seeds_path,
+        out_path=out,
+        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
+        n_questions=args.questions,
+        qcfg=QuestionGenConfig(),
+        acfg=AnswerGenConfig(samples=args.samples),
+        vcfg=VerifyConfig(min_votes=args.min_votes),
+        seed=0,
+    )
+    print(f"{task} SymGen data: {json.dumps(stats.as_dict())}")
+    return out
+
+
+def task_row(
+    name: str, task: str, data: list[Path], items: list[CodeItem], args: argparse.Namespace
+) -> dict[str, Any]:
+    run_dir, onnx_dir = WORK / "runs" / f"{task}-{name}", WORK / "onnx" / f"{task}-{name}"
+    n_pairs = sum(len(read_jsonl(p)) for p in data)
+    per_epoch = math.ceil(n_pairs / 16)
+    steps = min(args.max_steps, max(args.min_steps, per_epoch * 60))
+    cfg = TrainConfig(epochs=math.ceil(steps / per_epoch), max_steps=steps, threads=args.threads)
+    meta = train(data, [], run_dir, cfg, task=task)
+    manifest = export(run_dir, onnx_dir, int8=True, name=name)
+    model = TaskModel(onnx_dir, threads=args.threads)
+    res = evaluate_code(
+        lambda q: model.complete_code(q, beams=args.beams).sql, items, task, label=f"{task} {name}"
+    )
+    return {
+        "name": name,
+        **res["summary"],
+        "records": res["records"],
+        "params": meta["params"],
+        "mb": manifest["mb_on_disk"],
+        "train_minutes": meta["train_minutes"],
+        "train_pairs": meta["examples"],
+    }
+
+
+def precision(
+    seeds_path: Path, pool: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Share of the verifier's kept Python pairs that pass MBPP's own asserts (train tasks)."""
+    rows = pool[: args.precision_questions]
+    out = WORK / "python.precision.jsonl"
+    q_path = out.with_name(out.stem + ".questions.jsonl")
+    if not q_path.exists():  # the questions are MBPP's: gen-q is skipped, gen-a + vote run
+        write_jsonl(q_path, [{"question": " ".join(r["text"].split())} for r in rows])
+    stats = run_generate(
+        task="python",
+        db_path=None,
+        seeds_path=seeds_path,
+        out_path=out,
+        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
+        n_questions=len(rows),
+        qcfg=QuestionGenConfig(),
+        acfg=AnswerGenConfig(samples=args.samples),
+        vcfg=VerifyConfig(min_votes=args.min_votes),
+        seed=0,
+    )
+    by_q = {" ".join(r["text"].split()): r for r in rows}
+    kept = read_jsonl(out) if out.exists() else []
+    ok = [
+        passes_asserts(k["query"], by_q[k["question"]]["test_list"])
+        for k in kept
+        if k["question"] in by_q
+    ]
+    return {
+        "questions": len(rows),
+        "kept": len(ok),
+        "kept_pass_asserts": sum(ok),
+        "precision": sum(ok) / len(ok) if ok else None,
+        "failures": stats.as_dict()["failures"],
+    }
+
+
+def run_task(task: str, args: argparse.Namespace) -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    seeds, pool, test = (bash_splits if task == "bash" else python_splits)(args.test_limit)
+    seeds_path, test_path = WORK / f"{task}.seeds.jsonl", WORK / f"{task}.test.jsonl"
+    write_jsonl(seeds_path, seeds)
+    write_jsonl(test_path, test)
+    items = read_code_items(test_path)
+    started = time.time()
+    rows = [llm_row(task, seeds_path, items, args)]
+    generated = symgen_data(task, seeds_path, args)
+    rows.append(task_row("task_symgen", task, [generated, seeds_path], items, args))
+    n_human = len(read_jsonl(generated)) + len(seeds)
+    human_path = WORK / f"{task}.human_{n_human}.jsonl"
+    write_jsonl(human_path, pool[:n_human])
+    rows.append(task_row("task_human", task, [human_path], items, args))
+    extra = {"verifier_precision": precision(seeds_path, pool, args)} if task == "python" else {}
+    records = {r["name"]: r.pop("records", []) for r in rows}
+    payload = {
+        "task": task,
+        "test_items": len(items),
+        "generator": args.generator,
+        "settings": vars(args),
+        "rows": rows,
+        **extra,
+        "minutes": round((time.time() - started) / 60, 1),
+        "measured_at": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    write_jsonl(
+        WORK / f"{task}.records.jsonl", [{"row": k, **r} for k, rs in records.items() for r in rs]
+    )
+    path = write_result(f"code_tasks_{task}", payload)
+    print(markdown_table(rows, COLUMNS[task]))
+    print(f"wrote {path}")
+
+
+def report() -> None:
+    """Markdown tables and a chart from whichever task results exist."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    parts, results = [], {}
+    for task in ("bash", "python"):
+        path = RESULTS / f"code_tasks_{task}.json"
+        if path.is_file():
+            results[task] = json.loads(path.read_text())
+            parts.append(f"### {task}\n\n" + markdown_table(results[task]["rows"], COLUMNS[task]))
+    (RESULTS / "code_tasks.md").write_text("\n\n".join(parts) + "\n")
+    fig, axes = plt.subplots(len(results), 2, figsize=(11, 2.6 * len(results)), squeeze=False)
+    for (task, res), (ax1, ax2) in zip(results.items(), axes, strict=True):
+        names = [r["name"] for r in res["rows"]]
+        metric = "char_bleu" if task == "bash" else "pass_at_1"
+        colors = ["#999999" if n.startswith("llm") else "#2a7ab9" for n in names]
+        ax1.barh(names, [r[metric] for r in res["rows"]], color=colors)
+        ax1.set_xlabel(f"{task}: {metric} ({res['test_items']} test items)")
+        ax1.invert_yaxis()
+        ax2.barh(names, [r["latency_p50_ms"] for r in res["rows"]], color=colors)
+        ax2.set_xscale("log")
+        ax2.set_xlabel("latency p50 (ms, log)")
+        ax2.invert_yaxis()
+        ax2.set_yticklabels([])
+    fig.tight_layout()
+    fig.savefig(RESULTS / "code_tasks.png", dpi=110)
+    print((RESULTS / "code_tasks.md").read_text())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--task", choices=("bash", "python"))
+    ap.add_argument("--report", action="store_true")
+    ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
+    ap.add_argument("--test-limit", type=int, default=100)
+    ap.add_argument("--questions", type=int, default=100, help="questions generated from seeds")
+    ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument("--min-votes", default="2")
+    ap.add_argument("--precision-questions", type=int, default=30)
+    ap.add_argument("--min-steps", type=int, default=200)
+    ap.add_argument("--max-steps", type=int, default=500)
+    ap.add_argument("--beams", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    if args.task:
+        run_task(args.task, args)
+    if args.report or not args.task:
+        report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""What code languages (Bash, Python, ...) share: seeds, the `#` prompt layout, the generation
+context the pipeline drives. A language supplies a `Task` and a `CodeContext` subclass in its own
+module and one line in `LANGUAGES`; nothing else changes.
+
+Seeds are JSONL. Accepted field names: the request in `question` (or NL2Bash's `nl`, MBPP's
+`text`), the program in `query` (or `command`/`cmd`, MBPP's `code`); Python seeds may carry test
+calls in `tests` (["f(1, 2)", ...]) or MBPP's `test_list` asserts, from which the calls are taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from symgen.config import AnswerGenConfig, VerifyConfig
+from symgen.dataset import read_jsonl
+from symgen.errors import SymgenError
+from symgen.tasks.base import Task
+from symgen.verify import PromptedVote, Verdict
+
+LANGUAGES = {"bash": "symgen.tasks.bash", "python": "symgen.tasks.python"}
+QUESTION_FIELDS = ("question", "nl", "text")
+PROGRAM_FIELDS = ("query", "command", "cmd", "code")
+
+
+@dataclass(frozen=True)
+class CodeSeed:
+    """One (request, program) example, with test calls for languages that execute."""
+
+    question: str
+    program: str
+    tests: tuple[str, ...] = ()
+    id: str = ""
+
+
+def first_field(row: dict[str, Any], names: Sequence[str]) -> str | None:
+    for name in names:
+        value = row.get(name)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def read_code_seeds(path: str | Path) -> list[CodeSeed]:
+    """Seeds in any accepted field naming (see the module docstring); line-numbered errors."""
+    out = []
+    for lineno, row in enumerate(read_jsonl(path), start=1):
+        question, program = first_field(row, QUESTION_FIELDS), first_field(row, PROGRAM_FIELDS)
+        if question is None or program is None:
+            raise SymgenError(
+                f"{path}:{lineno}: needs a request ({'/'.join(QUESTION_FIELDS)}) and a program "
+                f"({'/'.join(PROGRAM_FIELDS)})"
+            )
+        tests = row.get("tests")
+        if not isinstance(tests, list):
+            from symgen.tasks.python import calls_from_asserts
+
+            tests = calls_from_asserts(row.get("test_list") or [], program)
+        ident = row.get("id", row.get("task_id", f"{Path(path).name}:{lineno}"))
+        out.append(
+            CodeSeed(
+                " ".join(question.split()),
+                program.replace("\r\n", "\n").strip("\n"),
+                tuple(str(t) for t in tests),
+                str(ident),
+            )
+        )
+    return out
+
+
+def language(name: str) -> Any:
+    """The module of code language `name`."""
+    if name not in LANGUAGES:
+        raise SymgenError(f"unknown task {name!r}; choose sql, {', '.join(LANGUAGES)}")
+    return importlib.import_module(LANGUAGES[name])
+
+
+def make_task(name: str) -> Task:
+    task: Task = language(name).make_task()
+    return task
+
+
+class CodeContext(PromptedVote):
+    """Prompts and verification of one code language for `symgen generate` (one per run)."""
+
+    name = ""
+    question_instruction = ""
+
+    def __init__(
+        self,
+        seeds: Sequence[CodeSeed],
+        answer_cfg: AnswerGenConfig | None = None,
+        verify_cfg: VerifyConfig | None = None,
+    ) -> None:
+        self.answer_cfg = answer_cfg or AnswerGenConfig()
+        self.verify_cfg = verify_cfg or VerifyConfig()
+        self.skipped_seeds: list[tuple[CodeSeed, str]] = []
+        self.demos: list[CodeSeed] = []
+        for seed in seeds:
+            why = self.check_seed(seed)
+            (self.skipped_seeds.append((seed, why)) if why else self.demos.append(seed))
+        if not self.demos:
+            raise SymgenError(
+                f"none of the {len(seeds)} {self.name} seeds is usable: "
+                + "; ".join(f"{s.id}: {why}" for s, why in self.skipped_seeds[:5])
+            )
+        self.task = make_task(self.name)
+
+    # ---- language hooks -------------------------------------------------------------------
+    def check_seed(self, seed: CodeSeed) -> str | None:
+        raise NotImplementedError
+
+    def header(self) -> str:
+        """Instruction + symbolic knowledge, the first lines of every prompt."""
+        raise NotImplementedError
+
+    def demo(self, seed: CodeSeed) -> str:
+        raise NotImplementedError
+
+    # ---- shared layout --------------------------------------------------------------------
+    @staticmethod
+    def question_block(question: str) -> str:
+        return f"# Question: {' '.join(question.split())}\n"
+
+    @property
+    def knowledge(self) -> str:
+        return self.header()
+
+    def prefix_text(self) -> str:
+        """The part shared by every answer prompt (llama.cpp keeps its KV cache)."""
+        return f"{self.header()}\n\n" + "\n".join(self.demo(s) for s in self.demos) + "\n"
+
+    def prompt(self, question: str) -> str:
+        return self.prefix_text() + self.question_block(question)
+
+    @property
+    def prompt_hash(self) -> str:
+        return hashlib.sha256(self.prefix_text().encode()).hexdigest()[:16]
+
+    def question_prompt(self, shots: Sequence[str]) -> str:
+        lines = "".join(self.question_block(q) for q in shots)
+        return f"{self.header()}\n\n{self.question_instruction}\n{lines}# Question:"
+
+    def identity(self) -> dict[str, str]:
+        return {"task": self.name, "prompt_hash": self.prompt_hash}
+
+    def record(self, question: str, verdict: Verdict) -> dict[str, Any]:
+        return {"question": question, "query": verdict.program, "task": self.name}
+
+
+def build_context(
+    name: str,
+    seeds: Sequence[CodeSeed],
+    answer_cfg: AnswerGenConfig | None = None,
+    verify_cfg: VerifyConfig | None = None,
+) -> CodeContext:
+    ctx: CodeContext = language(name).Context(seeds, answer_cfg, verify_cfg)
+    return ctx

@@ -1,0 +1,286 @@
+"""Python as a symbolic language: candidate functions executed in the sandbox on test calls the
+LLM wrote for the question; candidates agree when they return the same outputs.
+
+Prompt layout, per demonstration:
+    # Question: Write a function to find the shared elements of two lists.
+    # >>> similar_elements((3, 4, 5, 6), (5, 7, 4, 10))
+    # >>> similar_elements((1, 2, 3, 4), (5, 4, 3, 7))
+    def similar_elements(a, b):
+        ...
+gen-a first writes the `# >>>` test calls for a new question (greedy), then samples K functions
+after them. The test calls name the entry point every candidate must define.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from symgen.generate import Generator
+from symgen.sandbox import Limits, SandboxCounter, run_python
+from symgen.tasks.base import Outcome
+from symgen.tasks.code import CodeContext, CodeSeed
+from symgen.verify import Candidate, MinVotes, Verdict, sample_and_vote
+
+NAME = "python"
+TEST_MARK = "# >>> "
+STOP: tuple[str, ...] = ("\n# ", "\n#\n", "\nassert", "\nprint(", "\nif __name__", "\n```")
+TEST_STOP: tuple[str, ...] = ("\ndef ", "\nimport ", "\nfrom ", "\nclass ", "\n\n", "\n@")
+INSTRUCTION = "# Python functions, one for each request, each after a few test calls (# >>>)."
+QUESTION_INSTRUCTION = (
+    "# Requests users wrote for small Python functions; write new, different ones."
+)
+MAX_TESTS = 5
+_BUILTINS = set(dir(builtins))
+
+
+# ---- program text ------------------------------------------------------------------------------
+def postprocess(completion: str) -> str:
+    """The function text: leading comment/test lines (`# >>> f(2)`, a model writing one more
+    test) skipped, cut at the first stop, code fences dropped, trailing space removed."""
+    lines = completion.replace("\r\n", "\n").split("\n")
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("#")):
+        lines.pop(0)
+    text = "\n".join(lines)
+    for stop in STOP:
+        idx = text.find(stop)
+        if idx >= 0:
+            text = text[:idx]
+    lines = [ln for ln in text.split("\n") if not ln.strip().startswith("```")]
+    return "\n".join(lines).strip("\n").rstrip()
+
+
+def parse(program: str) -> ast.Module | None:
+    try:
+        return ast.parse(program)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def functions(program: str) -> list[str]:
+    """Names of the top-level functions the program defines."""
+    tree = parse(program)
+    if tree is None:
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def canonical(program: str) -> str:
+    """One spelling per program: `ast.unparse` (comments, spacing and quotes normalised)."""
+    tree = parse(program)
+    return ast.unparse(tree) if tree is not None else program.strip()
+
+
+def entry_point(tests: Sequence[str]) -> str | None:
+    """The function the test calls call (the first call's name)."""
+    for test in tests:
+        tree = parse(test)
+        if tree and tree.body and isinstance(tree.body[0], ast.Expr):
+            call = tree.body[0].value
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+                return call.func.id
+    return None
+
+
+def calls_from_asserts(asserts: Sequence[str], program: str = "") -> list[str]:
+    """Test calls from MBPP-style asserts: the first call of a function `program` defines
+    (or, without a program, the first non-builtin call) in each assert."""
+    defined = set(functions(program)) if program else set()
+    out = []
+    for line in asserts:
+        tree = parse(line)
+        if tree is None or not tree.body or not isinstance(tree.body[0], ast.Assert):
+            continue
+        for node in ast.walk(tree.body[0].test):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                name = node.func.id
+                if name in defined or (not defined and name not in _BUILTINS):
+                    out.append(ast.unparse(node))
+                    break
+    return out
+
+
+def parse_tests(completion: str, entry: str | None = None) -> list[str]:
+    """Test calls from a `# >>> ...` continuation: calls of one function, deduplicated."""
+    tests: list[str] = []
+    for i, line in enumerate(completion.split("\n")):
+        line = line.strip()
+        if i > 0 and not line.startswith("#"):
+            break
+        line = line.removeprefix("#").strip().removeprefix(">>>").strip()
+        tree = parse(line) if line else None
+        if tree is None or not tree.body or not isinstance(tree.body[0], ast.Expr):
+            continue
+        call = tree.body[0].value
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+            continue
+        entry = entry or call.func.id
+        text = ast.unparse(call)
+        if call.func.id == entry and text not in tests:
+            tests.append(text)
+        if len(tests) >= MAX_TESTS:
+            break
+    return tests
+
+
+def alias_setup(program: str, entry: str | None) -> str:
+    """`entry = <the one function>` when the program names its only function differently (a
+    model that only saw the request cannot know the name the tests call)."""
+    names = functions(program)
+    if entry and entry not in names and names:
+        return f"\n{entry} = {names[-1]}\n"
+    return ""
+
+
+def static_check(program: str, entry: str | None = None) -> str | None:
+    if not program.strip():
+        return "empty"
+    if parse(program) is None:
+        return "syntax"
+    names = functions(program)
+    if not names:
+        return "no_function"
+    if entry and entry not in names:
+        return "wrong_name"
+    return None
+
+
+# ---- the verifier's task -----------------------------------------------------------------------
+class PythonTask:
+    """Candidates for one question, executed in the sandbox on that question's test calls."""
+
+    name = NAME
+    answer_prefix = ""
+    stop: tuple[str, ...] = STOP
+
+    def __init__(
+        self,
+        tests: Sequence[str] = (),
+        limits: Limits | None = None,
+        counter: SandboxCounter | None = None,
+    ) -> None:
+        self.tests = tuple(tests)
+        self.entry = entry_point(self.tests)
+        self.limits = limits or Limits(timeout_s=5.0)
+        self.counter = counter or SandboxCounter()
+
+    def with_tests(self, tests: Sequence[str]) -> PythonTask:
+        return PythonTask(tests, self.limits, self.counter)
+
+    def postprocess(self, completion: str) -> str:
+        return postprocess(completion)
+
+    def static_check(self, program: str) -> str | None:
+        return static_check(program, self.entry)
+
+    def dedup_key(self, program: str) -> str:
+        return canonical(program)
+
+    def execute(self, program: str) -> Outcome:
+        if not self.tests:
+            return Outcome(failure="no_tests")
+        result = self.counter.add(run_python(program, self.tests, limits=self.limits))
+        if not result.ok:
+            return Outcome(failure=f"sandbox_{result.status}")
+        values = tuple(p.value if p.ok else f"!{p.error}" for p in result.probes)
+        if all(not p.ok for p in result.probes):
+            return Outcome(failure="runtime_error")
+        if all(v == "None" for v in values):
+            return Outcome(failure="empty_result")  # e.g. printed instead of returning
+        return Outcome(key=values)
+
+
+def make_task() -> PythonTask:
+    return PythonTask()
+
+
+def passes_asserts(
+    program: str, asserts: Sequence[str], setup: str = "", limits: Limits | None = None
+) -> bool:
+    """MBPP's check: every assert passes, run in the sandbox (the name is aliased if needed)."""
+    entry = next(iter(calls_from_asserts(asserts)), "")
+    name = entry.split("(", 1)[0] if entry else None
+    result = run_python(
+        program + alias_setup(program, name),
+        list(asserts),
+        setup=setup,
+        limits=limits or Limits(timeout_s=10.0),
+    )
+    return result.ok and bool(result.probes) and all(p.ok for p in result.probes)
+
+
+# ---- prompts and generation ----------------------------------------------------------------------
+def modules_used(programs: Sequence[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for program in programs:
+        tree = parse(program)
+        for node in ast.walk(tree) if tree else ():
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    seen.setdefault(alias.name)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                seen.setdefault(node.module)
+    return list(seen)
+
+
+class Context(CodeContext):
+    name = NAME
+    question_instruction = QUESTION_INSTRUCTION
+    task: PythonTask
+
+    def check_seed(self, seed: CodeSeed) -> str | None:
+        return static_check(seed.program)
+
+    def header(self) -> str:
+        modules = modules_used([s.program for s in self.demos])
+        line = f"# Modules seen: {', '.join(modules)}" if modules else ""
+        return f"{INSTRUCTION}\n{line}" if line else INSTRUCTION
+
+    def demo(self, seed: CodeSeed) -> str:
+        tests = "".join(f"{TEST_MARK}{t}\n" for t in seed.tests[:3])
+        return f"{self.question_block(seed.question)}{tests}{canonical(seed.program)}\n"
+
+    def write_tests(self, generator: Generator, question: str, seed: int | None) -> list[str]:
+        raw = generator.sample(
+            self.prompt(question) + TEST_MARK.rstrip(),
+            n=1,
+            temperature=0.0,
+            max_tokens=160,
+            stop=TEST_STOP,
+            seed=seed,
+        )
+        return parse_tests(TEST_MARK + raw[0].text.lstrip()) if raw else []
+
+    def answer(
+        self,
+        generator: Generator,
+        question: str,
+        *,
+        samples: int,
+        temperature: float,
+        min_votes: MinVotes,
+        seed: int | None = None,
+    ) -> tuple[Verdict, list[Candidate]]:
+        """Test calls first (greedy), then K candidate functions after them, then the vote."""
+        tests = self.write_tests(generator, question, seed)
+        self.last_tests = tuple(tests)
+        task = self.task.with_tests(tests)
+        if not tests:
+            return Verdict(False, None, 0, 0, samples, 0, [], None, {}, "no_tests"), []
+        return sample_and_vote(
+            generator,
+            self.prompt(question) + "".join(f"{TEST_MARK}{t}\n" for t in tests),
+            task,
+            samples=samples,
+            temperature=temperature,
+            max_tokens=max(self.answer_cfg.max_tokens, 256),
+            min_votes=min_votes,
+            seed=seed,
+        )
+
+    def record(self, question: str, verdict: Verdict) -> dict[str, Any]:
+        return super().record(question, verdict) | {"tests": list(self.last_tests)}
+
+    last_tests: tuple[str, ...] = ()

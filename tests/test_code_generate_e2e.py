@@ -1,0 +1,66 @@
+"""`symgen generate --task bash|python` end to end with a real GGUF (the tiny SmolLM2-135M):
+seeds from the shared NL2Bash / MBPP data, a data file with provenance, resume does nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from symgen.tasks import bash
+from symgen.tasks import python as py
+from tests.conftest import SHARED, SYMGEN
+
+pytestmark = pytest.mark.llm
+QUESTIONS = 2
+
+
+def shared(name: str) -> Path:
+    path = SHARED / name
+    if not path.is_file():
+        pytest.fail(
+            f"shared data not found at {path}: clone next to ../shared or set SYMGEN_SHARED_DATA"
+        )
+    return path
+
+
+def first_lines(src: Path, dest: Path, n: int) -> Path:
+    dest.write_text("".join(src.read_text().splitlines(keepends=True)[:n]))
+    return dest
+
+
+def lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize("task", ["bash", "python"])
+def test_generate_code_task(model_file, task: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    gguf = model_file("smollm2-135m")
+    src = shared("nl2bash/pairs.jsonl" if task == "bash" else "mbpp/mbpp.jsonl")
+    seeds = first_lines(src, tmp_path / "seeds.jsonl", 10)
+    out = tmp_path / "pairs.jsonl"
+    cmd = [
+        *SYMGEN, "generate", "--task", task, "--seeds", str(seeds), "--out", str(out),
+        "--questions", str(QUESTIONS), "--samples", "3", "--min-votes", "1",
+        "--generator", f"gguf:{gguf}", "--threads", "1", "--quiet",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    kept, rejected = lines(out), lines(tmp_path / "pairs.rejected.jsonl")
+    assert out.is_file() and len(kept) + len(rejected) == QUESTIONS, proc.stderr
+    for record in kept + rejected:
+        assert record["task"] == task and record["generator"] == gguf.stem
+        assert len(record["seed_ids"]) >= 1 and record["prompt_hash"]
+        assert {"n_samples", "failures", "required"} <= set(record)
+    for record in kept:
+        if task == "bash":
+            assert bash.static_check(record["query"]) is None and "support" in record
+        else:
+            assert py.static_check(record["query"]) is None and record["tests"]
+    run = json.loads((tmp_path / "pairs.run.json").read_text())
+    assert run["identity"]["task"] == task and run["stats"]["kept"] == len(kept)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "nothing to do" in again.stderr
+    assert lines(out) == kept
