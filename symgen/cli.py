@@ -388,6 +388,24 @@ def _eval_code(model: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_augment(args: argparse.Namespace) -> int:
+    from symgen.augment import with_augmented
+    from symgen.database import open_database
+    from symgen.dataset import read_jsonl, write_jsonl
+
+    records = read_jsonl(args.data, required=("question", "query"))
+    if Path(args.out).resolve() == Path(args.data).resolve():
+        raise SymgenError(f"--out {args.out} is the input file: choose a new path")
+    with open_database(args.db) as db:
+        out, stats = with_augmented(records, db, per_pair=args.per_pair, seed=args.seed)
+    write_jsonl(args.out, out)
+    print(
+        f"{stats.pairs} pairs ({stats.with_slots} with swappable values) + {stats.written} "
+        f"value-swapped pairs, each executed non-empty -> {args.out}; skipped {stats.rejected}"
+    )
+    return 0
+
+
 def cmd_db_copy(args: argparse.Namespace) -> int:
     from symgen.database import public_spec
     from symgen.db_copy import copy_sqlite
@@ -411,6 +429,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         threads=args.threads,
         train_minutes=args.train_minutes,
         compare=args.compare,
+        augment_per_pair=args.augment_per_pair,
     )
 
 
@@ -597,6 +616,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
 
+    au = sub.add_parser(
+        "augment", help="more verified SQL pairs by swapping values the question names (no LLM)"
+    )
+    au.add_argument("--data", required=True, help="verified pairs JSONL (question, query)")
+    au.add_argument("--db", required=True, help="the database the pairs run on: " + DB_HELP)
+    au.add_argument("--out", required=True, help="originals + augmented pairs (new file)")
+    au.add_argument("--per-pair", type=int, default=4, help="at most this many per pair")
+    au.add_argument("--seed", type=int, default=0)
+    au.set_defaults(func=cmd_augment)
+
     cp = sub.add_parser(
         "db-copy", help="copy a SQLite database into a new .duckdb file or a PostgreSQL database"
     )
@@ -609,7 +638,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out-dir", default=".symgen/demo", help="where results go")
     demo.add_argument("--questions", type=int, default=100, help="questions to generate")
     demo.add_argument("--train-minutes", type=float, default=4.0)
-    demo.add_argument("--compare", type=int, default=40, help="dev questions to compare on")
+    demo.add_argument("--compare", type=int, default=100, help="dev questions to compare on")
+    demo.add_argument(
+        "--augment-per-pair", type=int, default=8, help="value swaps per verified pair (0: none)"
+    )
     _add_generator(demo)
     demo.set_defaults(func=cmd_demo)
     return parser

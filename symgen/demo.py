@@ -1,8 +1,8 @@
 """`symgen demo`: the newcomer's main job on the bundled GeoQuery demo database.
 
-Runs the whole loop from the 10 human seeds: LLM generation with the agreement verifier, training
-a small task model, ONNX export, and a side-by-side comparison with the generator LLM on GeoQuery
-dev questions. Budgeted for ~20 minutes on 2 cores; resumable at every stage.
+Runs the whole loop from the 10 human seeds: LLM generation with the agreement verifier,
+value-swap augmentation of the verified pairs (symgen.augment), training a small task model, ONNX
+export, and a side-by-side comparison with the generator LLM on GeoQuery dev questions. Budgeted for ~20 minutes on 2 cores; resumable at every stage.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from symgen.augment import with_augmented
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
-from symgen.dataset import read_jsonl
+from symgen.database import open_database
+from symgen.dataset import read_jsonl, write_jsonl
 from symgen.errors import MissingResource
 from symgen.generate import open_generator
 from symgen.pipeline import run_generate
 from symgen.progress import bar as progress_bar
+from symgen.task_data import data_hash
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,7 +48,8 @@ def run_demo(
     generator: str,
     threads: int | None,
     train_minutes: float = 4.0,
-    compare: int = 40,
+    compare: int = 100,
+    augment_per_pair: int = 8,
 ) -> int:
     """generate → verify → train → export → eval; every stage resumes or reuses finished work."""
     geo = demo_data_dir(data)
@@ -72,10 +76,27 @@ def run_demo(
             f"      Q: {pair['question']}\n      SQL: {pair['query']}  [{pair['votes']}/{pair['n_samples']} votes]"
         )
 
+    # Swap the values each verified pair names for other values of the same column (each swap
+    # executed): the tiny model needs entities to vary before it learns to copy them.
+    train_file = out_dir / "geoquery.train.jsonl"
+    with open_database(db) as database:
+        train_pairs, aug = with_augmented(
+            read_jsonl(out) + read_jsonl(seeds) if out.exists() else read_jsonl(seeds),
+            database,
+            per_pair=augment_per_pair,
+        )
+    write_jsonl(train_file, train_pairs)
+    print(
+        f"    + {aug.written} value-swapped pairs from {aug.with_slots} of {aug.pairs} "
+        f"(verified + seeds), each executed -> {train_file.name}"
+    )
+
     print(f"\n[2/4] train the task model (<= {train_minutes} min)")
     from symgen.train import TrainConfig, train
 
-    run_dir, model_dir = out_dir / "run", out_dir / "models" / "geoquery"
+    # One run per training set: a rerun with more questions trains anew, an unchanged one resumes.
+    run_dir = out_dir / "runs" / data_hash([train_file])[:12]
+    model_dir = out_dir / "models" / "geoquery"
     with progress_bar(desc="train", unit="step") as bar:
 
         def progress(step: int, total: int, loss: float) -> None:
@@ -84,7 +105,7 @@ def run_demo(
             bar.set_postfix(loss=f"{loss:.3f}")
 
         meta = train(
-            [out, seeds],
+            [train_file],
             [db],
             run_dir,
             TrainConfig(max_minutes=train_minutes, threads=threads),

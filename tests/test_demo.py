@@ -1,0 +1,58 @@
+"""`symgen demo`, the README's main job, end to end at a small budget with the real default LLM."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SYMGEN, sha256
+
+pytestmark = pytest.mark.llm
+
+
+def test_demo_runs_every_stage_and_resumes(model_file, geo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model_file("qwen2.5-coder-0.5b")
+    data = tmp_path / "geoquery"
+    data.mkdir()
+    for name in ("geography.sqlite", "seed_10.jsonl", "dev.jsonl"):
+        shutil.copy(geo_dir / name, data / name)
+    before = sha256(data / "geography.sqlite")
+    work = tmp_path / "work"
+    cmd = [
+        *SYMGEN,
+        "demo",
+        "--data",
+        str(data),
+        "--out-dir",
+        str(work),
+        "--questions",
+        "3",
+        "--train-minutes",
+        "0.3",
+        "--compare",
+        "3",
+        "--threads",
+        "2",
+    ]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    assert first.returncode == 0, first.stderr[-3000:]
+    for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "value-swapped pairs", "symgen-server"):
+        assert stage in first.stdout, first.stdout
+    manifest = json.loads((work / "models" / "geoquery" / "symgen.json").read_text())
+    assert manifest["name"] == "geoquery-demo"
+    train = [json.loads(x) for x in (work / "geoquery.train.jsonl").read_text().splitlines()]
+    assert sum("augmented_from" in r for r in train) > 0  # the seeds alone have swappable values
+    assert "| task model (geoquery-demo) |" in first.stdout and "10-shot greedy |" in first.stdout
+
+    # A rerun resumes: nothing generated again, the finished training run is reused.
+    pairs_before = (work / "geoquery.symgen.jsonl").read_text()
+    runs_before = sorted(p.name for p in (work / "runs").iterdir())
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (work / "geoquery.symgen.jsonl").read_text() == pairs_before
+    assert sorted(p.name for p in (work / "runs").iterdir()) == runs_before
+    assert sha256(data / "geography.sqlite") == before
