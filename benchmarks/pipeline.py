@@ -57,6 +57,32 @@ def run_config(
     return verdicts, correct, time.process_time() - cpu0, time.perf_counter() - wall0
 
 
+def valid_share(v: Verdict) -> float:
+    """The winner's share of the samples that executed to a result."""
+    runnable = sum(v.group_sizes)
+    return v.votes / runnable if runnable else 0.0
+
+
+def keep_stats(
+    verdicts: list[Verdict], correct: list[bool], votes: int, share: float
+) -> dict[str, Any]:
+    """Keep rate and precision of the rule `votes >= votes and valid share >= share`."""
+    kept = [
+        v.program is not None and v.votes >= votes and valid_share(v) >= share - 1e-9
+        for v in verdicts
+    ]
+    n_kept = sum(kept)
+    good = sum(k and ok for k, ok in zip(kept, correct, strict=True))
+    return {
+        "min_votes": votes,
+        "min_valid_share": share,
+        "kept": n_kept,
+        "keep_rate": n_kept / len(verdicts),
+        "precision": good / n_kept if n_kept else 0.0,
+        "kept_correct": good,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,30 +120,40 @@ def main() -> None:
         is_correct(ctx, v.program, it.query) for v, it in zip(verdicts, items, strict=True)
     ]
     n = len(items)
-    thresholds = []
-    for votes in range(1, args.samples + 1):
-        kept = [v.votes >= votes and v.program is not None for v in verdicts]
-        n_kept = sum(kept)
-        good = sum(k and ok for k, ok in zip(kept, selected_ok, strict=True))
-        thresholds.append(
-            {
-                "min_votes": votes,
-                "kept": n_kept,
-                "keep_rate": n_kept / n,
-                "precision": good / n_kept if n_kept else 0.0,
-                "kept_correct": good,
-            }
-        )
+    thresholds = [
+        keep_stats(verdicts, selected_ok, votes, 0.0) for votes in range(1, args.samples + 1)
+    ]
+    # The same votes, also requiring the winner to hold a share of the samples that executed:
+    # disagreement among runnable candidates is the signal a plain count misses.
+    agreement = [
+        keep_stats(verdicts, selected_ok, votes, share)
+        for share in (0.5, 0.75, 1.0)
+        for votes in (2, 3, 4)
+    ]
+    records = [
+        {
+            "question": it.question,
+            "votes": v.votes,
+            "group_sizes": v.group_sizes,
+            "failed_samples": sum(v.failures.values()),
+            "logprob": v.logprob,
+            "greedy_correct": g,
+            "selected_correct": ok,
+            "any_sample_correct": any(s),
+        }
+        for it, v, g, ok, s in zip(items, verdicts, greedy_ok, selected_ok, sample_ok, strict=True)
+    ]
 
     # Throughput: same questions, three generator configurations, verified pairs per CPU-minute.
     subset = items[: args.naive_questions]
     required = MinVotes(3)
     throughput: list[dict[str, Any]] = []
-    for label, reuse, batch in (
+    configs = (
         ("optimised (prefix reuse + batch)", True, True),
         ("prefix reuse only", True, False),
         ("naive (no reuse, no batch)", False, False),
-    ):
+    )
+    for label, reuse, batch in configs if subset else ():  # --naive-questions 0: skip
         gen.reuse_prefix, gen.batch_samples = reuse, batch
         gen._cached = []
         vs, _, cpu, wall = run_config(gen, ctx, subset, args.samples, args.seed + 7)
@@ -133,7 +169,7 @@ def main() -> None:
                 "questions_per_cpu_min": len(subset) / (cpu / 60) if cpu else 0.0,
             }
         )
-    base = throughput[-1]["questions_per_cpu_min"]
+    base = throughput[-1]["questions_per_cpu_min"] if throughput else 0.0
     for row in throughput:
         row["speedup_vs_naive"] = row["questions_per_cpu_min"] / base if base else 0.0
     gen.close()
@@ -165,6 +201,12 @@ def main() -> None:
     )
     print("\nKept pairs by min-votes threshold")
     print(markdown_table(thresholds, ["min_votes", "kept", "keep_rate", "precision"]))
+    print("\nKept pairs when the winner also holds a share of the runnable samples")
+    print(
+        markdown_table(
+            agreement, ["min_votes", "min_valid_share", "kept", "keep_rate", "precision"]
+        )
+    )
     print(f"\nThroughput on {len(subset)} questions (min-votes 3)")
     print(
         markdown_table(
@@ -185,7 +227,9 @@ def main() -> None:
         {
             "summary": summary,
             "thresholds": thresholds,
+            "agreement_thresholds": agreement,
             "throughput": throughput,
+            "records": records,
             "command": "python benchmarks/pipeline.py "
             + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
         },
