@@ -113,16 +113,16 @@ def main() -> None:
             )
             for name, recs, aug in sets
         ]
-    for name, records in prepared:
-        rows.append(train_and_score(name, records, geo, args))
-        print(markdown_table(rows, COLUMNS), flush=True)
-    table = markdown_table(rows, COLUMNS)
-    print(f"\nGeoQuery dev, tiny task model, data {args.data}\n{table}")
     cmd = "python -m benchmarks.augment " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
     )
-    write_result("augment", {"rows": rows, "command": cmd, "minutes": (time.time() - started) / 60})
-    (RESULTS / "augment.md").write_text(f"`{cmd}`\n\n{table}\n")
+    for name, records in prepared:  # results written after each row: a long run can be cut
+        rows.append(train_and_score(name, records, geo, args))
+        table = markdown_table(rows, COLUMNS)
+        print(f"\nGeoQuery dev, tiny task model, data {args.data}\n{table}", flush=True)
+        minutes = (time.time() - started) / 60
+        write_result("augment", {"rows": rows, "command": cmd, "minutes": minutes})
+        (RESULTS / "augment.md").write_text(f"`{cmd}`\n\n{table}\n")
 
 
 if __name__ == "__main__":
