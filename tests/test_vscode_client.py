@@ -153,19 +153,24 @@ def check(proc: subprocess.CompletedProcess[str]) -> None:
 def test_ghost_text_in_vscode(
     vscode_workspace: Path, pairs: Path, geo_dir: Path, vsix: Path
 ) -> None:
-    """Type a trained question + Enter → ghost text → Tab → SELECT …; status, messages, errors."""
+    """Type a trained question + Enter → ghost text → Tab → SELECT …; status, messages, errors.
+
+    The screenshot goes to the test's directory, so a test run leaves the checkout clean;
+    SYMGEN_UPDATE_SCREENSHOT=1 writes the README's copy instead."""
+    update = os.environ.get("SYMGEN_UPDATE_SCREENSHOT") == "1"
+    shot = EXT / "screenshot.png" if update else vscode_workspace.parent / "screenshot.png"
     proc = run_e2e(
         vscode_workspace,
         first_question(pairs),
         geo_dir / "geography.sqlite",
         vsix,
-        {"SYMGEN_E2E_SCREENSHOT": str(EXT / "screenshot.png")},
+        {"SYMGEN_E2E_SCREENSHOT": str(shot)},
         timeout=600,
     )
     check(proc)
     saved = (vscode_workspace / "queries.sql").read_text()
     assert f"-- {first_question(pairs)}\nSELECT " in saved, saved
-    assert (EXT / "screenshot.png").stat().st_size > 10_000
+    assert shot.stat().st_size > 10_000
 
 
 @pytest.mark.llm
