@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,10 +38,7 @@ class AugmentStats:
     pairs: int = 0
     with_slots: int = 0
     written: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-
-    def reject(self, why: str) -> None:
-        self.rejected[why] = self.rejected.get(why, 0) + 1
+    rejected: Counter[str] = field(default_factory=Counter)
 
 
 def _word_pattern(value: str) -> re.Pattern[str]:
@@ -82,7 +80,7 @@ def string_slots(
             table = owners[0] if len(owners) == 1 else None
         if table is None or name not in columns_by_table.get(table, set()):
             continue
-        if sql.count(_quoted(value)) == 0:
+        if _quoted(value) not in sql:
             continue  # written in a form we would not replace faithfully
         slots[(table, name, value.lower())] = Slot(table, name, value)
     return list(slots.values())
@@ -141,11 +139,11 @@ def augment_pairs(
             slot = rng.choice(slots)
             swapped = substitute(question, sql, slot, rng.choice(values[(slot.table, slot.column)]))
             if swapped is None or swapped[0].strip().lower() in seen:
-                stats.reject("duplicate_or_ambiguous")
+                stats.rejected["duplicate_or_ambiguous"] += 1
                 continue
             run = db.execute(swapped[1])
             if run.rows is None or is_empty_result(run.rows):
-                stats.reject("empty_or_error")
+                stats.rejected["empty_or_error"] += 1
                 continue
             seen.add(swapped[0].strip().lower())
             made += 1

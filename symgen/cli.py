@@ -401,7 +401,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     write_jsonl(args.out, out)
     print(
         f"{stats.pairs} pairs ({stats.with_slots} with swappable values) + {stats.written} "
-        f"value-swapped pairs, each executed non-empty -> {args.out}; skipped {stats.rejected}"
+        f"value-swapped pairs, each executed non-empty -> {args.out}; skipped {dict(stats.rejected)}"
     )
     return 0
 

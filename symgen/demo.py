@@ -2,7 +2,8 @@
 
 Runs the whole loop from the 10 human seeds: LLM generation with the agreement verifier,
 value-swap augmentation of the verified pairs (symgen.augment), training a small task model, ONNX
-export, and a side-by-side comparison with the generator LLM on GeoQuery dev questions. Budgeted for ~20 minutes on 2 cores; resumable at every stage.
+export, and a side-by-side comparison with the generator LLM on GeoQuery dev questions. Budgeted
+for ~20 minutes on 2 cores; resumable at every stage.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def run_demo(
     train_file = out_dir / "geoquery.train.jsonl"
     with open_database(db) as database:
         train_pairs, aug = with_augmented(
-            read_jsonl(out) + read_jsonl(seeds) if out.exists() else read_jsonl(seeds),
+            kept + read_jsonl(seeds),
             database,
             per_pair=augment_per_pair,
         )
