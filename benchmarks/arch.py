@@ -1,7 +1,8 @@
 """Which task-model architecture should be the default? Measured on the same data, side by side.
 
-Each architecture is trained on the 600 human GeoQuery train pairs and evaluated on GeoQuery dev
-(exec accuracy, exact match, latency through the torch-free engine, size, training minutes):
+Each architecture is trained on the same pairs (by default the 600 human GeoQuery train pairs;
+`--data` names another set, e.g. SymGen data) and evaluated on GeoQuery dev (exec accuracy, exact
+match, latency through the torch-free engine, size, training minutes):
 
   tiny     from scratch, ~3.7M parameters, BPE trained on the data (the paper benchmark's model)
   small    from scratch, ~12M parameters
@@ -12,6 +13,8 @@ architecture is compared at the budget a user would give it. Runs are resumable 
 under .symgen/bench/ (tiny reuses the paper benchmark's task_human_600 run when it exists).
 
     python -m benchmarks.arch [--archs tiny,small,smollm2] [--max-minutes 25]
+    python -m benchmarks.arch --archs smollm2 --data .symgen/bench/augment/augmented.jsonl \
+        --tag symgen_aug          # writes results/arch_symgen_aug.json, not arch.json
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 from benchmarks.common import RESULTS, markdown_table, shared_data, write_result
 from benchmarks.paper import WORK
+from symgen.dataset import read_jsonl
 from symgen.engine import TaskModel
 from symgen.evaluate import evaluate, read_items
 from symgen.export import export
@@ -41,13 +45,14 @@ COLUMNS = [
     "latency_p95_ms",
     "train_minutes",
     "steps",
+    "train_pairs",
 ]
 
 
 def run_arch(arch: str, geo: Path, args: argparse.Namespace) -> dict[str, Any]:
-    db, data = geo / "geography.sqlite", geo / "train.jsonl"
+    db, data = geo / "geography.sqlite", args.data or geo / "train.jsonl"
     spec = get_arch(arch)
-    per_epoch = math.ceil(600 / spec.batch_size)
+    per_epoch = math.ceil(len(read_jsonl(data)) / spec.batch_size)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * spec.epochs))
     cfg = TrainConfig(
         arch=arch,
@@ -57,7 +62,8 @@ def run_arch(arch: str, geo: Path, args: argparse.Namespace) -> dict[str, Any]:
         max_minutes=None if arch == "tiny" else args.max_minutes,
     )
     # tiny with the paper's settings is the paper's task_human_600 run: reuse it
-    name = "task_human_600" if arch == "tiny" else f"arch_{arch}_human_600"
+    tag = args.tag or "human_600"
+    name = "task_human_600" if arch == "tiny" and not args.tag else f"arch_{arch}_{tag}"
     run_dir, onnx_dir = WORK / "runs" / name, WORK / "onnx" / name
     meta = train([data], [db], run_dir, cfg)
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
@@ -77,6 +83,7 @@ def run_arch(arch: str, geo: Path, args: argparse.Namespace) -> dict[str, Any]:
         "mb": manifest["mb_on_disk"],
         "train_minutes": meta["train_minutes"],
         "steps": meta["steps"],
+        "train_pairs": meta["examples"],
         "int8_default": manifest["default_int8"],
     }
 
@@ -92,17 +99,20 @@ def main() -> None:
     ap.add_argument("--beams", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dev-limit", type=int, default=0)
+    ap.add_argument("--data", type=Path, help="training pairs (default: GeoQuery's 600 train)")
+    ap.add_argument("--tag", default="", help="names the run and results/arch_<tag>.json")
     args = ap.parse_args()
     geo = shared_data() / "geoquery"
     started = time.time()
     rows = [run_arch(a, geo, args) for a in args.archs.split(",")]
     table = markdown_table(rows, COLUMNS)
-    print(f"\nGeoQuery dev, trained on the 600 human train pairs\n{table}")
+    print(f"\nGeoQuery dev, trained on {args.data or 'the 600 human train pairs'}\n{table}")
     cmd = "python -m benchmarks.arch " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, "")
     )
-    write_result("arch", {"rows": rows, "command": cmd, "minutes": (time.time() - started) / 60})
-    (RESULTS / "arch.md").write_text(f"`{cmd}`\n\n{table}\n")
+    out = f"arch_{args.tag}" if args.tag else "arch"
+    write_result(out, {"rows": rows, "command": cmd, "minutes": (time.time() - started) / 60})
+    (RESULTS / f"{out}.md").write_text(f"`{cmd}`\n\n{table}\n")
 
 
 if __name__ == "__main__":

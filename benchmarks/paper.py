@@ -39,7 +39,7 @@ from symgen.engine import TaskModel
 from symgen.evaluate import Item, evaluate, read_items
 from symgen.export import export
 from symgen.generate import Generator, open_generator
-from symgen.pipeline import answer, build_context, run_generate
+from symgen.pipeline import SqlContext, answer, build_context, run_generate
 from symgen.registry import load_registry, model_path
 from symgen.task_data import load_dbs
 from symgen.task_model import get_arch
@@ -69,16 +69,21 @@ COLUMNS = [
 
 
 def llm_rows(
-    args: argparse.Namespace, geo: Path, items: list[Item], wanted: set[str]
+    args: argparse.Namespace,
+    contexts: Callable[[], dict[str, SqlContext]],
+    items: list[Item],
+    db_paths: dict[str, Path],
+    wanted: set[str],
+    cache_dir: Path = WORK / "rows",
 ) -> list[dict[str, Any]]:
-    """The generator's own accuracy; cached per setting, since these take the longest."""
+    """The generator's own accuracy, prompted per database by `contexts()` (built only when a
+    row is not cached: these rows take the longest)."""
     _, specs = load_registry()
     spec = specs[args.generator]
     base = {
         "params": spec.params,
         "mb": round(model_path(spec).stat().st_size / 1e6, 1),
         "train_minutes": 0.0,
-        "train_pairs": 10,
     }
     plan = [
         ("llm_10shot_greedy", 1, items),
@@ -88,7 +93,7 @@ def llm_rows(
     todo = []
     for name, samples, subset in plan:
         key = f"{name}-{args.generator}-{samples}s-{len(subset)}q-{args.threads}t"
-        cache = WORK / "rows" / f"{key}.json"
+        cache = cache_dir / f"{key}.json"
         if name not in wanted:
             continue
         if cache.is_file():
@@ -97,7 +102,8 @@ def llm_rows(
             todo.append((name, samples, subset, cache))
     if not todo:
         return rows
-    ctx = build_context(geo / "geography.sqlite", read_pairs(geo / "seed_10.jsonl"))
+    ctxs = contexts()
+    base["train_pairs"] = sum(len(c.demos) for c in ctxs.values())
     gen: Generator = open_generator(args.generator, n_threads=args.threads)
     try:
         for name, samples, subset, cache in todo:
@@ -105,7 +111,7 @@ def llm_rows(
             def predict(db: str, q: str, k: int = samples) -> str:
                 verdict, cands = answer(
                     gen,
-                    ctx,
+                    ctxs[db],
                     q,
                     samples=k,
                     temperature=0.8 if k > 1 else 0.0,
@@ -116,7 +122,7 @@ def llm_rows(
                 # greedy: the LLM's answer as is; self-consistency: the vote, else a sample
                 return fallback if k == 1 else (verdict.program or fallback)
 
-            res = evaluate(predict, subset, {"geography": geo / "geography.sqlite"}, label=name)
+            res = evaluate(predict, subset, db_paths, label=name)
             row = {"name": name, **res["summary"], **base, "records": res["records"]}
             row["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
             cache.parent.mkdir(parents=True, exist_ok=True)
@@ -163,20 +169,25 @@ def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
 
 
 def task_row(
-    name: str, data: list[Path], geo: Path, items: list[Item], args: argparse.Namespace
+    name: str,
+    data: list[Path],
+    db_paths: list[Path],
+    items: list[Item],
+    args: argparse.Namespace,
+    work: Path = WORK,
 ) -> dict[str, Any]:
-    run_dir, onnx_dir = WORK / "runs" / name, WORK / "onnx" / name
-    db = geo / "geography.sqlite"
+    """Train (resumable), export int8 ONNX and evaluate one task model through the engine."""
+    run_dir, onnx_dir = work / "runs" / name, work / "onnx" / name
     n_pairs = sum(len(read_jsonl(p)) for p in data)
-    meta = train(data, [db], run_dir, train_config(n_pairs, args))
+    meta = train(data, db_paths, run_dir, train_config(n_pairs, args))
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
     model = TaskModel(onnx_dir, threads=args.threads)
-    dbs = load_dbs([db])
+    dbs = load_dbs(db_paths)
 
     def predict(dbname: str, q: str) -> str:
         return model.suggest(dbs[dbname], q, beams=args.beams, decode=args.decode).sql
 
-    res = evaluate(predict, items, {"geography": db}, label=name)
+    res = evaluate(predict, items, {p.stem: p for p in db_paths}, label=name)
     return {
         "name": name,
         **res["summary"],
@@ -190,7 +201,27 @@ def task_row(
     }
 
 
-def chart(rows: list[dict[str, Any]], path: Path) -> None:
+def score_prefix(rows: list[dict[str, Any]], n_sc: int) -> int:
+    """Self-consistency may run on a prefix of dev only: score every row on that prefix too
+    (and drop the per-question records from the rows)."""
+    for row in rows:
+        records = row.pop("records", None) or []
+        if len(records) >= n_sc:
+            row[f"exec_acc_first{n_sc}"] = sum(r["exec"] for r in records[:n_sc]) / n_sc
+        elif row.get("n") == n_sc:
+            row[f"exec_acc_first{n_sc}"] = row["exec_acc"]
+    return n_sc
+
+
+def command_line(module: str, args: argparse.Namespace) -> str:
+    return f"python -m {module} " + " ".join(
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        for k, v in vars(args).items()
+        if v is not False and v != ""
+    )
+
+
+def chart(rows: list[dict[str, Any]], path: Path, what: str = "GeoQuery dev") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -200,7 +231,7 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
     names = [r["name"] + (f" (first {r['n']})" if r["n"] != rows[0]["n"] else "") for r in rows]
     colors = ["#999999" if n.startswith("llm") else "#2a7ab9" for n in names]
     ax1.barh(names, [100 * r["exec_acc"] for r in rows], color=colors)
-    ax1.set_xlabel("execution accuracy on GeoQuery dev (%)")
+    ax1.set_xlabel(f"execution accuracy on {what} (%)")
     ax1.invert_yaxis()
     ax2.barh(names, [r["latency_p50_ms"] for r in rows], color=colors)
     ax2.set_xscale("log")
@@ -246,36 +277,31 @@ def main() -> None:
         "task_human_100": lambda: [human_subset(geo, 100)],
         "task_human_600": lambda: [geo / "train.jsonl"],
     }
+    db = geo / "geography.sqlite"
     if wanted & {"llm_10shot_greedy", "llm_10shot_selfconsistency"}:
-        rows += [r for r in llm_rows(args, geo, items, wanted) if r["name"] in wanted]
+
+        def contexts() -> dict[str, SqlContext]:
+            return {"geography": build_context(db, read_pairs(seeds))}
+
+        rows += llm_rows(args, contexts, items, {"geography": db}, wanted)
     for name, files in data.items():
         if name in wanted:
-            rows.append(task_row(name, files(), geo, items, args))
+            rows.append(task_row(name, files(), [db], items, args))
     rows.sort(key=lambda r: ROWS.index(r["name"]))
-    # self-consistency may run on a prefix of dev only: score every row on that prefix too
-    n_sc = min(len(items), args.sc_limit or len(items))
-    for row in rows:
-        records = row.pop("records", None) or []
-        if len(records) >= n_sc:
-            row[f"exec_acc_first{n_sc}"] = sum(r["exec"] for r in records[:n_sc]) / n_sc
-        elif row.get("n") == n_sc:
-            row[f"exec_acc_first{n_sc}"] = row["exec_acc"]
+    n_sc = score_prefix(rows, min(len(items), args.sc_limit or len(items)))
     print(
         f"\nGeoQuery dev ({len(items)} questions), generator {args.generator}, task arch {args.arch}"
     )
     columns = [*COLUMNS[:3], f"exec_acc_first{n_sc}", *COLUMNS[3:]]
     table = markdown_table(rows, columns)
     print(table)
-    cmd = "python -m benchmarks.paper " + " ".join(
-        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
-        for k, v in vars(args).items()
-        if v is not False
-    )
+    cmd = command_line("benchmarks.paper", args)
+    previous = json.loads(path.read_text()) if (path := RESULTS / "paper.json").is_file() else {}
     write_result(
         "paper",
         {
+            **previous,  # the Spider rows (benchmarks/spider.py) stay
             "geoquery": rows,
-            "spider": [],
             "command": cmd,
             "minutes": round((time.time() - started) / 60, 1),
         },
