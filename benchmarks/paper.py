@@ -133,11 +133,11 @@ def llm_rows(
     return rows
 
 
-def symgen_data(args: argparse.Namespace, geo: Path) -> Path:
-    out = WORK / "geoquery.symgen.jsonl"
+def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, out: Path) -> Path:
+    """SymGen data generated on `db` from `seeds` into `out` (a resumable `symgen generate`)."""
     stats = run_generate(
-        db_path=geo / "geography.sqlite",
-        seeds_path=geo / "seed_10.jsonl",
+        db_path=db,
+        seeds_path=seeds,
         out_path=out,
         open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
         n_questions=args.symgen_questions,
@@ -146,7 +146,7 @@ def symgen_data(args: argparse.Namespace, geo: Path) -> Path:
         vcfg=VerifyConfig(),
         seed=0,
     )
-    print(f"SymGen data: {json.dumps(stats.as_dict())}")
+    print(f"SymGen data on {db.stem}: {json.dumps(stats.as_dict())}")
     return out
 
 
@@ -272,7 +272,10 @@ def main() -> None:
         raise SystemExit(f"unknown rows {sorted(unknown)}; choose from {', '.join(ROWS)}")
     seeds = geo / "seed_10.jsonl"
     data: dict[str, Callable[[], list[Path]]] = {
-        "task_symgen_10seeds": lambda: [symgen_data(args, geo), seeds],
+        "task_symgen_10seeds": lambda: [
+            symgen_data(args, geo / "geography.sqlite", seeds, WORK / "geoquery.symgen.jsonl"),
+            seeds,
+        ],
         "task_seeds_only": lambda: [seeds],
         "task_human_100": lambda: [human_subset(geo, 100)],
         "task_human_600": lambda: [geo / "train.jsonl"],

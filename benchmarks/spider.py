@@ -39,13 +39,12 @@ from benchmarks.paper import (
     command_line,
     llm_rows,
     score_prefix,
+    symgen_data,
     task_row,
 )
-from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
 from symgen.evaluate import Item
-from symgen.generate import open_generator
-from symgen.pipeline import SqlContext, build_context, run_generate
+from symgen.pipeline import SqlContext, build_context
 
 SPIDER_WORK = WORK / "spider"
 # Four dev databases with 40-92 dev questions each, so 10 seeds leave a real test set.
@@ -73,26 +72,14 @@ def split(
     return seeds, items, paths
 
 
-def symgen_data(
+def symgen_files(
     args: argparse.Namespace, seeds: dict[str, Path], paths: dict[str, Path]
 ) -> list[Path]:
     """SymGen data per database (resumable runs), each file with its seeds."""
     files: list[Path] = []
     for db, seed_file in seeds.items():
         out = SPIDER_WORK / f"symgen_{db}_{args.generator}.jsonl"
-        stats = run_generate(
-            db_path=paths[db],
-            seeds_path=seed_file,
-            out_path=out,
-            open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
-            n_questions=args.symgen_questions,
-            qcfg=QuestionGenConfig(),
-            acfg=AnswerGenConfig(),
-            vcfg=VerifyConfig(),
-            seed=0,
-        )
-        print(f"SymGen data on {db}: {json.dumps(stats.as_dict())}")
-        files += [out, seed_file]
+        files += [symgen_data(args, paths[db], seed_file, out), seed_file]
     return files
 
 
@@ -140,7 +127,7 @@ def main() -> None:
         rows += llm_rows(args, contexts, items, paths, wanted, SPIDER_WORK / "rows")
     own = [paths[db] for db in dbs]
     data: dict[str, Callable[[], tuple[list[Path], list[Path]]]] = {
-        "task_symgen_10seeds": lambda: (symgen_data(args, seeds, paths), own),
+        "task_symgen_10seeds": lambda: (symgen_files(args, seeds, paths), own),
         "task_seeds_only": lambda: (list(seeds.values()), own),
     }
     for n in (100, 600):
