@@ -24,6 +24,7 @@ evaluation is redone every run. Writes benchmarks/results/paper.json, paper.md a
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
@@ -92,7 +93,8 @@ def llm_rows(
     rows: list[dict[str, Any]] = []
     todo = []
     for name, samples, subset in plan:
-        key = f"{name}-{args.generator}-{samples}s-{len(subset)}q-{args.threads}t"
+        which = hashlib.sha256(repr([(i.db, i.question) for i in subset]).encode()).hexdigest()
+        key = f"{name}-{args.generator}-{samples}s-{len(subset)}q-{which[:8]}-{args.threads}t"
         cache = cache_dir / f"{key}.json"
         if name not in wanted:
             continue

@@ -386,7 +386,9 @@ async function generateFromSelection(page) {
     /job running/.test((await statusItem(page).textContent()) ?? ""), 30_000);
   const made = await waitFor("a data file in .symgen/data", () => outputs().length > before && outputs(), 15 * 60_000, 2000);
   log(`data files: ${made.join(", ")}`);
-  await notificationWith(page, "verified pairs", 60_000);
+  // the file appears when the job starts writing; the toast only when the LLM is done, which on
+  // a loaded 2-core machine can take minutes more
+  await notificationWith(page, "verified pairs", 10 * 60_000);
   await clearNotifications(page);
 
   // a second run, cancelled from the notification's Cancel button
