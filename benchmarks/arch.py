@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, markdown_table, shared_data, write_result
+from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
 from benchmarks.paper import WORK
 from symgen.dataset import read_jsonl
 from symgen.engine import TaskModel
@@ -107,9 +107,7 @@ def main() -> None:
     rows = [run_arch(a, geo, args) for a in args.archs.split(",")]
     table = markdown_table(rows, COLUMNS)
     print(f"\nGeoQuery dev, trained on {args.data or 'the 600 human train pairs'}\n{table}")
-    cmd = "python -m benchmarks.arch " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, "")
-    )
+    cmd = command_line("benchmarks.arch", args)
     out = f"arch_{args.tag}" if args.tag else "arch"
     write_result(out, {"rows": rows, "command": cmd, "minutes": (time.time() - started) / 60})
     (RESULTS / f"{out}.md").write_text(f"`{cmd}`\n\n{table}\n")

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, markdown_table, shared_data, write_result
+from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
 from benchmarks.paper import WORK
 from symgen.augment import with_augmented
 from symgen.database import open_database
@@ -113,9 +113,7 @@ def main() -> None:
             )
             for name, recs, aug in sets
         ]
-    cmd = "python -m benchmarks.augment " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-    )
+    cmd = command_line("benchmarks.augment", args)
     for name, records in prepared:  # results written after each row: a long run can be cut
         rows.append(train_and_score(name, records, geo, args))
         table = markdown_table(rows, COLUMNS)

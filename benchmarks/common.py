@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -28,6 +29,23 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def command_line(module: str, args: argparse.Namespace) -> str:
+    """The command that reproduces a benchmark run, as recorded beside its results."""
+    return f"python -m {module} " + " ".join(
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        for k, v in vars(args).items()
+        if v is not False and v is not None and v != ""
+    )
+
+
+def merge_result(name: str, payload: dict[str, Any]) -> Path:
+    """Write `payload`'s keys into results/<name>.json, keeping the keys other scripts wrote
+    (paper.json holds GeoQuery rows from paper.py and Spider rows from spider.py)."""
+    path = RESULTS / f"{name}.json"
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    return write_result(name, {**previous, **payload})
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:

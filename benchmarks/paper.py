@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, ROOT, markdown_table, shared_data, write_result
+from benchmarks.common import RESULTS, ROOT, command_line, markdown_table, merge_result, shared_data
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
 from symgen.engine import TaskModel
@@ -215,14 +215,6 @@ def score_prefix(rows: list[dict[str, Any]], n_sc: int) -> int:
     return n_sc
 
 
-def command_line(module: str, args: argparse.Namespace) -> str:
-    return f"python -m {module} " + " ".join(
-        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
-        for k, v in vars(args).items()
-        if v is not False and v != ""
-    )
-
-
 def chart(rows: list[dict[str, Any]], path: Path, what: str = "GeoQuery dev") -> None:
     import matplotlib
 
@@ -272,17 +264,16 @@ def main() -> None:
     wanted = set(args.rows.split(",")) if args.rows else set(ROWS)
     if unknown := wanted - set(ROWS):
         raise SystemExit(f"unknown rows {sorted(unknown)}; choose from {', '.join(ROWS)}")
-    seeds = geo / "seed_10.jsonl"
+    db, seeds = geo / "geography.sqlite", geo / "seed_10.jsonl"
     data: dict[str, Callable[[], list[Path]]] = {
         "task_symgen_10seeds": lambda: [
-            symgen_data(args, geo / "geography.sqlite", seeds, WORK / "geoquery.symgen.jsonl"),
+            symgen_data(args, db, seeds, WORK / "geoquery.symgen.jsonl"),
             seeds,
         ],
         "task_seeds_only": lambda: [seeds],
         "task_human_100": lambda: [human_subset(geo, 100)],
         "task_human_600": lambda: [geo / "train.jsonl"],
     }
-    db = geo / "geography.sqlite"
     if wanted & {"llm_10shot_greedy", "llm_10shot_selfconsistency"}:
 
         def contexts() -> dict[str, SqlContext]:
@@ -301,11 +292,9 @@ def main() -> None:
     table = markdown_table(rows, columns)
     print(table)
     cmd = command_line("benchmarks.paper", args)
-    previous = json.loads(path.read_text()) if (path := RESULTS / "paper.json").is_file() else {}
-    write_result(
+    merge_result(
         "paper",
         {
-            **previous,  # the Spider rows (benchmarks/spider.py) stay
             "geoquery": rows,
             "command": cmd,
             "minutes": round((time.time() - started) / 60, 1),

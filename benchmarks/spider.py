@@ -23,20 +23,18 @@ plus spider.md and spider.png. Work files live in .symgen/bench/spider/.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, markdown_table, shared_data, write_result
+from benchmarks.common import RESULTS, command_line, markdown_table, merge_result, shared_data
 from benchmarks.paper import (
     COLUMNS,
     ROWS,
     WORK,
     chart,
-    command_line,
     llm_rows,
     score_prefix,
     symgen_data,
@@ -66,6 +64,10 @@ def split(
         if not path.is_file():
             raise SystemExit(f"{path} not found: is {db} a Spider dev database?")
         mine = [r for r in rows if r["db"] == db]
+        if len(mine) <= n_seeds:
+            raise SystemExit(
+                f"{db} has {len(mine)} dev pairs: too few for {n_seeds} seeds and a test set"
+            )
         drawn = set(random.Random(0).sample(range(len(mine)), n_seeds))
         seeds[db] = SPIDER_WORK / f"seeds_{db}.jsonl"
         write_jsonl(seeds[db], [mine[i] for i in sorted(drawn)])
@@ -150,11 +152,9 @@ def main() -> None:
     table = markdown_table(rows, [*COLUMNS[:3], f"exec_acc_first{n_sc}", *COLUMNS[3:]])
     print(table)
     cmd = command_line("benchmarks.spider", args)
-    previous = json.loads(path.read_text()) if (path := RESULTS / "paper.json").is_file() else {}
-    write_result(
+    merge_result(
         "paper",
         {
-            **previous,
             "spider": rows,
             "spider_setting": {
                 "dbs": dbs,
