@@ -11,10 +11,14 @@ Rows (all evaluated by the same code, `symgen.evaluate`, on the same dev questio
     python -m benchmarks.paper                      # everything (resumes finished pieces)
     python -m benchmarks.paper --sc-limit 100       # self-consistency on the first 100 only
     python -m benchmarks.paper --rows task_human_600,llm_10shot_greedy   # some rows only
+    python -m benchmarks.paper --arch smollm2 --augment 8 --max-minutes 60 --tag smollm2 \
+        --rows llm_10shot_greedy,task_symgen_10seeds    # another setting, kept beside the main one
 
 Task models train for a fixed number of steps (epochs clamped to [--min-steps, --max-steps]),
-not a time budget, so rows are comparable however busy the machine is. The SymGen row trains on
-the generated pairs plus the 10 seeds they came from.
+not a time budget, so rows are comparable however busy the machine is (`--max-minutes` adds a
+cap, for the pretrained base whose steps cost seconds). The SymGen row trains on the generated
+pairs plus the 10 seeds they came from, value-swapped (`symgen augment`) with `--augment N`.
+`--tag T` writes the rows under "geoquery_T" and paper_T.md/png, leaving the main table alone.
 
 Generation and training runs are resumable and cached under .symgen/bench/; the LLM rows (the
 slow ones) are cached per (generator, questions, samples) in .symgen/bench/rows/. Task-model
@@ -34,7 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import RESULTS, ROOT, command_line, markdown_table, merge_result, shared_data
+from symgen.augment import with_augmented
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.database import open_database
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
 from symgen.engine import TaskModel
 from symgen.evaluate import Item, evaluate, read_items
@@ -136,7 +142,8 @@ def llm_rows(
 
 
 def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, out: Path) -> Path:
-    """SymGen data generated on `db` from `seeds` into `out` (a resumable `symgen generate`)."""
+    """SymGen data generated on `db` from `seeds` into `out` (a resumable `symgen generate`),
+    plus the seeds, value-swapped when `--augment N` asks (as `symgen demo` does)."""
     stats = run_generate(
         db_path=db,
         seeds_path=seeds,
@@ -149,7 +156,15 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, out: Path) -> P
         seed=0,
     )
     print(f"SymGen data on {db.stem}: {json.dumps(stats.as_dict())}")
-    return out
+    if not getattr(args, "augment", 0):
+        return out
+    records = read_jsonl(out) + read_jsonl(seeds)
+    with open_database(db) as database:
+        records, aug = with_augmented(records, database, per_pair=args.augment, seed=0)
+    path = out.with_name(f"{out.stem}.aug{args.augment}.jsonl")
+    write_jsonl(path, records)
+    print(f"value-swapped: {aug}, {len(records)} pairs in {path}")
+    return path
 
 
 def human_subset(geo: Path, n: int) -> Path:
@@ -166,7 +181,11 @@ def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
     per_epoch = math.ceil(n_pairs / arch.batch_size)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * arch.epochs))
     return TrainConfig(
-        arch=args.arch, epochs=math.ceil(steps / per_epoch), max_steps=steps, threads=args.threads
+        arch=args.arch,
+        epochs=math.ceil(steps / per_epoch),
+        max_steps=steps,
+        max_minutes=getattr(args, "max_minutes", None),
+        threads=args.threads,
     )
 
 
@@ -254,6 +273,9 @@ def main() -> None:
     ap.add_argument("--decode", choices=("greedy-fallback", "beam"), default="greedy-fallback")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
+    ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
+    ap.add_argument("--max-minutes", type=float, help="cap on each task model's training")
+    ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
     args = ap.parse_args()
 
     geo = shared_data() / "geoquery"
@@ -265,11 +287,14 @@ def main() -> None:
     if unknown := wanted - set(ROWS):
         raise SystemExit(f"unknown rows {sorted(unknown)}; choose from {', '.join(ROWS)}")
     db, seeds = geo / "geography.sqlite", geo / "seed_10.jsonl"
+    work = WORK / args.tag if args.tag else WORK
+
+    def symgen_rows() -> list[Path]:
+        pairs = symgen_data(args, db, seeds, WORK / "geoquery.symgen.jsonl")
+        return [pairs] if args.augment else [pairs, seeds]  # augmented data holds the seeds
+
     data: dict[str, Callable[[], list[Path]]] = {
-        "task_symgen_10seeds": lambda: [
-            symgen_data(args, db, seeds, WORK / "geoquery.symgen.jsonl"),
-            seeds,
-        ],
+        "task_symgen_10seeds": symgen_rows,
         "task_seeds_only": lambda: [seeds],
         "task_human_100": lambda: [human_subset(geo, 100)],
         "task_human_600": lambda: [geo / "train.jsonl"],
@@ -282,7 +307,7 @@ def main() -> None:
         rows += llm_rows(args, contexts, items, {"geography": db}, wanted)
     for name, files in data.items():
         if name in wanted:
-            rows.append(task_row(name, files(), [db], items, args))
+            rows.append(task_row(name, files(), [db], items, args, work=work))
     rows.sort(key=lambda r: ROWS.index(r["name"]))
     n_sc = score_prefix(rows, min(len(items), args.sc_limit or len(items)))
     print(
@@ -292,17 +317,17 @@ def main() -> None:
     table = markdown_table(rows, columns)
     print(table)
     cmd = command_line("benchmarks.paper", args)
-    merge_result(
-        "paper",
-        {
-            "geoquery": rows,
-            "command": cmd,
-            "minutes": round((time.time() - started) / 60, 1),
-        },
-    )
-    (RESULTS / "paper.md").write_text(f"`{cmd}`\n\n{table}\n")
-    chart(rows, RESULTS / "paper.png")
-    print(f"\nwrote {RESULTS / 'paper.json'}, paper.md, paper.png")
+    suffix = f"_{args.tag}" if args.tag else ""
+    minutes = round((time.time() - started) / 60, 1)
+    if args.tag:
+        setting = {"generator": args.generator, "arch": args.arch, "augment": args.augment}
+        payload = {f"geoquery{suffix}": rows, f"geoquery{suffix}_setting": setting}
+        merge_result("paper", payload | {f"geoquery{suffix}_command": cmd})
+    else:
+        merge_result("paper", {"geoquery": rows, "command": cmd, "minutes": minutes})
+    (RESULTS / f"paper{suffix}.md").write_text(f"`{cmd}`\n\n{table}\n")
+    chart(rows, RESULTS / f"paper{suffix}.png")
+    print(f"\nwrote {RESULTS / 'paper.json'}, paper{suffix}.md, paper{suffix}.png")
 
 
 if __name__ == "__main__":
