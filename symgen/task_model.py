@@ -6,6 +6,10 @@ serve them:
   * `small`   — from scratch, ~12M parameters;
   * `smollm2` — SmolLM2-135M-Instruct from the registry's GGUF (dequantised by transformers),
                 fine-tuned; its own tokenizer.
+  * `smollm2-slim` — the same with 8 of its 30 decoder layers (evenly spaced, first and last
+                kept) and its vocabulary cut to the tokens the data uses plus the 4,096 most
+                common (symgen.vocab_prune): pretraining's head start at a quarter of the
+                parameters.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ from tokenizers import Tokenizer
 
 from symgen.bpe import EOS, PAD, train_bpe
 from symgen.errors import MissingResource, SymgenError
+from symgen.vocab_prune import prune_embeddings, prune_tokenizer
 
 
 @dataclass(frozen=True)
 class ArchConfig:
     name: str
     pretrained: str | None = None  # registry model name (GGUF) to start from
+    keep_layers: int | None = None  # a pretrained model's decoder layers kept (None: all)
+    # a pretrained model's vocabulary cut to the data's tokens plus its first N (0: not cut)
+    prune_vocab: int = 0
     hidden: int = 256
     layers: int = 4
     heads: int = 4
@@ -41,6 +49,15 @@ ARCHS: dict[str, ArchConfig] = {
     "tiny": ArchConfig("tiny"),
     "small": ArchConfig("small", hidden=384, layers=6, heads=6, intermediate=1152, lr=7e-4),
     "smollm2": ArchConfig("smollm2", pretrained="smollm2-135m", lr=5e-5, batch_size=8, epochs=4),
+    "smollm2-slim": ArchConfig(
+        "smollm2-slim",
+        pretrained="smollm2-135m",
+        keep_layers=8,
+        prune_vocab=4096,
+        lr=1e-4,
+        batch_size=8,
+        epochs=4,
+    ),
 }
 
 
@@ -55,10 +72,18 @@ def build(
 ) -> tuple[Any, Tokenizer, int, int]:
     """(torch model, tokenizer, eos id, pad id): fresh weights or the pretrained GGUF's.
 
-    A from-scratch model trains its BPE on `texts` unless `tok` (a resumed run's) is given.
+    A from-scratch model trains its BPE on `texts` unless `tok` (a resumed run's) is given; a
+    pruned pretrained vocabulary is recomputed from `texts` (the same data gives the same one).
     """
     if arch.pretrained:
-        return _from_gguf(arch.pretrained)
+        model, full, eos, pad = _from_gguf(arch.pretrained)
+        model = keep_layers(model, arch.keep_layers)
+        if not arch.prune_vocab:
+            return model, full, eos, pad
+        pruned, old_ids = prune_tokenizer(full, texts, common=arch.prune_vocab)
+        model = prune_embeddings(model, old_ids)
+        new_id = {old: new for new, old in enumerate(old_ids)}
+        return model, pruned, new_id[eos], new_id[pad]
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -81,10 +106,7 @@ def build(
     return LlamaForCausalLM(cfg), tok, eos, pad
 
 
-def _from_gguf(registry_name: str) -> tuple[Any, Tokenizer, int, int]:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def _gguf_path(registry_name: str) -> Path:
     from symgen import registry
 
     _, specs = registry.load_registry()
@@ -94,14 +116,57 @@ def _from_gguf(registry_name: str) -> tuple[Any, Tokenizer, int, int]:
             f"{path} not found; run `symgen models install {registry_name} && "
             f"symgen models fetch {registry_name}`"
         )
+    return path
+
+
+def gguf_tokenizer(registry_name: str) -> tuple[Any, Tokenizer]:
+    """(transformers tokenizer, its `tokenizers` backend) read from a registry GGUF."""
+    from transformers import AutoTokenizer
+
+    path = _gguf_path(registry_name)
     hf_tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    return hf_tok, hf_tok.backend_tokenizer
+
+
+def _from_gguf(registry_name: str) -> tuple[Any, Tokenizer, int, int]:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    path = _gguf_path(registry_name)
+    hf_tok, tok = gguf_tokenizer(registry_name)
     model = AutoModelForCausalLM.from_pretrained(
         str(path.parent), gguf_file=path.name, torch_dtype=torch.float32
     )
-    tok = hf_tok.backend_tokenizer
     eos = int(hf_tok.eos_token_id)
     pad = int(hf_tok.pad_token_id if hf_tok.pad_token_id is not None else eos)
     return model, tok, eos, pad
+
+
+def layer_picks(total: int, keep: int) -> list[int]:
+    """`keep` layer indices of `total`, evenly spaced, the first and the last among them: the
+    first layers build token features and the last one maps back to the vocabulary."""
+    if not 1 <= keep <= total:
+        raise SymgenError(f"cannot keep {keep} of {total} layers")
+    if keep == 1:
+        return [total - 1]
+    return sorted({round(i * (total - 1) / (keep - 1)) for i in range(keep)})
+
+
+def keep_layers(model: Any, keep: int | None) -> Any:
+    """`model` (a Llama-family causal LM) with only `keep` of its decoder layers."""
+    import torch
+
+    layers = model.model.layers
+    if keep is None or keep >= len(layers):
+        return model
+    picks = layer_picks(len(layers), keep)
+    model.model.layers = torch.nn.ModuleList([layers[i] for i in picks])
+    for idx, layer in enumerate(model.model.layers):
+        layer.self_attn.layer_idx = idx  # the KV cache is indexed by position in the stack
+    model.config.num_hidden_layers = len(picks)
+    if getattr(model.config, "layer_types", None):
+        model.config.layer_types = [model.config.layer_types[i] for i in picks]
+    return model
 
 
 def save_hf(model: Any, tok: Tokenizer, eos: int, pad: int, out: Path) -> None:
