@@ -7,6 +7,7 @@ match, latency through the torch-free engine, size, training minutes):
   tiny     from scratch, ~3.7M parameters, BPE trained on the data (the paper benchmark's model)
   small    from scratch, ~12M parameters
   smollm2  SmolLM2-135M-Instruct from the registry's GGUF, fine-tuned (its own tokenizer)
+  smollm2-slim  the same cut to 8 layers and to the data's vocabulary (30.7M parameters)
 
 Training is capped by steps and by minutes (whichever comes first), both recorded, so a slow
 architecture is compared at the budget a user would give it. Runs are resumable and cached
@@ -15,11 +16,16 @@ under .symgen/bench/ (tiny reuses the paper benchmark's task_human_600 run when 
     python -m benchmarks.arch [--archs tiny,small,smollm2] [--max-minutes 25]
     python -m benchmarks.arch --archs smollm2 --data .symgen/bench/augment/augmented.jsonl \
         --tag symgen_aug          # writes results/arch_symgen_aug.json, not arch.json
+    python -m benchmarks.arch --archs smollm2-slim --threads 2   # adds a row, keeps the others
+
+Rows of architectures not measured in a run are kept from the previous results file; each row
+records the command and time that measured it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -32,7 +38,7 @@ from symgen.engine import TaskModel
 from symgen.evaluate import evaluate, read_items
 from symgen.export import export
 from symgen.task_data import load_dbs
-from symgen.task_model import get_arch
+from symgen.task_model import ARCHS, get_arch
 from symgen.train import TrainConfig, train
 
 COLUMNS = [
@@ -104,13 +110,33 @@ def main() -> None:
     args = ap.parse_args()
     geo = shared_data() / "geoquery"
     started = time.time()
-    rows = [run_arch(a, geo, args) for a in args.archs.split(",")]
+    cmd = command_line("benchmarks.arch", args)
+    measured = [
+        run_arch(a, geo, args) | {"command": cmd, "measured_at": time.strftime("%Y-%m-%d %H:%M")}
+        for a in args.archs.split(",")
+    ]
+    out = f"arch_{args.tag}" if args.tag else "arch"
+    rows = kept_rows(RESULTS / f"{out}.json", measured)
     table = markdown_table(rows, COLUMNS)
     print(f"\nGeoQuery dev, trained on {args.data or 'the 600 human train pairs'}\n{table}")
-    cmd = command_line("benchmarks.arch", args)
-    out = f"arch_{args.tag}" if args.tag else "arch"
     write_result(out, {"rows": rows, "command": cmd, "minutes": (time.time() - started) / 60})
-    (RESULTS / f"{out}.md").write_text(f"`{cmd}`\n\n{table}\n")
+    (RESULTS / f"{out}.md").write_text(f"`{cmd}` (other rows: their own `command`)\n\n{table}\n")
+
+
+def kept_rows(path: Path, measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This run's rows plus the previous file's rows of the other architectures (with the
+    command that measured them: older rows without one name the file's command)."""
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    new = {r["arch"] for r in measured}
+    old = [
+        {"command": previous.get("command"), **r}
+        for r in previous.get("rows", [])
+        if r["arch"] not in new
+    ]
+    order = list(ARCHS)
+    return sorted(
+        old + measured, key=lambda r: order.index(r["arch"]) if r["arch"] in order else 99
+    )
 
 
 if __name__ == "__main__":

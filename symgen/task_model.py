@@ -56,7 +56,7 @@ ARCHS: dict[str, ArchConfig] = {
         prune_vocab=4096,
         lr=1e-4,
         batch_size=8,
-        epochs=4,
+        epochs=6,  # more than smollm2: the cut model has more to relearn
     ),
 }
 
