@@ -39,7 +39,13 @@ from typing import Any
 
 from benchmarks.common import RESULTS, ROOT, command_line, markdown_table, merge_result, shared_data
 from symgen.augment import with_augmented
-from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.config import (
+    PROGRAM_FIRST_MIN_VOTES,
+    PROGRAM_FIRST_SAMPLES,
+    AnswerGenConfig,
+    QuestionGenConfig,
+    VerifyConfig,
+)
 from symgen.database import open_database
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
 from symgen.engine import TaskModel
@@ -141,30 +147,40 @@ def llm_rows(
     return rows
 
 
-def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, out: Path) -> Path:
-    """SymGen data generated on `db` from `seeds` into `out` (a resumable `symgen generate`),
-    plus the seeds, value-swapped when `--augment N` asks (as `symgen demo` does)."""
+def generate(args: argparse.Namespace, db: Path, seeds: Path, out: Path, source: str) -> Path:
+    """One resumable `symgen generate` run on `db` from `seeds` into `out`: the paper's gen-q
+    (`llm`, --symgen-questions) or program-first (`programs`, --program-questions)."""
+    programs = source == "programs"
     stats = run_generate(
         db_path=db,
         seeds_path=seeds,
         out_path=out,
         open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
-        n_questions=args.symgen_questions,
-        qcfg=QuestionGenConfig(),
-        acfg=AnswerGenConfig(),
-        vcfg=VerifyConfig(),
+        n_questions=args.program_questions if programs else args.symgen_questions,
+        qcfg=QuestionGenConfig(source=source),
+        acfg=AnswerGenConfig(samples=PROGRAM_FIRST_SAMPLES) if programs else AnswerGenConfig(),
+        vcfg=VerifyConfig(min_votes=PROGRAM_FIRST_MIN_VOTES) if programs else VerifyConfig(),
         seed=0,
     )
-    print(f"SymGen data on {db.stem}: {json.dumps(stats.as_dict())}")
-    if not getattr(args, "augment", 0):
-        return out
-    records = read_jsonl(out) + read_jsonl(seeds)
+    print(f"SymGen data ({source}) on {db.stem}: {json.dumps(stats.as_dict())}")
+    return out
+
+
+def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> list[Path]:
+    """The SymGen row's training files: the generated pairs (--questions-from) and the seeds,
+    value-swapped into one file when `--augment N` asks (as `symgen demo` does)."""
+    sources = ["llm", "programs"] if args.questions_from == "both" else [args.questions_from]
+    names = {"llm": "geoquery.symgen.jsonl", "programs": "geoquery.programs.jsonl"}
+    outs = [generate(args, db, seeds, work / names[s], s) for s in sources]
+    if not args.augment:
+        return [*outs, seeds]
+    records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
     with open_database(db) as database:
         records, aug = with_augmented(records, database, per_pair=args.augment, seed=0)
-    path = out.with_name(f"{out.stem}.aug{args.augment}.jsonl")
+    path = work / f"geoquery.{args.questions_from}.aug{args.augment}.jsonl"
     write_jsonl(path, records)
     print(f"value-swapped: {aug}, {len(records)} pairs in {path}")
-    return path
+    return [path]
 
 
 def human_subset(geo: Path, n: int) -> Path:
@@ -273,6 +289,15 @@ def main() -> None:
     ap.add_argument("--decode", choices=("greedy-fallback", "beam"), default="greedy-fallback")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
+    ap.add_argument(
+        "--questions-from",
+        choices=("llm", "programs", "both"),
+        default="llm",
+        help="SymGen row's data: the paper's gen-q, program-first gen-q, or both together",
+    )
+    ap.add_argument(
+        "--program-questions", type=int, default=1000, help="program-first questions to generate"
+    )
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
     ap.add_argument("--max-minutes", type=float, help="cap on each task model's training")
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
@@ -290,8 +315,7 @@ def main() -> None:
     work = WORK / args.tag if args.tag else WORK
 
     def symgen_rows() -> list[Path]:
-        pairs = symgen_data(args, db, seeds, WORK / "geoquery.symgen.jsonl")
-        return [pairs] if args.augment else [pairs, seeds]  # augmented data holds the seeds
+        return symgen_data(args, db, seeds, WORK)
 
     data: dict[str, Callable[[], list[Path]]] = {
         "task_symgen_10seeds": symgen_rows,
@@ -320,7 +344,12 @@ def main() -> None:
     suffix = f"_{args.tag}" if args.tag else ""
     minutes = round((time.time() - started) / 60, 1)
     if args.tag:
-        setting = {"generator": args.generator, "arch": args.arch, "augment": args.augment}
+        setting = {
+            "generator": args.generator,
+            "arch": args.arch,
+            "augment": args.augment,
+            "questions_from": args.questions_from,
+        }
         payload = {f"geoquery{suffix}": rows, f"geoquery{suffix}_setting": setting}
         merge_result("paper", payload | {f"geoquery{suffix}_command": cmd})
     else:

@@ -35,9 +35,9 @@ from benchmarks.paper import (
     ROWS,
     WORK,
     chart,
+    generate,
     llm_rows,
     score_prefix,
-    symgen_data,
     task_row,
 )
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
@@ -83,7 +83,7 @@ def symgen_files(
     files: list[Path] = []
     for db, seed_file in seeds.items():
         out = SPIDER_WORK / f"symgen_{db}_{args.generator}.jsonl"
-        files += [symgen_data(args, paths[db], seed_file, out), seed_file]
+        files += [generate(args, paths[db], seed_file, out, "llm"), seed_file]
     return files
 
 

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.config import (
+    PROGRAM_FIRST_MIN_VOTES,
+    PROGRAM_FIRST_SAMPLES,
+    AnswerGenConfig,
+    QuestionGenConfig,
+    VerifyConfig,
+)
 from symgen.errors import SymgenError
 
 
@@ -99,11 +105,14 @@ def _open_gen(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_generate(args: argparse.Namespace) -> int:
     from symgen.pipeline import run_generate
 
-    qcfg = QuestionGenConfig()
+    qcfg = QuestionGenConfig(source=args.questions_from)
+    programs = args.questions_from == "programs"
+    samples = args.samples or (PROGRAM_FIRST_SAMPLES if programs else AnswerGenConfig.samples)
+    min_votes = args.min_votes or (PROGRAM_FIRST_MIN_VOTES if programs else VerifyConfig.min_votes)
     acfg = AnswerGenConfig(
-        samples=args.samples, temperature=args.temperature, value_hints=args.value_hints
+        samples=samples, temperature=args.temperature, value_hints=args.value_hints
     )
-    vcfg = VerifyConfig(min_votes=args.min_votes, allow_empty=args.allow_empty)
+    vcfg = VerifyConfig(min_votes=min_votes, allow_empty=args.allow_empty)
     if args.task == "sql" and not args.db:
         raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
     stats = run_generate(
@@ -502,16 +511,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--questions", type=int, default=100, help="questions to generate (default 100)"
     )
     gen.add_argument(
+        "--questions-from",
+        choices=("llm", "programs"),
+        default="llm",
+        help="llm: new questions sampled from the seed questions (the paper's gen-q); programs "
+        "(--task sql): SQL sampled from a grammar over the whole schema, described by the LLM and "
+        "kept when --min-votes of the --samples answers to that question agree with it",
+    )
+    gen.add_argument(
         "--samples",
         type=int,
-        default=acfg.samples,
-        help=f"SQL samples per question (default {acfg.samples})",
+        default=None,
+        help=f"SQL samples per question (default {acfg.samples}; {PROGRAM_FIRST_SAMPLES} with "
+        "--questions-from programs)",
     )
     gen.add_argument("--temperature", type=float, default=acfg.temperature)
     gen.add_argument(
         "--min-votes",
-        default=vcfg.min_votes,
-        help=f"agreeing samples needed: count or fraction (default {vcfg.min_votes})",
+        default=None,
+        help=f"agreeing samples needed: count or fraction (default {vcfg.min_votes}; "
+        f"{PROGRAM_FIRST_MIN_VOTES} with --questions-from programs)",
     )
     gen.add_argument("--allow-empty", action="store_true", help="let empty results win the vote")
     gen.add_argument(

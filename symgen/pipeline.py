@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import sys
 import time
 from collections import Counter
@@ -26,13 +27,20 @@ from symgen.database import DIALECT_NAMES, Database, Table, open_database, publi
 from symgen.dataset import JsonlAppender, Pair, read_pairs, read_resumable
 from symgen.errors import SymgenError
 from symgen.generate import Generator
-from symgen.knowledge import ValueIndex, hint_line, relevant_tables, schema_ddl
+from symgen.knowledge import ValueIndex, hint_line, relevant_tables, schema_ddl, sql_name
 from symgen.progress import bar as progress_bar
-from symgen.prompt import Demo, answer_prefix_text, answer_prompt, question_prompt
-from symgen.questions import generate_questions, question_key
+from symgen.prompt import (
+    Demo,
+    answer_prefix_text,
+    answer_prompt,
+    describe_prompt,
+    question_prompt,
+)
+from symgen.questions import acceptable, clean_question, generate_questions, question_key
+from symgen.sql_programs import SchemaFacts, sample_programs, schema_facts, worth_asking
 from symgen.tasks import code as codetask
 from symgen.tasks import sql as sqltask
-from symgen.verify import Candidate, MinVotes, PromptedVote, Verdict
+from symgen.verify import Candidate, MinVotes, PromptedVote, Verdict, anchored_verdict
 
 # Characters of CREATE TABLE + example rows the LLM prompt may spend on the schema (~2k tokens of
 # the 4k context). Bigger schemas show, per question, the tables it most likely needs.
@@ -106,6 +114,56 @@ class SqlContext(PromptedVote):
 
     def record(self, question: str, verdict: Verdict) -> dict[str, Any]:
         return {"question": question, "query": verdict.program, "db": self.db.name}
+
+    @cached_property
+    def facts(self) -> SchemaFacts:
+        """The schema as program-first gen-q's grammar sees it (numbers sampled read-only)."""
+        numbers: dict[tuple[str, str], list[float]] = {}
+        grouping = []
+        for t in self.tables:
+            table = sql_name(t.name, self.dialect)
+            for c in t.columns:
+                col = f"{table}.{sql_name(c.name, self.dialect)}"
+                run = self.db.execute(
+                    f"SELECT {col} FROM {table} WHERE {col} IS NOT NULL LIMIT 2000"
+                )
+                rows = run.rows or ()
+                if len({r[0] for r in rows}) < len(rows):
+                    grouping.append((t.name, c.name))
+                try:
+                    numbers[(t.name, c.name)] = [float(r[0]) for r in rows]
+                except (TypeError, ValueError):
+                    continue
+        return schema_facts(
+            self.tables, self.db.text_values(), numbers, self.dialect, grouping=grouping
+        )
+
+    def describe_prompt(self, program: str) -> str:
+        return describe_prompt(self.schema, self.demos, program)
+
+    def answer_anchored(
+        self,
+        generator: Generator,
+        question: str,
+        program: str,
+        *,
+        samples: int,
+        temperature: float,
+        min_votes: MinVotes,
+        seed: int | None = None,
+    ) -> tuple[Verdict, list[Candidate]]:
+        """Back-translation check of a program-first pair: answer `question` afresh (samples after
+        the usual prompt) and keep `program` when at least `min_votes` answers agree with its
+        result. The question the LLM wrote must say enough to recover the program's answer."""
+        verdict, cands = self.answer(
+            generator,
+            question,
+            samples=samples,
+            temperature=temperature,
+            min_votes=MinVotes(samples + 1),  # the vote is only for its audit fields here
+            seed=seed,
+        )
+        return anchored_verdict(self.task, program, cands, verdict, min_votes), cands
 
 
 class GenContext(Protocol):
@@ -300,8 +358,12 @@ def run_generate(
             "seeds_sha": _fingerprint(seeds_path),
             "prompt_hash": sql_ctx.prompt_hash,
         }
+        if qcfg.source == "programs":
+            identity["questions_from"] = "programs"
         ctx = sql_ctx
     else:
+        if qcfg.source != "llm":
+            raise SymgenError(f"--questions-from {qcfg.source} is for --task sql only")
         code_seeds = codetask.read_code_seeds(seeds_path)
         code_ctx = codetask.build_context(task, code_seeds, acfg, vcfg)
         for cseed, why in code_ctx.skipped_seeds:
@@ -315,12 +377,15 @@ def run_generate(
     run_path = out_path.with_name(out_path.stem + ".run.json")
     previous = json.loads(run_path.read_text()) if run_path.exists() else None
     if previous and previous.get("identity") != identity:
-        changed = [k for k in identity if previous["identity"].get(k) != identity[k]]
+        keys = dict.fromkeys([*identity, *previous["identity"]])
+        changed = [k for k in keys if previous["identity"].get(k) != identity.get(k)]
         raise SymgenError(
             f"{out_path} belongs to a run with a different {', '.join(changed)}; "
             "use a new --out (or delete the old files) instead of mixing data"
         )
-    questions = [r["question"] for r in read_resumable(q_path)]
+    q_records = read_resumable(q_path)
+    questions = [r["question"] for r in q_records]
+    programs = {question_key(r["question"]): r["program"] for r in q_records if r.get("program")}
     done = {question_key(r["question"]) for r in read_resumable(out_path)}
     done |= {question_key(r["question"]) for r in read_resumable(rej_path)}
     stats = RunStats()
@@ -360,18 +425,16 @@ def run_generate(
         else:
             generator = open_gen()
             if missing > 0:
-                new = _question_stage(
-                    generator,
-                    ctx,
-                    seed_questions,
-                    questions,
-                    n_questions,
-                    q_path,
-                    qcfg,
-                    seed,
-                    stats,
-                    progress,
-                )
+                if qcfg.source == "programs":
+                    new = _program_stage(
+                        generator, sql_ctx, questions, programs, n_questions, q_path, qcfg, seed,
+                        stats, progress,
+                    )  # fmt: skip
+                else:
+                    new = _question_stage(
+                        generator, ctx, seed_questions, questions, n_questions, q_path, qcfg,
+                        seed, stats, progress,
+                    )  # fmt: skip
                 pending += new
                 if len(questions) < n_questions:
                     log(f"warning: only {len(questions)} distinct questions after the gen-q budget")
@@ -379,6 +442,7 @@ def run_generate(
                 generator,
                 ctx,
                 pending,
+                programs,
                 out_path,
                 rej_path,
                 acfg,
@@ -438,10 +502,79 @@ def _question_stage(
     return new
 
 
+def _program_stage(
+    generator: Generator,
+    ctx: SqlContext,
+    questions: list[str],
+    programs: dict[str, str],
+    n_questions: int,
+    q_path: Path,
+    qcfg: QuestionGenConfig,
+    seed: int,
+    stats: RunStats,
+    progress: bool,
+) -> list[str]:
+    """Program-first gen-q: sample SQL from the schema grammar, keep programs with a result
+    worth asking for, and let the LLM write the question; appended to `q_path` with its program."""
+    new: list[str] = []
+    seen_q = {question_key(q) for q in questions} | {question_key(d.question) for d in ctx.demos}
+    seen_p = {ctx.task.dedup_key(p) for p in programs.values()}
+    seen_p |= {ctx.task.dedup_key(d.query) for d in ctx.demos}
+    rng = random.Random(seed * 7_919 + len(questions))
+    tries = 0
+    with (
+        JsonlAppender(q_path) as qout,
+        progress_bar(
+            total=n_questions,
+            initial=len(questions),
+            desc="gen-q (programs)",
+            unit="q",
+            disable=not progress,
+        ) as bar,
+    ):
+        for template, program in sample_programs(ctx.facts, rng):
+            if len(questions) >= n_questions or tries >= n_questions * 50:
+                break
+            tries += 1
+            key = ctx.task.dedup_key(program)
+            if key in seen_p:
+                stats.failures.update(["program_duplicate"])
+                continue
+            seen_p.add(key)
+            run = ctx.db.execute(program)
+            if run.rows is None or not worth_asking(run.rows, qcfg.max_rows):
+                stats.failures.update(["program_result_unasked"])
+                continue
+            (sample,) = generator.sample(
+                ctx.describe_prompt(program),
+                n=1,
+                temperature=qcfg.describe_temperature,
+                max_tokens=qcfg.max_tokens,
+                stop=("\n",),
+                seed=seed * 100_003 + tries,
+            )
+            question = clean_question(sample.text)
+            if not acceptable(question, qcfg):
+                stats.failures.update(["question_length"])
+                continue
+            if question_key(question) in seen_q:
+                stats.failures.update(["question_duplicate"])
+                continue
+            seen_q.add(question_key(question))
+            qout.write({"question": question, "program": program, "template": template})
+            questions.append(question)
+            programs[question_key(question)] = program
+            new.append(question)
+            stats.questions_generated += 1
+            bar.update()
+    return new
+
+
 def _answer_stage(
     generator: Generator,
     ctx: GenContext,
     pending: Sequence[str],
+    programs: dict[str, str],
     out_path: Path,
     rej_path: Path,
     acfg: AnswerGenConfig,
@@ -451,7 +584,9 @@ def _answer_stage(
     stats: RunStats,
     progress: bool,
 ) -> None:
-    """gen-a + verify each pending question; kept pairs to `out_path`, the rest to `rej_path`."""
+    """gen-a + verify each pending question; kept pairs to `out_path`, the rest to `rej_path`.
+
+    A question with a program (program-first) is kept when enough answers agree with it."""
     with (
         JsonlAppender(out_path) as out,
         JsonlAppender(rej_path) as rej,
@@ -460,14 +595,26 @@ def _answer_stage(
         ) as bar,
     ):
         for i, question in enumerate(pending):
-            verdict, _ = ctx.answer(
-                generator,
-                question,
-                samples=acfg.samples,
-                temperature=acfg.temperature,
-                min_votes=min_votes,
-                seed=seed * 1_000_003 + i,
-            )
+            program = programs.get(question_key(question))
+            if program is not None and isinstance(ctx, SqlContext):
+                verdict, _ = ctx.answer_anchored(
+                    generator,
+                    question,
+                    program,
+                    samples=acfg.samples,
+                    temperature=acfg.temperature,
+                    min_votes=min_votes,
+                    seed=seed * 1_000_003 + i,
+                )
+            else:
+                verdict, _ = ctx.answer(
+                    generator,
+                    question,
+                    samples=acfg.samples,
+                    temperature=acfg.temperature,
+                    min_votes=min_votes,
+                    seed=seed * 1_000_003 + i,
+                )
             stats.questions_answered += 1
             stats.failures.update(verdict.failures)
             record = ctx.record(question, verdict)

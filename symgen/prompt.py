@@ -66,3 +66,24 @@ def question_prompt(schema: str, example_questions: Sequence[str]) -> str:
     """Prompt whose continuation is one new question (stop at the end of the line)."""
     shots = "\n".join(f"-- Question: {' '.join(q.split())}" for q in example_questions)
     return f"{schema}\n\n{QUESTION_INSTRUCTION}\n\n{shots}\n-- Question:"
+
+
+DESCRIBE_INSTRUCTION = (
+    "-- Each SQL query below is followed by the question, in plain everyday English, that a user "
+    "asked to get it. The question never names tables or columns."
+)
+
+
+def describe_prompt(schema: str, demos: Sequence[Demo], program: str) -> str:
+    """Prompt whose continuation is the question `program` answers (program-first gen-q).
+
+    The seeds shown backwards (SQL, then question) teach the users' wording; the schema prefix
+    and demonstrations are shared by every program, so llama.cpp caches them."""
+    shots = "\n\n".join(
+        f"-- SQL: {' '.join(d.query.split())}\n-- Question: {' '.join(d.question.split())}"
+        for d in demos
+    )
+    return (
+        f"{schema}\n\n{DESCRIBE_INSTRUCTION}\n\n{shots}\n\n"
+        f"-- SQL: {' '.join(program.split())}\n-- Question:"
+    )

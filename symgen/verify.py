@@ -201,3 +201,45 @@ class PromptedVote:
             min_votes=min_votes,
             seed=seed,
         )
+
+
+def anchored_verdict(
+    task: Task,
+    program: str,
+    candidates: Sequence[Candidate],
+    vote: Verdict,
+    min_votes: MinVotes,
+) -> Verdict:
+    """Agreement with a known program (program-first pairs): keep `program` when at least
+    `min_votes` of the candidates give its result. `vote` is the candidates' own vote, whose
+    audit fields (groups, failures) are carried over."""
+    required = min_votes.required(len(candidates))
+    anchor = task.execute(program.strip())
+    agree = 0
+    if anchor.key is not None:
+        outcome: dict[str, Hashable | None] = {}
+        for cand in candidates:
+            text = cand.program.strip()
+            if task.static_check(text) is not None:
+                continue
+            key = task.dedup_key(text)
+            if key not in outcome:
+                outcome[key] = task.execute(text).key
+            agree += outcome[key] == anchor.key
+    kept = agree >= required
+    if anchor.key is None:
+        reason: str | None = f"program_{anchor.failure or 'no_result'}"
+    else:
+        reason = None if kept else "too_few_agree_with_program"
+    return Verdict(
+        kept,
+        program.strip() if anchor.key is not None else None,
+        agree,
+        required,
+        len(candidates),
+        vote.n_distinct,
+        vote.group_sizes,
+        None,
+        vote.failures,
+        reason=reason,
+    )

@@ -1,0 +1,333 @@
+"""Program-first gen-q: sample SQL programs from the schema itself, before any question exists.
+
+Why: gen-q from ten seed questions collapses onto the seeds' few shapes (measured: most of 256
+kept GeoQuery pairs were "longest river in X" or "major cities in X"), and tables the seeds never
+mention get no data at all. Sampling programs from a small grammar over *every* table, column and
+value, then letting the LLM describe each one (`program_prompt`) and checking that description by
+back-translation (`SqlContext.answer_anchored`), covers the schema evenly and keeps SQL that is
+correct by construction. The grammar is the shapes of everyday questions: lookups, filters,
+counts, extremes (global and within a group), aggregates, comparisons with another row, nesting
+through columns that share values, and group-by rankings.
+
+Pure: the schema, its values and a `random.Random` in, SQL text out; execution is the caller's.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from symgen.database import Table
+from symgen.knowledge import sql_name
+
+_NUMERIC_TYPE = re.compile(r"int|real|double|float|num|dec", re.IGNORECASE)
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class SchemaFacts:
+    """What the grammar may use: numeric and text columns per table, values, linked columns."""
+
+    dialect: str
+    numeric: dict[str, tuple[str, ...]]
+    text: dict[str, tuple[str, ...]]
+    values: dict[tuple[str, str], tuple[str, ...]]  # (table, column) -> distinct text values
+    numbers: dict[tuple[str, str], tuple[float, ...]]  # (table, column) -> sorted sample values
+    # (a, ca, b, cb): values of a.ca mostly occur in b.cb, so `a.ca IN (SELECT b.cb ...)` reads
+    links: tuple[tuple[str, str, str, str], ...] = field(default=())
+    # text columns whose values repeat (river.traverse, city.state_name): counting, summing or
+    # ranking by them means something; by a name column it would count one row
+    grouping: frozenset[tuple[str, str]] = field(default=frozenset())
+
+    def name(self, table: str, column: str | None = None) -> str:
+        if column is None:
+            return sql_name(table, self.dialect)
+        return f"{sql_name(table, self.dialect)}.{sql_name(column, self.dialect)}"
+
+
+def entity_column(f: SchemaFacts, table: str) -> str | None:
+    """The column naming a row's entity (river.river_name): what "which rivers ..." asks for.
+
+    A text column named like the table and "name", else one with "name", else the first."""
+    cols = f.text.get(table, ())
+    stem = table.lower().rstrip("s")
+    named = [c for c in cols if "name" in c.lower()]
+    own = [c for c in named if stem in c.lower()]
+    picks = own or named or list(cols)
+    return picks[0] if picks else None
+
+
+def _shown(f: SchemaFacts, rng: random.Random, table: str, exclude: str) -> str | None:
+    """The projected column: mostly the entity's name (as people ask), sometimes another."""
+    entity = entity_column(f, table)
+    if entity is not None and entity != exclude and rng.random() < 0.7:
+        return entity
+    others = [c for c in (*f.text[table], *f.numeric[table]) if c != exclude]
+    return rng.choice(others) if others else None
+
+
+def _looks_numeric(rows: Sequence[Sequence[object]], index: int) -> bool:
+    seen = [r[index] for r in rows if r[index] not in (None, "")]
+    return bool(seen) and all(_NUMBER.match(str(v).strip()) for v in seen)
+
+
+def schema_facts(
+    tables: Sequence[Table],
+    text_values: Iterable[tuple[str, str, str]],
+    numeric_values: Mapping[tuple[str, str], Sequence[float]],
+    dialect: str = "sqlite",
+    min_overlap: float = 0.5,
+    grouping: Iterable[tuple[str, str]] = (),
+) -> SchemaFacts:
+    """Classify columns and find links; `numeric_values` holds a sample per numeric column.
+
+    Text columns with a single value (country_name = 'usa' everywhere) are left out: every
+    question about them has the same answer."""
+    numeric: dict[str, tuple[str, ...]] = {}
+    text: dict[str, tuple[str, ...]] = {}
+    for t in tables:
+        nums = [
+            c.name
+            for i, c in enumerate(t.columns)
+            if _NUMERIC_TYPE.search(c.type or "") or (t.rows and _looks_numeric(t.rows, i))
+        ]
+        numeric[t.name] = tuple(nums)
+        text[t.name] = tuple(c.name for c in t.columns if c.name not in nums)
+    values: dict[tuple[str, str], list[str]] = {}
+    for table, column, value in text_values:
+        if column in text.get(table, ()) and value.strip() and "'" not in value:
+            values.setdefault((table, column), []).append(value)
+    vals = {k: tuple(dict.fromkeys(v)) for k, v in values.items()}
+    constant = {k for k, v in vals.items() if len(v) < 2}
+    text = {t: tuple(c for c in cols if (t, c) not in constant) for t, cols in text.items()}
+    vals = {k: v for k, v in vals.items() if k not in constant}
+    links = []
+    sets = {k: set(v) for k, v in vals.items() if len(v) >= 2}
+    for (a, ca), va in sets.items():
+        for (b, cb), vb in sets.items():
+            if a != b and len(va & vb) >= min_overlap * min(len(va), len(vb)):
+                links.append((a, ca, b, cb))
+    numbers = {
+        k: tuple(sorted(v))
+        for k, v in numeric_values.items()
+        if v and k[1] in numeric.get(k[0], ())
+    }
+    return SchemaFacts(
+        dialect, numeric, text, vals, numbers, tuple(sorted(links)), frozenset(grouping) & set(vals)
+    )
+
+
+# A template takes the facts and an rng and returns SQL, or None when the schema lacks the parts.
+Template = Callable[[SchemaFacts, random.Random], "str | None"]
+
+
+def _pick_value(
+    f: SchemaFacts, rng: random.Random, table: str, grouping: bool = False
+) -> tuple[str, str] | None:
+    keyed = [
+        c
+        for c in f.text[table]
+        if f.values.get((table, c)) and (not grouping or (table, c) in f.grouping)
+    ]
+    if not keyed:
+        return None
+    column = rng.choice(keyed)
+    return column, rng.choice(f.values[(table, column)])
+
+
+def _threshold(f: SchemaFacts, rng: random.Random, table: str, column: str) -> str | None:
+    sample = f.numbers.get((table, column))
+    if not sample:
+        return None
+    value = sample[int(rng.uniform(0.2, 0.8) * (len(sample) - 1))]
+    # round numbers, as people ask: > 500000, not > 512233; > 43, not > 43.24517512508935
+    if abs(value) >= 100:
+        value = round(value, 1 - len(str(int(abs(value)))))
+    elif abs(value) >= 10:
+        value = round(value)
+    else:
+        value = round(value, 1)
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _tables_with(f: SchemaFacts, *, numeric: bool = False, values: bool = False) -> list[str]:
+    return [
+        t
+        for t in f.text
+        if (not numeric or f.numeric[t])
+        and (not values or any(f.values.get((t, c)) for c in f.text[t]))
+    ]
+
+
+def _pick_table(
+    f: SchemaFacts, rng: random.Random, *, numeric: bool = False, values: bool = False
+) -> str | None:
+    tables = _tables_with(f, numeric=numeric, values=values)
+    return rng.choice(tables) if tables else None
+
+
+def _lookup(f: SchemaFacts, rng: random.Random) -> str | None:
+    t = _pick_table(f, rng, values=True)
+    if t is None:
+        return None
+    key = _pick_value(f, rng, t)
+    if key is None:
+        return None
+    shown = _shown(f, rng, t, key[0])
+    if shown is None:
+        return None
+    return f"SELECT {f.name(t, shown)} FROM {f.name(t)} WHERE {f.name(t, key[0])}='{key[1]}';"
+
+
+def _filter(f: SchemaFacts, rng: random.Random) -> str | None:
+    t = _pick_table(f, rng, numeric=True)
+    if t is None:
+        return None
+    n = rng.choice(f.numeric[t])
+    limit = _threshold(f, rng, t, n)
+    if limit is None or not f.text[t]:
+        return None
+    op = rng.choice((">", "<"))
+    where = f"{f.name(t, n)}{op}{limit}"
+    key = _pick_value(f, rng, t) if rng.random() < 0.5 else None
+    if key is not None:
+        where = f"{f.name(t, key[0])}='{key[1]}' AND {where}"
+    shown = _shown(f, rng, t, n)
+    return None if shown is None else f"SELECT {f.name(t, shown)} FROM {f.name(t)} WHERE {where};"
+
+
+def _count(f: SchemaFacts, rng: random.Random) -> str | None:
+    t = _pick_table(f, rng, values=True)
+    if t is None:
+        return None
+    key = _pick_value(f, rng, t, grouping=True)
+    if key is None:
+        return None
+    counted = [c for c in f.text[t] if c != key[0]] or [key[0]]
+    return (
+        f"SELECT count({f.name(t, rng.choice(counted))}) FROM {f.name(t)} "
+        f"WHERE {f.name(t, key[0])}='{key[1]}';"
+    )
+
+
+def _extreme(f: SchemaFacts, rng: random.Random) -> str | None:
+    t = _pick_table(f, rng, numeric=True)
+    if t is None:
+        return None
+    n, agg = rng.choice(f.numeric[t]), rng.choice(("max", "min"))
+    shown = _shown(f, rng, t, n) or n
+    key = _pick_value(f, rng, t, grouping=True) if rng.random() < 0.5 else None
+    if key is None:
+        return (
+            f"SELECT {f.name(t, shown)} FROM {f.name(t)} WHERE {f.name(t, n)}="
+            f"(SELECT {agg}({f.name(t, n)}) FROM {f.name(t)});"
+        )
+    cond = f"{f.name(t, key[0])}='{key[1]}'"
+    return (
+        f"SELECT {f.name(t, shown)} FROM {f.name(t)} WHERE {cond} AND {f.name(t, n)}="
+        f"(SELECT {agg}({f.name(t, n)}) FROM {f.name(t)} WHERE {cond});"
+    )
+
+
+def _aggregate(f: SchemaFacts, rng: random.Random) -> str | None:
+    t = _pick_table(f, rng, numeric=True)
+    if t is None:
+        return None
+    n, agg = rng.choice(f.numeric[t]), rng.choice(("sum", "avg", "max", "min"))
+    key = _pick_value(f, rng, t, grouping=True) if rng.random() < 0.7 else None
+    where = "" if key is None else f" WHERE {f.name(t, key[0])}='{key[1]}'"
+    return f"SELECT {agg}({f.name(t, n)}) FROM {f.name(t)}{where};"
+
+
+def _compare(f: SchemaFacts, rng: random.Random) -> str | None:
+    t = _pick_table(f, rng, numeric=True, values=True)
+    if t is None:
+        return None
+    n = rng.choice(f.numeric[t])
+    key = _pick_value(f, rng, t)
+    if key is None:
+        return None
+    op = rng.choice((">", "<"))
+    return (
+        f"SELECT {f.name(t, entity_column(f, t) or key[0])} FROM {f.name(t)} WHERE {f.name(t, n)}{op}"
+        f"(SELECT {f.name(t, n)} FROM {f.name(t)} WHERE {f.name(t, key[0])}='{key[1]}');"
+    )
+
+
+def _nested(f: SchemaFacts, rng: random.Random) -> str | None:
+    if not f.links:
+        return None
+    a, ca, b, cb = rng.choice(f.links)
+    shown = _shown(f, rng, a, ca) or ca
+    if f.numeric[b] and rng.random() < 0.5:
+        n, agg = rng.choice(f.numeric[b]), rng.choice(("max", "min"))
+        inner = (
+            f"SELECT {f.name(b, cb)} FROM {f.name(b)} WHERE {f.name(b, n)}="
+            f"(SELECT {agg}({f.name(b, n)}) FROM {f.name(b)})"
+        )
+    else:
+        key = _pick_value(f, rng, b)
+        if key is None or key[0] == cb:
+            return None
+        inner = f"SELECT {f.name(b, cb)} FROM {f.name(b)} WHERE {f.name(b, key[0])}='{key[1]}'"
+    return f"SELECT {f.name(a, shown)} FROM {f.name(a)} WHERE {f.name(a, ca)} IN({inner});"
+
+
+def _ranking(f: SchemaFacts, rng: random.Random) -> str | None:
+    t = _pick_table(f, rng, values=True)
+    if t is None:
+        return None
+    groups = [c for c in f.text[t] if (t, c) in f.grouping]
+    if not groups:
+        return None
+    group = rng.choice(groups)
+    if f.numeric[t] and rng.random() < 0.5:
+        score = f"sum({f.name(t, rng.choice(f.numeric[t]))})"
+    else:
+        score = f"count({f.name(t, rng.choice(f.text[t]))})"
+    return (
+        f"SELECT {f.name(t, group)} FROM {f.name(t)} GROUP BY {f.name(t, group)} "
+        f"ORDER BY {score} DESC LIMIT 1;"
+    )
+
+
+TEMPLATES: dict[str, Template] = {
+    "lookup": _lookup,
+    "filter": _filter,
+    "count": _count,
+    "extreme": _extreme,
+    "aggregate": _aggregate,
+    "compare": _compare,
+    "nested": _nested,
+    "ranking": _ranking,
+}
+
+
+def sample_programs(facts: SchemaFacts, rng: random.Random) -> Iterator[tuple[str, str]]:
+    """Endless (template name, SQL) pairs, templates in turn so every shape is represented."""
+    names = list(TEMPLATES)
+    misses = 0
+    while misses < 1000:
+        rng.shuffle(names)
+        produced = False
+        for name in names:
+            # a draw can miss (a table without grouping column); redraw so shapes stay balanced
+            for _ in range(10):
+                sql = TEMPLATES[name](facts, rng)
+                if sql is not None:
+                    produced = True
+                    yield name, sql
+                    break
+        misses = 0 if produced else misses + 1
+
+
+def worth_asking(rows: Sequence[Sequence[object]], max_rows: int = 30) -> bool:
+    """Does a program's result make a question? Not empty, not NULL, not a long dump, and not
+    one value repeated (`SELECT country_name ... WHERE state_name='texas'` → 'usa' x 40)."""
+    if not rows or len(rows) > max_rows:
+        return False
+    if all(v is None or v == "" for row in rows for v in row):
+        return False
+    return len(rows) == 1 or len({tuple(r) for r in rows}) > 1

@@ -1,0 +1,180 @@
+"""Program-first gen-q: the schema grammar on the real GeoQuery DB, the anchored verdict, and
+`symgen generate --questions-from programs` end to end with the real 0.5B generator."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symgen.database import Table
+from symgen.dataset import read_pairs
+from symgen.pipeline import SqlContext, build_context
+from symgen.sql_programs import TEMPLATES, entity_column, sample_programs, worth_asking
+from symgen.tasks.sql import SqlTask, static_check
+from symgen.verify import Candidate, MinVotes, anchored_verdict, verify
+from tests.conftest import sha256
+
+
+@pytest.fixture(scope="module")
+def ctx(geo_dir: Path) -> SqlContext:
+    return build_context(geo_dir / "geography.sqlite", read_pairs(geo_dir / "seed_10.jsonl"))
+
+
+def test_facts_of_geoquery(ctx: SqlContext) -> None:
+    f = ctx.facts
+    # country_name is 'usa' in every row: no question about it has a second answer
+    assert all("country_name" not in cols for cols in f.text.values())
+    # highlow's elevations are declared text but hold numbers
+    assert set(f.numeric["highlow"]) == {"highest_elevation", "lowest_elevation"}
+    assert ("river", "traverse", "state", "state_name") in f.links
+    assert ("river", "traverse") in f.grouping and ("state", "state_name") not in f.grouping
+    names = {t: entity_column(f, t) for t in f.text}
+    assert names["river"] == "river_name" and names["state"] == "state_name"
+    assert names["border_info"] == "state_name" and names["lake"] == "lake_name"
+
+
+def test_every_program_is_valid_readonly_sql_over_known_names(ctx: SqlContext) -> None:
+    tables = {t.name: {c.name for c in t.columns} for t in ctx.tables}
+    seen: dict[str, int] = {}
+    useful = 0
+    for name, sql in itertools.islice(sample_programs(ctx.facts, random.Random(1)), 400):
+        seen[name] = seen.get(name, 0) + 1
+        assert static_check(sql) is None, sql
+        for ref in re.findall(r"\b([a-z_]\w*)\.([a-z_]\w*)", sql):
+            assert ref[0] in tables and ref[1] in tables[ref[0]], (ref, sql)
+        run = ctx.db.execute(sql)
+        assert run.rows is not None, (sql, run.error)
+        useful += worth_asking(run.rows)
+        for number in re.findall(r"[<>](-?[\d.]+)", sql):
+            assert len(number.replace("-", "").replace(".", "")) <= 2 or number.endswith("0"), sql
+    assert set(seen) == set(TEMPLATES)  # every shape is produced, in turn
+    assert max(seen.values()) - min(seen.values()) <= 1
+    assert useful >= 200  # most programs have an answer worth a question
+
+
+def test_sampling_is_reproducible(ctx: SqlContext) -> None:
+    def draw(seed: int) -> list[tuple[str, str]]:
+        return list(itertools.islice(sample_programs(ctx.facts, random.Random(seed)), 30))
+
+    assert draw(3) == draw(3) and draw(3) != draw(4)
+
+
+def test_a_schema_without_values_or_numbers_yields_nothing() -> None:
+    from symgen.sql_programs import schema_facts
+
+    empty = schema_facts([Table("t", ())], [], {})
+    assert list(itertools.islice(sample_programs(empty, random.Random(0)), 5)) == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "worth"),
+    [
+        ([], False),  # nothing to ask for
+        ([(None,)], False),
+        ([("",), (None,)], False),
+        ([("austin",)], True),
+        ([(0,)], True),  # a count of zero is an answer
+        ([("usa",)] * 5, False),  # one value repeated: the question is about nothing
+        ([("a",), ("b",)], True),
+        ([(str(i),) for i in range(31)], False),  # a dump, not an answer
+        ([(str(i),) for i in range(30)], True),
+    ],
+)
+def test_worth_asking(rows: list[tuple[object, ...]], worth: bool) -> None:
+    assert worth_asking(rows, max_rows=30) is worth
+
+
+def test_anchored_verdict_counts_answers_that_reproduce_the_program(ctx: SqlContext) -> None:
+    task = SqlTask(ctx.db)
+    program = "SELECT river.river_name FROM river WHERE river.traverse='ohio';"
+    same_result = "SELECT river_name FROM river WHERE traverse = 'ohio'"
+    other = "SELECT river.river_name FROM river WHERE river.traverse='iowa';"
+    cands = [
+        Candidate(same_result, -0.1),
+        Candidate(same_result, -0.2),
+        Candidate(other, -0.05),
+        Candidate("SELECT nope FROM river", -0.3),  # runtime error: ignored
+        Candidate("DELETE FROM river", -0.3),  # rejected statically, never run
+    ]
+    vote = verify(task, cands, MinVotes(6))
+    kept = anchored_verdict(task, program, cands, vote, MinVotes(2))
+    assert kept.kept and kept.votes == 2 and kept.program == program
+    assert kept.failures == vote.failures and kept.n_samples == 5
+    strict = anchored_verdict(task, program, cands, vote, MinVotes(3))
+    assert not strict.kept and strict.reason == "too_few_agree_with_program"
+    # the candidates' own majority (iowa's one vote vs ohio's two) does not matter: only the program
+    iowa = anchored_verdict(task, other, cands, vote, MinVotes(2))
+    assert not iowa.kept and iowa.votes == 1
+    broken = anchored_verdict(task, "SELECT x FROM nowhere", cands, vote, MinVotes(1))
+    assert not broken.kept and broken.reason == "program_runtime_error"
+
+
+def _generate(db: Path, seeds: Path, out: Path, source: str, n: int) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "symgen",
+            "generate",
+            "--db",
+            str(db),
+            "--seeds",
+            str(seeds),
+            "--out",
+            str(out),
+            "--questions",
+            str(n),
+            "--questions-from",
+            source,
+            "--threads",
+            "2",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.llm
+def test_generate_from_programs_end_to_end(  # type: ignore[no-untyped-def]
+    model_file, geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    model_file("qwen2.5-coder-0.5b")
+    before = sha256(geo_db)
+    seeds, out = geo_dir / "seed_10.jsonl", tmp_path / "pf.jsonl"
+    proc = _generate(geo_db, seeds, out, "programs", 8)
+    assert proc.returncode == 0, proc.stderr
+
+    def lines(name: str) -> list[dict]:  # type: ignore[type-arg]
+        path = tmp_path / name
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    questions = lines("pf.questions.jsonl")
+    kept, rejected = lines("pf.jsonl"), lines("pf.rejected.jsonl")
+    assert len(questions) == 8 and len(kept) + len(rejected) == 8
+    assert {q["template"] for q in questions} <= set(TEMPLATES)
+    program_of = {q["question"]: q["program"] for q in questions}
+    assert kept, f"no program-first pair kept of 8: {rejected}"
+    for pair in kept:
+        # the pair's SQL is the sampled program itself, backed by an agreeing answer (4 samples)
+        assert pair["query"] == program_of[pair["question"]]
+        assert 1 <= pair["votes"] <= pair["n_samples"] == 4
+    for rej in rejected:
+        assert rej["reason"] == "too_few_agree_with_program" and rej["votes"] == 0
+    run = json.loads((tmp_path / "pf.run.json").read_text())
+    assert run["identity"]["questions_from"] == "programs" and run["stats"]["kept"] == len(kept)
+    # the same --out with the paper's gen-q would mix two kinds of data: refused, nothing lost
+    snapshot = out.read_bytes()
+    proc = _generate(geo_db, seeds, out, "llm", 8)
+    assert proc.returncode != 0 and "questions_from" in proc.stderr
+    proc = _generate(geo_db, seeds, out, "programs", 8)
+    assert proc.returncode == 0 and "nothing to do" in proc.stderr
+    assert out.read_bytes() == snapshot and sha256(geo_db) == before
