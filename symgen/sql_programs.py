@@ -124,12 +124,14 @@ Template = Callable[[SchemaFacts, random.Random], "str | None"]
 
 
 def _pick_value(
-    f: SchemaFacts, rng: random.Random, table: str, grouping: bool = False
+    f: SchemaFacts, rng: random.Random, table: str, grouping: bool | None = None
 ) -> tuple[str, str] | None:
+    """A (column, value) to filter on: any column, or only grouping (True) / identifying
+    (False) ones: `count ... WHERE traverse='ohio'`, but `(SELECT length ... WHERE name='x')`."""
     keyed = [
         c
         for c in f.text[table]
-        if f.values.get((table, c)) and (not grouping or (table, c) in f.grouping)
+        if f.values.get((table, c)) and (grouping is None or ((table, c) in f.grouping) == grouping)
     ]
     if not keyed:
         return None
@@ -246,7 +248,7 @@ def _compare(f: SchemaFacts, rng: random.Random) -> str | None:
     if t is None:
         return None
     n = rng.choice(f.numeric[t])
-    key = _pick_value(f, rng, t)
+    key = _pick_value(f, rng, t, grouping=False)
     if key is None:
         return None
     op = rng.choice((">", "<"))
