@@ -82,8 +82,8 @@ def build(
             return model, full, eos, pad
         pruned, old_ids = prune_tokenizer(full, texts, common=arch.prune_vocab)
         model = prune_embeddings(model, old_ids)
-        new_id = {old: new for new, old in enumerate(old_ids)}
-        return model, pruned, new_id[eos], new_id[pad]
+        return model, pruned, old_ids.index(eos), old_ids.index(pad)
+
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
