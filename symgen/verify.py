@@ -80,10 +80,16 @@ class Verdict:
         }
 
 
-def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> Verdict:
-    """Vote on `candidates` for one question (see the module docstring for the rule)."""
-    n_samples = len(candidates)
-    required = min_votes.required(n_samples)
+@dataclass
+class _Executed:
+    """Candidates grouped by execution result, each distinct program run once."""
+
+    by_key: dict[str, list[Candidate]]
+    groups: dict[Hashable, list[Candidate]]
+    failures: Counter[str]
+
+
+def _execute(task: Task, candidates: Sequence[Candidate]) -> _Executed:
     failures: Counter[str] = Counter()
     # Dedup: one execution per distinct program, but keep every sample's vote and logprob.
     by_key: dict[str, list[Candidate]] = {}
@@ -102,7 +108,15 @@ def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> 
             failures[outcome.failure or "no_result"] += len(same)
             continue
         groups.setdefault(outcome.key, []).extend(same)
+    return _Executed(by_key, groups, failures)
 
+
+def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> Verdict:
+    """Vote on `candidates` for one question (see the module docstring for the rule)."""
+    n_samples = len(candidates)
+    required = min_votes.required(n_samples)
+    run = _execute(task, candidates)
+    by_key, groups, failures = run.by_key, run.groups, run.failures
     sizes = sorted((len(g) for g in groups.values()), reverse=True)
     if not groups:
         return Verdict(
@@ -147,6 +161,28 @@ def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> 
     )
 
 
+def sample_candidates(
+    generator: Generator,
+    prompt: str,
+    task: Task,
+    *,
+    samples: int,
+    temperature: float,
+    max_tokens: int,
+    seed: int | None = None,
+) -> list[Candidate]:
+    """gen-a for one question: K post-processed samples after `prompt` (greedy when K = 1)."""
+    raw = generator.sample(
+        prompt,
+        n=samples,
+        temperature=temperature if samples > 1 else 0.0,
+        max_tokens=max_tokens,
+        stop=task.stop,
+        seed=seed,
+    )
+    return [Candidate(task.postprocess(s.text), s.logprob) for s in raw]
+
+
 def sample_and_vote(
     generator: Generator,
     prompt: str,
@@ -158,16 +194,16 @@ def sample_and_vote(
     min_votes: MinVotes,
     seed: int | None = None,
 ) -> tuple[Verdict, list[Candidate]]:
-    """gen-a for one question (K samples after `prompt`, greedy when K = 1), then the vote."""
-    raw = generator.sample(
+    """gen-a for one question, then the vote."""
+    cands = sample_candidates(
+        generator,
         prompt,
-        n=samples,
-        temperature=temperature if samples > 1 else 0.0,
+        task,
+        samples=samples,
+        temperature=temperature,
         max_tokens=max_tokens,
-        stop=task.stop,
         seed=seed,
     )
-    cands = [Candidate(task.postprocess(s.text), s.logprob) for s in raw]
     return verify(task, cands, min_votes), cands
 
 
@@ -207,25 +243,14 @@ def anchored_verdict(
     task: Task,
     program: str,
     candidates: Sequence[Candidate],
-    vote: Verdict,
     min_votes: MinVotes,
 ) -> Verdict:
     """Agreement with a known program (program-first pairs): keep `program` when at least
-    `min_votes` of the candidates give its result. `vote` is the candidates' own vote, whose
-    audit fields (groups, failures) are carried over."""
+    `min_votes` of the candidates give its result; the candidates' own majority is irrelevant."""
     required = min_votes.required(len(candidates))
     anchor = task.execute(program.strip())
-    agree = 0
-    if anchor.key is not None:
-        outcome: dict[str, Hashable | None] = {}
-        for cand in candidates:
-            text = cand.program.strip()
-            if task.static_check(text) is not None:
-                continue
-            key = task.dedup_key(text)
-            if key not in outcome:
-                outcome[key] = task.execute(text).key
-            agree += outcome[key] == anchor.key
+    run = _execute(task, candidates)
+    agree = len(run.groups.get(anchor.key, [])) if anchor.key is not None else 0
     kept = agree >= required
     if anchor.key is None:
         reason: str | None = f"program_{anchor.failure or 'no_result'}"
@@ -237,9 +262,9 @@ def anchored_verdict(
         agree,
         required,
         len(candidates),
-        vote.n_distinct,
-        vote.group_sizes,
+        len(run.by_key),
+        sorted((len(g) for g in run.groups.values()), reverse=True),
         None,
-        vote.failures,
+        dict(run.failures),
         reason=reason,
     )

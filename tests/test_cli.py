@@ -99,6 +99,28 @@ def test_bad_option_values(
     assert code == 2 and "unknown generator 'nope'" in err
 
 
+@pytest.mark.parametrize("task", ["bash", "python"])
+def test_program_first_questions_are_sql_only(
+    capsys: pytest.CaptureFixture[str], geo_dir: Path, tmp_path: Path, task: str
+) -> None:
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(
+        capsys,
+        "generate",
+        "--task",
+        task,
+        "--seeds",
+        str(geo_dir / "seed_10.jsonl"),
+        "--out",
+        str(out),
+        "--questions-from",
+        "programs",
+        "--quiet",
+    )
+    assert code == 2 and "--questions-from programs is for --task sql only" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_verify_command(capsys: pytest.CaptureFixture[str], geo_db: Path, tmp_path: Path) -> None:
     cands = tmp_path / "cands.jsonl"
     rows = [

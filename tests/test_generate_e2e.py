@@ -27,7 +27,8 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "symgen", *args]
 
 
-def generate_cmd(db: Path, seeds: Path, out: Path, questions: int) -> list[str]:
+def generate_cmd(db: Path, seeds: Path, out: Path, questions: int, *options: str) -> list[str]:
+    """`symgen generate` on the 2 cores; `options` default to a 2-of-4 vote."""
     return cli(
         "generate",
         "--db",
@@ -38,13 +39,10 @@ def generate_cmd(db: Path, seeds: Path, out: Path, questions: int) -> list[str]:
         str(out),
         "--questions",
         str(questions),
-        "--samples",
-        "4",
-        "--min-votes",
-        "2",
         "--threads",
         "2",
         "--quiet",
+        *(options or ("--samples", "4", "--min-votes", "2")),
     )
 
 

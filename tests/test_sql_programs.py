@@ -8,7 +8,6 @@ import json
 import random
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from symgen.sql_programs import TEMPLATES, entity_column, sample_programs, worth
 from symgen.tasks.sql import SqlTask, static_check
 from symgen.verify import Candidate, MinVotes, anchored_verdict, verify
 from tests.conftest import sha256
+from tests.test_generate_e2e import generate_cmd
 
 
 @pytest.fixture(scope="module")
@@ -106,44 +106,25 @@ def test_anchored_verdict_counts_answers_that_reproduce_the_program(ctx: SqlCont
         Candidate("SELECT nope FROM river", -0.3),  # runtime error: ignored
         Candidate("DELETE FROM river", -0.3),  # rejected statically, never run
     ]
-    vote = verify(task, cands, MinVotes(6))
-    kept = anchored_verdict(task, program, cands, vote, MinVotes(2))
+    kept = anchored_verdict(task, program, cands, MinVotes(2))
     assert kept.kept and kept.votes == 2 and kept.program == program
-    assert kept.failures == vote.failures and kept.n_samples == 5
-    strict = anchored_verdict(task, program, cands, vote, MinVotes(3))
+    # the same audit as the ordinary vote: one runtime error, one statically rejected, 3 distinct run
+    vote = verify(task, cands, MinVotes(6))
+    assert kept.failures == vote.failures and sum(kept.failures.values()) == 2
+    assert kept.n_samples == 5 and kept.n_distinct == vote.n_distinct == 3
+    assert kept.group_sizes == [2, 1]
+    strict = anchored_verdict(task, program, cands, MinVotes(3))
     assert not strict.kept and strict.reason == "too_few_agree_with_program"
     # the candidates' own majority (iowa's one vote vs ohio's two) does not matter: only the program
-    iowa = anchored_verdict(task, other, cands, vote, MinVotes(2))
+    iowa = anchored_verdict(task, other, cands, MinVotes(2))
     assert not iowa.kept and iowa.votes == 1
-    broken = anchored_verdict(task, "SELECT x FROM nowhere", cands, vote, MinVotes(1))
+    broken = anchored_verdict(task, "SELECT x FROM nowhere", cands, MinVotes(1))
     assert not broken.kept and broken.reason == "program_runtime_error"
 
 
 def _generate(db: Path, seeds: Path, out: Path, source: str, n: int) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "symgen",
-            "generate",
-            "--db",
-            str(db),
-            "--seeds",
-            str(seeds),
-            "--out",
-            str(out),
-            "--questions",
-            str(n),
-            "--questions-from",
-            source,
-            "--threads",
-            "2",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    cmd = generate_cmd(db, seeds, out, n, "--questions-from", source)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
 @pytest.mark.llm
