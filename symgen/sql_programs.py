@@ -59,12 +59,13 @@ def entity_column(f: SchemaFacts, table: str) -> str | None:
     return picks[0] if picks else None
 
 
-def _shown(f: SchemaFacts, rng: random.Random, table: str, exclude: str) -> str | None:
-    """The projected column: mostly the entity's name (as people ask), sometimes another."""
+def _shown(f: SchemaFacts, rng: random.Random, table: str, *exclude: str) -> str | None:
+    """The projected column: mostly the entity's name (as people ask), sometimes another; never
+    one the question already names (`SELECT state_name ... WHERE state_name='ohio'`)."""
     entity = entity_column(f, table)
-    if entity is not None and entity != exclude and rng.random() < 0.7:
+    if entity is not None and entity not in exclude and rng.random() < 0.7:
         return entity
-    others = [c for c in (*f.text[table], *f.numeric[table]) if c != exclude]
+    others = [c for c in (*f.text[table], *f.numeric[table]) if c not in exclude]
     return rng.choice(others) if others else None
 
 
@@ -131,12 +132,23 @@ def _pick_value(
     keyed = [
         c
         for c in f.text[table]
-        if f.values.get((table, c)) and (grouping is None or ((table, c) in f.grouping) == grouping)
+        if f.values.get((table, c))
+        and (grouping is None or ((table, c) in f.grouping) == grouping)
+        and (grouping is not True or _refers(f, table, c))
     ]
     if not keyed:
         return None
     column = rng.choice(keyed)
     return column, rng.choice(f.values[(table, column)])
+
+
+def _refers(f: SchemaFacts, table: str, column: str) -> bool:
+    """Does `table.column` name another table's entities (river.traverse → state.state_name)?
+    Only such columns make groups people ask about: "the longest river in texas", not "the
+    highest state whose lowest point is the atlantic ocean" or "the biggest city named utica"."""
+    return any(
+        a == table and ca == column and cb == entity_column(f, b) for a, ca, b, cb in f.links
+    )
 
 
 def _threshold(f: SchemaFacts, rng: random.Random, table: str, column: str) -> str | None:
@@ -196,7 +208,7 @@ def _filter(f: SchemaFacts, rng: random.Random) -> str | None:
     key = _pick_value(f, rng, t) if rng.random() < 0.5 else None
     if key is not None:
         where = f"{f.name(t, key[0])}='{key[1]}' AND {where}"
-    shown = _shown(f, rng, t, n)
+    shown = _shown(f, rng, t, n, *(key[:1] if key else ()))
     return None if shown is None else f"SELECT {f.name(t, shown)} FROM {f.name(t)} WHERE {where};"
 
 
@@ -219,8 +231,8 @@ def _extreme(f: SchemaFacts, rng: random.Random) -> str | None:
     if t is None:
         return None
     n, agg = rng.choice(f.numeric[t]), rng.choice(("max", "min"))
-    shown = _shown(f, rng, t, n) or n
     key = _pick_value(f, rng, t, grouping=True) if rng.random() < 0.5 else None
+    shown = _shown(f, rng, t, n, *(key[:1] if key else ())) or n
     if key is None:
         return (
             f"SELECT {f.name(t, shown)} FROM {f.name(t)} WHERE {f.name(t, n)}="
@@ -261,7 +273,9 @@ def _compare(f: SchemaFacts, rng: random.Random) -> str | None:
 def _nested(f: SchemaFacts, rng: random.Random) -> str | None:
     if not f.links:
         return None
-    a, ca, b, cb = rng.choice(f.links)
+    # mostly "the <attribute> of the state(s) whose ..." (a.ca is a's entity), as people ask
+    entity_links = [link for link in f.links if link[1] == entity_column(f, link[0])]
+    a, ca, b, cb = rng.choice(entity_links if entity_links and rng.random() < 0.7 else f.links)
     shown = _shown(f, rng, a, ca) or ca
     if f.numeric[b] and rng.random() < 0.5:
         n, agg = rng.choice(f.numeric[b]), rng.choice(("max", "min"))
@@ -281,7 +295,7 @@ def _ranking(f: SchemaFacts, rng: random.Random) -> str | None:
     t = _pick_table(f, rng, values=True)
     if t is None:
         return None
-    groups = [c for c in f.text[t] if (t, c) in f.grouping]
+    groups = [c for c in f.text[t] if (t, c) in f.grouping and _refers(f, t, c)]
     if not groups:
         return None
     group = rng.choice(groups)

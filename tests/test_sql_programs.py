@@ -62,6 +62,32 @@ def test_every_program_is_valid_readonly_sql_over_known_names(ctx: SqlContext) -
     assert useful >= 200  # most programs have an answer worth a question
 
 
+def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
+    """Groups are other tables' entities (river.traverse names states), never a name column or
+    a column like highlow.lowest_point ("the highest state whose lowest point is the atlantic");
+    the answer is never the value the question already names."""
+    groups: set[str] = set()
+    for name, sql in itertools.islice(sample_programs(ctx.facts, random.Random(2)), 800):
+        shown = re.match(r"SELECT (?:\w+\()?(\w+\.\w+)", sql)
+        assert shown is not None, sql
+        named = re.findall(r"(\w+\.\w+)='", sql)
+        if name in ("lookup", "filter", "extreme"):
+            assert shown.group(1) not in named, sql
+        if name in ("count", "extreme", "aggregate") and named:
+            groups.add(named[0])
+        if name == "ranking":
+            groups.add(re.findall(r"GROUP BY (\w+\.\w+)", sql)[0])
+    assert groups <= {
+        "border_info.state_name",
+        "border_info.border",
+        "city.state_name",
+        "lake.state_name",
+        "mountain.state_name",
+        "river.traverse",
+    }, groups
+    assert {"river.traverse", "city.state_name"} <= groups
+
+
 def test_sampling_is_reproducible(ctx: SqlContext) -> None:
     def draw(seed: int) -> list[tuple[str, str]]:
         return list(itertools.islice(sample_programs(ctx.facts, random.Random(seed)), 30))
