@@ -260,7 +260,13 @@ def _compare(f: SchemaFacts, rng: random.Random) -> str | None:
     if t is None:
         return None
     n = rng.choice(f.numeric[t])
-    key = _pick_value(f, rng, t, grouping=False)
+    # the row compared with is named by its entity ("states larger than texas"), as people ask;
+    # another identifying column ("... than the state whose capital is raleigh") only without one
+    entity = entity_column(f, t)
+    if entity is not None and (t, entity) not in f.grouping and f.values.get((t, entity)):
+        key: tuple[str, str] | None = (entity, rng.choice(f.values[(t, entity)]))
+    else:
+        key = _pick_value(f, rng, t, grouping=False)
     if key is None:
         return None
     op = rng.choice((">", "<"))
@@ -330,7 +336,7 @@ def sample_programs(facts: SchemaFacts, rng: random.Random) -> Iterator[tuple[st
         produced = False
         for name in names:
             # a draw can miss (a table without grouping column); redraw so shapes stay balanced
-            for _ in range(10):
+            for _ in range(50):
                 sql = TEMPLATES[name](facts, rng)
                 if sql is not None:
                     produced = True

@@ -67,6 +67,7 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
     a column like highlow.lowest_point ("the highest state whose lowest point is the atlantic");
     the answer is never the value the question already names."""
     groups: set[str] = set()
+    compared: set[str] = set()  # "states larger than texas": the row is named by its entity
     for name, sql in itertools.islice(sample_programs(ctx.facts, random.Random(2)), 800):
         shown = re.match(r"SELECT (?:\w+\()?(\w+\.\w+)", sql)
         assert shown is not None, sql
@@ -77,6 +78,8 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
             groups.add(named[0])
         if name == "ranking":
             groups.add(re.findall(r"GROUP BY (\w+\.\w+)", sql)[0])
+        if name == "compare":
+            compared.add(named[0])
     assert groups <= {
         "border_info.state_name",
         "border_info.border",
@@ -86,6 +89,7 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
         "river.traverse",
     }, groups
     assert {"river.traverse", "city.state_name"} <= groups
+    assert compared == {"state.state_name", "highlow.state_name", "mountain.mountain_name"}
 
 
 def test_sampling_is_reproducible(ctx: SqlContext) -> None:
