@@ -13,6 +13,7 @@ from typing import Any
 from symgen.config import (
     PROGRAM_FIRST_MIN_VOTES,
     PROGRAM_FIRST_SAMPLES,
+    PROGRAM_TEMPLATES,
     AnswerGenConfig,
     QuestionGenConfig,
     VerifyConfig,
@@ -105,7 +106,14 @@ def _open_gen(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_generate(args: argparse.Namespace) -> int:
     from symgen.pipeline import run_generate
 
-    qcfg = QuestionGenConfig(source=args.questions_from)
+    templates = tuple(t for t in args.templates.split(",") if t)
+    if templates and args.questions_from != "programs":
+        raise SymgenError("--templates is for --questions-from programs")
+    if unknown := set(templates) - set(PROGRAM_TEMPLATES):
+        raise SymgenError(
+            f"unknown templates {sorted(unknown)}; choose from {', '.join(PROGRAM_TEMPLATES)}"
+        )
+    qcfg = QuestionGenConfig(source=args.questions_from, templates=templates)
     programs = args.questions_from == "programs"
     samples = args.samples or (PROGRAM_FIRST_SAMPLES if programs else AnswerGenConfig.samples)
     min_votes = args.min_votes or (PROGRAM_FIRST_MIN_VOTES if programs else VerifyConfig.min_votes)
@@ -517,6 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="llm: new questions sampled from the seed questions (the paper's gen-q); programs "
         "(--task sql): SQL sampled from a grammar over the whole schema, described by the LLM and "
         "kept when --min-votes of the --samples answers to that question agree with it",
+    )
+    gen.add_argument(
+        "--templates",
+        default="",
+        help="with --questions-from programs: only these grammar templates, comma-separated "
+        f"(default all: {', '.join(PROGRAM_TEMPLATES)})",
     )
     gen.add_argument(
         "--samples",

@@ -22,6 +22,23 @@ class QuestionGenConfig:
     source: str = "llm"
     describe_temperature: float = 0.3  # a program has one meaning: describe it near-greedily
     max_rows: int = 30  # programs whose result is longer make no sensible question
+    # program-first: sample only these grammar templates (empty: all, in turn); e.g. the shapes a
+    # small generator describes well, or the hard ones for a bigger generator
+    templates: tuple[str, ...] = ()
+
+
+# The program-first grammar's templates (`symgen.sql_programs.TEMPLATES`), named here so the CLI
+# can check `--templates` without importing the grammar.
+PROGRAM_TEMPLATES = (
+    "lookup",
+    "filter",
+    "count",
+    "extreme",
+    "aggregate",
+    "compare",
+    "nested",
+    "ranking",
+)
 
 
 # Program-first pairs are checked against a known program rather than voted among themselves: an

@@ -540,7 +540,7 @@ def _program_stage(
             disable=not progress,
         ) as bar,
     ):
-        for template, program in sample_programs(ctx.facts, rng):
+        for template, program in sample_programs(ctx.facts, rng, qcfg.templates):
             if len(questions) >= n_questions or tries >= n_questions * 50:
                 break
             tries += 1

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from symgen.config import PROGRAM_TEMPLATES
 from symgen.database import Table
 from symgen.knowledge import sql_name
 
@@ -325,11 +326,17 @@ TEMPLATES: dict[str, Template] = {
     "nested": _nested,
     "ranking": _ranking,
 }
+assert tuple(TEMPLATES) == PROGRAM_TEMPLATES, "keep config.PROGRAM_TEMPLATES in step"
 
 
-def sample_programs(facts: SchemaFacts, rng: random.Random) -> Iterator[tuple[str, str]]:
-    """Endless (template name, SQL) pairs, templates in turn so every shape is represented."""
-    names = list(TEMPLATES)
+def sample_programs(
+    facts: SchemaFacts, rng: random.Random, templates: Sequence[str] = ()
+) -> Iterator[tuple[str, str]]:
+    """Endless (template name, SQL) pairs, templates (all, or the ones named) in turn so every
+    shape is represented."""
+    if unknown := set(templates) - set(TEMPLATES):
+        raise ValueError(f"unknown templates {sorted(unknown)}; choose from {', '.join(TEMPLATES)}")
+    names = list(templates or TEMPLATES)
     misses = 0
     while misses < 1000:
         rng.shuffle(names)

@@ -121,6 +121,20 @@ def test_program_first_questions_are_sql_only(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_program_templates_are_checked(
+    capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    seeds, out = geo_dir / "seed_10.jsonl", tmp_path / "o.jsonl"
+    code, _, err = run(capsys, *gen_args(geo_db, seeds, out, "--templates", "nested"))
+    assert code == 2 and "--templates is for --questions-from programs" in err
+    code, _, err = run(
+        capsys,
+        *gen_args(geo_db, seeds, out, "--questions-from", "programs", "--templates", "nested,x"),
+    )
+    assert code == 2 and "unknown templates ['x']; choose from lookup, filter" in err
+    assert list(tmp_path.iterdir()) == [geo_db]
+
+
 def test_verify_command(capsys: pytest.CaptureFixture[str], geo_db: Path, tmp_path: Path) -> None:
     cands = tmp_path / "cands.jsonl"
     rows = [

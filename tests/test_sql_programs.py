@@ -92,6 +92,18 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
     assert compared == {"state.state_name", "highlow.state_name", "mountain.mountain_name"}
 
 
+def test_sampling_only_the_named_templates(ctx: SqlContext) -> None:
+    drawn = [
+        name
+        for name, _ in itertools.islice(
+            sample_programs(ctx.facts, random.Random(5), ("nested", "compare")), 40
+        )
+    ]
+    assert sorted(set(drawn)) == ["compare", "nested"] and drawn.count("nested") == 20
+    with pytest.raises(ValueError, match="unknown templates \\['nest'\\]"):
+        next(sample_programs(ctx.facts, random.Random(5), ("nest",)))
+
+
 def test_sampling_is_reproducible(ctx: SqlContext) -> None:
     def draw(seed: int) -> list[tuple[str, str]]:
         return list(itertools.islice(sample_programs(ctx.facts, random.Random(seed)), 30))
