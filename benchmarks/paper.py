@@ -37,7 +37,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, ROOT, command_line, markdown_table, merge_result, shared_data
+from benchmarks.common import (
+    RESULTS,
+    ROOT,
+    command_line,
+    evaluate_in_fresh_process,
+    markdown_table,
+    merge_result,
+    shared_data,
+)
 from symgen.augment import with_augmented
 from symgen.config import (
     PROGRAM_FIRST_MIN_VOTES,
@@ -48,13 +56,11 @@ from symgen.config import (
 )
 from symgen.database import open_database
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
-from symgen.engine import TaskModel
 from symgen.evaluate import Item, evaluate, read_items
 from symgen.export import export
 from symgen.generate import Generator, open_generator
 from symgen.pipeline import SqlContext, answer, build_context, run_generate
 from symgen.registry import load_registry, model_path
-from symgen.task_data import load_dbs
 from symgen.task_model import get_arch
 from symgen.train import TrainConfig, train
 from symgen.verify import MinVotes
@@ -213,18 +219,13 @@ def task_row(
     args: argparse.Namespace,
     work: Path = WORK,
 ) -> dict[str, Any]:
-    """Train (resumable), export int8 ONNX and evaluate one task model through the engine."""
+    """Train (resumable), export int8 ONNX and evaluate one task model through the engine, as
+    the editor runs it (`evaluate_in_fresh_process`)."""
     run_dir, onnx_dir = work / "runs" / name, work / "onnx" / name
     n_pairs = sum(len(read_jsonl(p)) for p in data)
     meta = train(data, db_paths, run_dir, train_config(n_pairs, args))
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
-    model = TaskModel(onnx_dir, threads=args.threads)
-    dbs = load_dbs(db_paths)
-
-    def predict(dbname: str, q: str) -> str:
-        return model.suggest(dbs[dbname], q, beams=args.beams, decode=args.decode).sql
-
-    res = evaluate(predict, items, {p.stem: p for p in db_paths}, label=name)
+    res = evaluate_in_fresh_process(onnx_dir, items, db_paths, beams=args.beams, decode=args.decode)
     return {
         "name": name,
         **res["summary"],
