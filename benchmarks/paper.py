@@ -60,6 +60,7 @@ from symgen.evaluate import Item, evaluate, read_items
 from symgen.export import export
 from symgen.generate import Generator, open_generator
 from symgen.pipeline import SqlContext, answer, build_context, run_generate
+from symgen.questions import question_key
 from symgen.registry import load_registry, model_path
 from symgen.task_model import get_arch
 from symgen.train import TrainConfig, train
@@ -172,12 +173,27 @@ def generate(args: argparse.Namespace, db: Path, seeds: Path, out: Path, source:
     return out
 
 
+def first_questions(out: Path, n: int, work: Path) -> Path:
+    """The kept pairs of `out` whose question is among its first `n` generated ones, so a row's
+    command names its data even after a later run extended the same file."""
+    questions = read_jsonl(out.with_name(out.stem + ".questions.jsonl"), ("question",))
+    first = {question_key(q["question"]) for q in questions[:n]}
+    kept = [r for r in read_jsonl(out) if question_key(r["question"]) in first]
+    path = work / f"{out.stem}.first{n}.jsonl"
+    write_jsonl(path, kept)
+    return path
+
+
 def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> list[Path]:
     """The SymGen row's training files: the generated pairs (--questions-from) and the seeds,
     value-swapped into one file when `--augment N` asks (as `symgen demo` does)."""
     sources = ["llm", "programs"] if args.questions_from == "both" else [args.questions_from]
     names = {"llm": "geoquery.symgen.jsonl", "programs": "geoquery.programs.jsonl"}
-    outs = [generate(args, db, seeds, work / names[s], s) for s in sources]
+    limits = {"llm": args.symgen_questions, "programs": args.program_questions}
+    outs = [
+        first_questions(generate(args, db, seeds, work / names[s], s), limits[s], work)
+        for s in sources
+    ]
     if not args.augment:
         return [*outs, seeds]
     records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
