@@ -360,17 +360,17 @@ def main() -> None:
     cmd = command_line("benchmarks.paper", args)
     suffix = f"_{args.tag}" if args.tag else ""
     minutes = round((time.time() - started) / 60, 1)
+    setting = {  # what made the rows: the generator named, as the comparison needs
+        "generator": args.generator,
+        "arch": args.arch,
+        "augment": args.augment,
+        "questions_from": args.questions_from,
+    }
+    payload = {f"geoquery{suffix}": rows, f"geoquery{suffix}_setting": setting}
     if args.tag:
-        setting = {
-            "generator": args.generator,
-            "arch": args.arch,
-            "augment": args.augment,
-            "questions_from": args.questions_from,
-        }
-        payload = {f"geoquery{suffix}": rows, f"geoquery{suffix}_setting": setting}
         merge_result("paper", payload | {f"geoquery{suffix}_command": cmd})
     else:
-        merge_result("paper", {"geoquery": rows, "command": cmd, "minutes": minutes})
+        merge_result("paper", payload | {"command": cmd, "minutes": minutes})
     (RESULTS / f"paper{suffix}.md").write_text(f"`{cmd}`\n\n{table}\n")
     chart(rows, RESULTS / f"paper{suffix}.png")
     print(f"\nwrote {RESULTS / 'paper.json'}, paper{suffix}.md, paper{suffix}.png")
