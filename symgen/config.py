@@ -27,20 +27,6 @@ class QuestionGenConfig:
     templates: tuple[str, ...] = ()
 
 
-# The program-first grammar's templates (`symgen.sql_programs.TEMPLATES`), named here so the CLI
-# can check `--templates` without importing the grammar.
-PROGRAM_TEMPLATES = (
-    "lookup",
-    "filter",
-    "count",
-    "extreme",
-    "aggregate",
-    "compare",
-    "nested",
-    "ranking",
-)
-
-
 # Program-first pairs are checked against a known program rather than voted among themselves: an
 # answer that reproduces the program's exact result is evidence the question says what the program
 # does, so fewer samples and a single agreeing one suffice (40 GeoQuery programs, 0.5B: 14 kept,

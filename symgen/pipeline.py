@@ -40,14 +40,7 @@ from symgen.questions import acceptable, clean_question, generate_questions, que
 from symgen.sql_programs import SchemaFacts, sample_programs, schema_facts, worth_asking
 from symgen.tasks import code as codetask
 from symgen.tasks import sql as sqltask
-from symgen.verify import (
-    Candidate,
-    MinVotes,
-    PromptedVote,
-    Verdict,
-    anchored_verdict,
-    sample_candidates,
-)
+from symgen.verify import Candidate, MinVotes, PromptedVote, Verdict, anchored_verdict
 
 # Characters of CREATE TABLE + example rows the LLM prompt may spend on the schema (~2k tokens of
 # the 4k context). Bigger schemas show, per question, the tables it most likely needs.
@@ -162,14 +155,8 @@ class SqlContext(PromptedVote):
         """Back-translation check of a program-first pair: answer `question` afresh (samples after
         the usual prompt) and keep `program` when at least `min_votes` answers agree with its
         result. The question the LLM wrote must say enough to recover the program's answer."""
-        cands = sample_candidates(
-            generator,
-            self.prompt(question),
-            self.task,
-            samples=samples,
-            temperature=temperature,
-            max_tokens=self.answer_cfg.max_tokens,
-            seed=seed,
+        cands = self.candidates(
+            generator, question, samples=samples, temperature=temperature, seed=seed
         )
         return anchored_verdict(self.task, program, cands, min_votes), cands
 

@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from symgen.config import PROGRAM_TEMPLATES
 from symgen.database import Table
 from symgen.knowledge import sql_name
 
@@ -326,7 +325,14 @@ TEMPLATES: dict[str, Template] = {
     "nested": _nested,
     "ranking": _ranking,
 }
-assert tuple(TEMPLATES) == PROGRAM_TEMPLATES, "keep config.PROGRAM_TEMPLATES in step"
+
+
+def template_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The templates `names` asks for (none: all), or a ValueError naming the choices."""
+    names = tuple(names)
+    if unknown := set(names) - set(TEMPLATES):
+        raise ValueError(f"unknown templates {sorted(unknown)}; choose from {', '.join(TEMPLATES)}")
+    return names or tuple(TEMPLATES)
 
 
 def sample_programs(
@@ -334,9 +340,7 @@ def sample_programs(
 ) -> Iterator[tuple[str, str]]:
     """Endless (template name, SQL) pairs, templates (all, or the ones named) in turn so every
     shape is represented."""
-    if unknown := set(templates) - set(TEMPLATES):
-        raise ValueError(f"unknown templates {sorted(unknown)}; choose from {', '.join(TEMPLATES)}")
-    names = list(templates or TEMPLATES)
+    names = list(template_names(templates))
     misses = 0
     while misses < 1000:
         rng.shuffle(names)

@@ -88,6 +88,10 @@ class _Executed:
     groups: dict[Hashable, list[Candidate]]
     failures: Counter[str]
 
+    @property
+    def sizes(self) -> list[int]:
+        return sorted((len(g) for g in self.groups.values()), reverse=True)
+
 
 def _execute(task: Task, candidates: Sequence[Candidate]) -> _Executed:
     failures: Counter[str] = Counter()
@@ -116,8 +120,7 @@ def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> 
     n_samples = len(candidates)
     required = min_votes.required(n_samples)
     run = _execute(task, candidates)
-    by_key, groups, failures = run.by_key, run.groups, run.failures
-    sizes = sorted((len(g) for g in groups.values()), reverse=True)
+    by_key, groups, failures, sizes = run.by_key, run.groups, run.failures, run.sizes
     if not groups:
         return Verdict(
             False,
@@ -183,38 +186,35 @@ def sample_candidates(
     return [Candidate(task.postprocess(s.text), s.logprob) for s in raw]
 
 
-def sample_and_vote(
-    generator: Generator,
-    prompt: str,
-    task: Task,
-    *,
-    samples: int,
-    temperature: float,
-    max_tokens: int,
-    min_votes: MinVotes,
-    seed: int | None = None,
-) -> tuple[Verdict, list[Candidate]]:
-    """gen-a for one question, then the vote."""
-    cands = sample_candidates(
-        generator,
-        prompt,
-        task,
-        samples=samples,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        seed=seed,
-    )
-    return verify(task, cands, min_votes), cands
-
-
 class PromptedVote:
-    """Mixin for generation contexts: `answer` = sample after `prompt(question)`, then vote."""
+    """Mixin for generation contexts: `answer` = `candidates` (samples after `prompt(question)`),
+    then the vote."""
 
     task: Task
     answer_cfg: AnswerGenConfig
 
     def prompt(self, question: str) -> str:
         raise NotImplementedError
+
+    def candidates(
+        self,
+        generator: Generator,
+        question: str,
+        *,
+        samples: int,
+        temperature: float,
+        seed: int | None = None,
+    ) -> list[Candidate]:
+        """gen-a for one question: samples after `prompt(question)`."""
+        return sample_candidates(
+            generator,
+            self.prompt(question),
+            self.task,
+            samples=samples,
+            temperature=temperature,
+            max_tokens=self.answer_cfg.max_tokens,
+            seed=seed,
+        )
 
     def answer(
         self,
@@ -227,16 +227,10 @@ class PromptedVote:
         seed: int | None = None,
     ) -> tuple[Verdict, list[Candidate]]:
         """gen-a for one question, then the verifier's vote."""
-        return sample_and_vote(
-            generator,
-            self.prompt(question),
-            self.task,
-            samples=samples,
-            temperature=temperature,
-            max_tokens=self.answer_cfg.max_tokens,
-            min_votes=min_votes,
-            seed=seed,
+        cands = self.candidates(
+            generator, question, samples=samples, temperature=temperature, seed=seed
         )
+        return verify(self.task, cands, min_votes), cands
 
 
 def anchored_verdict(
@@ -263,7 +257,7 @@ def anchored_verdict(
         required,
         len(candidates),
         len(run.by_key),
-        sorted((len(g) for g in run.groups.values()), reverse=True),
+        run.sizes,
         None,
         dict(run.failures),
         reason=reason,

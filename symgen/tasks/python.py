@@ -22,7 +22,7 @@ from symgen.generate import Generator
 from symgen.sandbox import Limits, SandboxCounter, run_python
 from symgen.tasks.base import Outcome
 from symgen.tasks.code import CodeContext, CodeSeed
-from symgen.verify import Candidate, MinVotes, Verdict, sample_and_vote
+from symgen.verify import Candidate, MinVotes, Verdict, sample_candidates, verify
 
 NAME = "python"
 TEST_MARK = "# >>> "
@@ -269,16 +269,16 @@ class Context(CodeContext):
         task = self.task.with_tests(tests)
         if not tests:
             return Verdict(False, None, 0, 0, samples, 0, [], None, {}, "no_tests"), []
-        return sample_and_vote(
+        cands = sample_candidates(
             generator,
             self.prompt(question) + "".join(f"{TEST_MARK}{t}\n" for t in tests),
             task,
             samples=samples,
             temperature=temperature,
             max_tokens=max(self.answer_cfg.max_tokens, 256),
-            min_votes=min_votes,
             seed=seed,
         )
+        return verify(task, cands, min_votes), cands
 
     def record(self, question: str, verdict: Verdict) -> dict[str, Any]:
         return super().record(question, verdict) | {"tests": list(self.last_tests)}
