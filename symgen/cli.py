@@ -6,7 +6,7 @@ import argparse
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -301,6 +301,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_decoding(p: argparse.ArgumentParser) -> None:
+    """How `complete` and `eval` decode: the same choices the editor's settings offer."""
+    p.add_argument("--beams", type=int, default=4)
+    p.add_argument(
+        "--decode",
+        choices=("greedy-fallback", "beam"),
+        default="greedy-fallback",
+        help="greedy, beam search only when it fails the schema check (what the editor serves); "
+        "or always the full beam search",
+    )
+    p.add_argument(
+        "--execution-guided",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="SQL: prefer the first valid beam that returns rows on the database (read-only, "
+        "0.5 s timeout per candidate); default on",
+    )
+
+
+def _guide(args: argparse.Namespace, spec: str) -> Callable[[str], bool] | None:
+    """The execution guidance `--execution-guided` asks for, on the database `spec`."""
+    from symgen.result_check import ReturnsRows
+
+    return ReturnsRows(spec) if args.execution_guided else None
+
+
 def cmd_complete(args: argparse.Namespace) -> int:
     from symgen.engine import TaskModel
     from symgen.task_data import DbKnowledge
@@ -313,7 +339,9 @@ def cmd_complete(args: argparse.Namespace) -> int:
     else:
         db = DbKnowledge.load(args.db)
         _warn(db.warnings)
-        result = model.suggest(db, args.question, beams=args.beams, decode=args.decode)
+        result = model.suggest(
+            db, args.question, beams=args.beams, decode=args.decode, prefer=_guide(args, db.spec)
+        )
     print(result.sql)
     if not result.valid:
         _err(f"no beam passed the schema check ({result.problem})")
@@ -343,8 +371,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise SymgenError(f"{args.data} names databases not given: {', '.join(unknown[:5])}")
     if args.limit:
         items = items[: args.limit]
+    guides = {name: _guide(args, d.spec) for name, d in dbs.items()}
     result = evaluate(
-        lambda db, q: model.suggest(dbs[db], q, beams=args.beams, decode=args.decode).sql,
+        lambda db, q: (
+            model.suggest(dbs[db], q, beams=args.beams, decode=args.decode, prefer=guides[db]).sql
+        ),
         items,
         {name: d.spec for name, d in dbs.items()},
         progress=not args.quiet,
@@ -605,14 +636,7 @@ def build_parser() -> argparse.ArgumentParser:
     co = sub.add_parser("complete", help="SQL or code for one request from an exported model")
     co.add_argument("--model", required=True)
     co.add_argument("--db", default=None, help=DB_HELP + " (SQL models)")
-    co.add_argument("--beams", type=int, default=4)
-    co.add_argument(
-        "--decode",
-        choices=("greedy-fallback", "beam"),
-        default="greedy-fallback",
-        help="greedy, beam search only when it fails the schema check (what the editor serves); "
-        "or always the full beam search",
-    )
+    _add_decoding(co)
     co.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     co.add_argument("question")
     co.set_defaults(func=cmd_complete)
@@ -631,14 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--gold-dialect", default="sqlite", help="dialect of the gold SQL (default sqlite)"
     )
-    ev.add_argument("--beams", type=int, default=4)
-    ev.add_argument(
-        "--decode",
-        choices=("greedy-fallback", "beam"),
-        default="greedy-fallback",
-        help="greedy, beam search only when it fails the schema check (what the editor serves); "
-        "or always the full beam search",
-    )
+    _add_decoding(ev)
     ev.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--threads", type=int, default=None, help="onnxruntime threads")

@@ -53,6 +53,7 @@ class Completion:
     problem: str | None
     beams: tuple[Beam, ...]
     beam_index: int  # which beam was chosen (0 = the model's favourite)
+    preferred: bool = True  # passes the preference too (execution guidance: returns rows)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -263,13 +264,15 @@ class TaskModel:
         max_tokens: int = 160,
         should_stop: Callable[[], bool] | None = None,
         first_valid: bool = False,
+        prefer: Callable[[str], bool] | None = None,
     ) -> Completion:
         """SQL for `question` on `db`: the best beam that passes the schema check.
 
         The model writes its training dialect; for a database of another dialect (a SQLite-trained
         model on PostgreSQL) each beam is transpiled by sqlglot before the check. `first_valid`
         stops the beam search at the first finished beam that passes (lower latency for the
-        editor; the full search ranks every finished beam).
+        editor; the full search ranks every finished beam). `prefer` (e.g. `ReturnsRows`) picks,
+        among valid beams, the first it accepts, else still the first valid one.
         """
         return self._checked(
             db.schema_for(question),
@@ -280,6 +283,7 @@ class TaskModel:
             should_stop=should_stop,
             first_valid=first_valid,
             render=lambda text: self._to_dialect(text, db.dialect),
+            prefer=prefer,
         )
 
     def _checked(
@@ -293,17 +297,23 @@ class TaskModel:
         should_stop: Callable[[], bool] | None,
         first_valid: bool,
         render: Callable[[str], str] = lambda text: text,
+        prefer: Callable[[str], bool] | None = None,
     ) -> Completion:
-        """Decode, then the best beam whose rendered text passes `check`."""
+        """Decode, then the best beam whose rendered text passes `check` (and `prefer`)."""
+
+        def accept(text: str) -> bool:
+            rendered = render(text)
+            return check(rendered) is None and (prefer is None or prefer(rendered))
+
         found = self.generate(
             schema,
             question,
             beams=beams,
             max_tokens=max_tokens,
             should_stop=should_stop,
-            accept=(lambda text: check(render(text)) is None) if first_valid else None,
+            accept=accept if first_valid else None,
         )
-        return best_valid(found, check, render)
+        return best_valid(found, check, render, prefer)
 
     def suggest(
         self,
@@ -314,9 +324,11 @@ class TaskModel:
         max_tokens: int = 160,
         should_stop: Callable[[], bool] | None = None,
         decode: str = "greedy-fallback",
+        prefer: Callable[[str], bool] | None = None,
     ) -> Completion:
         """What the editor serves: greedy, and a beam search (to its first valid beam) only when
-        greedy fails the schema check. `decode="beam"` runs the full beam search instead.
+        greedy fails the schema check or `prefer` (execution guidance). `decode="beam"` runs
+        the full beam search instead.
 
         GeoQuery dev, 600-human-pair model: greedy-fallback 51.4% exec at p50 15 / p95 57 ms;
         full beam of 4: 48.6% at 37 / 90 ms.
@@ -329,6 +341,7 @@ class TaskModel:
                 max_tokens=max_tokens,
                 should_stop=should_stop,
                 first_valid=first,
+                prefer=prefer,
             ),
             beams,
             decode,
@@ -385,16 +398,20 @@ class TaskModel:
 
 
 def greedy_fallback(run: Callable[[int, bool], Completion], beams: int, decode: str) -> Completion:
-    """`run(beams, first_valid)` greedy first, then beam search to the first valid beam only
-    when greedy fails the check; `decode="beam"`: the full beam search."""
+    """`run(beams, first_valid)` greedy first, then beam search to the first valid (and
+    preferred) beam only when greedy is not both; `decode="beam"`: the full beam search.
+    A valid greedy answer is kept over a beam that is merely valid too."""
     if decode == "beam":
         return run(beams, False)
     if decode != "greedy-fallback":
         raise SymgenError(f"unknown decode {decode!r}; use greedy-fallback or beam")
     result = run(1, False)
-    if result.valid or beams <= 1:
+    if (result.valid and result.preferred) or beams <= 1:
         return result
-    return run(beams, True)
+    again = run(beams, True)
+    if not result.valid or (again.valid and again.preferred):
+        return again
+    return result
 
 
 def code_check(task: str) -> Callable[[str], str | None]:
@@ -408,15 +425,22 @@ def best_valid(
     found: list[Beam],
     check: Callable[[str], str | None],
     render: Callable[[str], str] = lambda text: text,
+    prefer: Callable[[str], bool] | None = None,
 ) -> Completion:
-    """The first beam whose rendered text `check` finds no problem with, else the best beam's
-    text marked invalid (`render`: e.g. transpile to the database's dialect)."""
+    """The first beam whose rendered text `check` finds no problem with and `prefer` accepts,
+    else the first valid one (not preferred), else the best beam's text marked invalid
+    (`render`: e.g. transpile to the database's dialect)."""
     first_problem = None
+    first_valid: int | None = None
     texts = [render(b.text) for b in found]
     for i, text in enumerate(texts):
         why = check(text)
         if why is None:
-            return Completion(text, True, None, tuple(found), i)
+            if prefer is None or prefer(text):
+                return Completion(text, True, None, tuple(found), i)
+            first_valid = i if first_valid is None else first_valid
         first_problem = first_problem or why
+    if first_valid is not None:
+        return Completion(texts[first_valid], True, None, tuple(found), first_valid, False)
     text = texts[0] if texts else ""
     return Completion(text, False, first_problem or "no output", tuple(found), 0)

@@ -62,11 +62,50 @@ def test_greedy_path_and_first_valid_beam(exported: Path, pairs: Path, geo_dir: 
         assert first.valid and first.problem is None
 
 
+def test_execution_guidance_on_the_real_model(exported: Path, pairs: Path, geo_dir: Path) -> None:
+    """`prefer` moves the engine off a greedy answer only to a valid beam it accepts, and a
+    preference no beam meets leaves the answer unguided decoding gives (never a rejection)."""
+    from symgen.engine import TaskModel
+    from symgen.result_check import ReturnsRows
+    from symgen.task_data import DbKnowledge
+
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    model = TaskModel(exported, int8=False)
+    guide = ReturnsRows(db.spec)
+    moved = 0
+    for line in pairs.read_text().splitlines()[:6]:
+        question = json.loads(line)["question"]
+        plain = model.suggest(db, question)
+        assert plain.valid and plain.preferred
+        guided = model.suggest(db, question, prefer=guide)
+        assert guided.sql == plain.sql and guided.preferred  # memorised answers return rows
+        unmet = model.suggest(db, question, prefer=lambda sql: False)
+        assert (unmet.sql, unmet.valid, unmet.preferred) == (plain.sql, True, False)
+        other = model.suggest(db, question, prefer=lambda sql, g=plain.sql: sql != g)
+        assert other.valid
+        if other.preferred:
+            moved += 1
+            assert other.sql != plain.sql
+        else:
+            assert other.sql == plain.sql
+    assert moved >= 1, "no question had a second valid beam to move to"
+    guide.close()
+
+
 def test_cli_complete_and_eval(exported: Path, pairs: Path, geo_dir: Path, tmp_path: Path) -> None:
     db = str(geo_dir / "geography.sqlite")
     q = json.loads(pairs.read_text().splitlines()[0])
     out = subprocess.run(
-        [*SYMGEN, "complete", "--model", str(exported), "--db", db, q["question"]],
+        [
+            *SYMGEN,
+            "complete",
+            "--model",
+            str(exported),
+            "--db",
+            db,
+            "--no-execution-guided",
+            q["question"],
+        ],
         capture_output=True,
         text=True,
         timeout=120,

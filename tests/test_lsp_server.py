@@ -103,6 +103,7 @@ def test_bad_settings_are_reported_and_defaults_used(
         "maxTokens": -5,
         "enabled": "yes",
         "commentPrefixes": 7,
+        "executionGuided": "maybe",
     }
 
     async def go() -> None:
@@ -111,7 +112,7 @@ def test_bad_settings_are_reported_and_defaults_used(
             got = await s.inline(uri, 0, len(pair["question"]) + 3)
             assert got is not None, s.messages
             joined = " ".join(s.messages)
-            for key in ("beamSize", "maxTokens", "enabled", "commentPrefixes"):
+            for key in ("beamSize", "maxTokens", "enabled", "commentPrefixes", "executionGuided"):
                 assert key in joined, joined
             # a later bad change is reported too, and disabling works
             s.client.workspace_did_change_configuration(
@@ -274,3 +275,24 @@ def test_command_line_model_and_db_without_any_settings(
             assert status["model"] == str(exported)
 
     run(go())
+
+
+def test_execution_guidance_setting(
+    exported: Path, pairs: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    """On by default (a read-only guide on the configured database), off when asked; the
+    completion is the memorised answer either way."""
+    from symgen_server.completer import Completer
+    from symgen_server.settings import parse_settings
+
+    pair = first_pair(pairs)
+    base = {"model": str(exported), "database": str(geo_dir / "geography.sqlite")}
+    completer = Completer()
+    for guided in (True, False):
+        settings, problems = parse_settings({"symgen": base | {"executionGuided": guided}})
+        assert not problems and not completer.configure(settings, tmp_path)
+        assert (completer.guide is not None) == guided
+        got = completer.complete(pair["question"])
+        assert got is not None and got.valid
+        with ReadOnlyDatabase(geo_dir / "geography.sqlite") as db:
+            assert db.execute(got.sql).rows == db.execute(pair["query"]).rows

@@ -77,3 +77,24 @@ def test_missing_and_non_sqlite_files(tmp_path: Path) -> None:
     junk.write_text("hello")
     with pytest.raises(SymgenError, match="not a SQLite database"):
         ReadOnlyDatabase(junk)
+
+
+def test_execution_guidance_prefers_rows_and_changes_nothing(geo_db: Path) -> None:
+    """`ReturnsRows`: true only for a query that returns rows (more than the cap counts)."""
+    from symgen.result_check import GUIDE_ROW_CAP, ReturnsRows
+
+    before = sha256(geo_db)
+    guide = ReturnsRows(geo_db, timeout_s=0.2)
+    assert guide("SELECT state_name FROM state WHERE area > 100000")
+    assert not guide("SELECT state_name FROM state WHERE state_name = 'atlantis'")
+    assert not guide("SELECT nope FROM state")  # an error is not preferred
+    assert not guide(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT max(x) FROM c"
+    )  # nor a query slower than the timeout
+    assert guide(f"SELECT * FROM city, state LIMIT {GUIDE_ROW_CAP + 5}")
+    for sql in HOSTILE[:4]:
+        assert not guide(sql)
+    guide.close()
+    assert guide("SELECT 1")  # reopens after close (a server reconfiguring)
+    guide.close()
+    assert sha256(geo_db) == before

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from symgen.engine import Beam, Completion, best_valid, greedy_fallback
 from symgen.knowledge import ValueIndex
 from symgen.schema_check import problem, schema_map
 from symgen.sqlite_db import ReadOnlyDatabase
@@ -103,3 +104,40 @@ def test_lr_warms_up_then_anneals_by_steps_or_time() -> None:
     assert lr_at(100, 100, 0, None, 1.0, 10) == pytest.approx(0.1)
     # the time budget is nearly spent: anneal even though few steps were done
     assert lr_at(20, 1000, 59, 60.0, 1.0, 10) < 0.15
+
+
+def _completion(sql: str, valid: bool = True, preferred: bool = True) -> Completion:
+    return Completion(sql, valid, None if valid else "syntax", (), 0, preferred)
+
+
+@pytest.mark.parametrize(
+    ("greedy", "beam", "want", "beam_ran"),
+    [
+        (_completion("g"), _completion("b"), "g", False),  # valid and preferred: no beam search
+        (_completion("g", preferred=False), _completion("b"), "b", True),
+        # the beam found nothing better: the greedy answer stays
+        (_completion("g", preferred=False), _completion("b", preferred=False), "g", True),
+        (_completion("g", valid=False), _completion("b", preferred=False), "b", True),
+        (_completion("g", valid=False), _completion("b", valid=False), "b", True),
+    ],
+)
+def test_greedy_fallback_takes_the_beam_only_when_it_is_better(
+    greedy: Completion, beam: Completion, want: str, beam_ran: bool
+) -> None:
+    calls: list[tuple[int, bool]] = []
+
+    def run(k: int, first: bool) -> Completion:
+        calls.append((k, first))
+        return greedy if k == 1 else beam
+
+    assert greedy_fallback(run, 4, "greedy-fallback").sql == want
+    assert calls == ([(1, False), (4, True)] if beam_ran else [(1, False)])
+
+
+def test_best_valid_prefers_but_never_rejects() -> None:
+    beams = [Beam(t, -1.0, 3) for t in ("bad(", "SELECT 1", "SELECT 2")]
+    check = lambda sql: None if sql.startswith("SELECT") else "syntax"  # noqa: E731
+    got = best_valid(beams, check, prefer=lambda sql: sql.endswith("2"))
+    assert (got.sql, got.beam_index, got.preferred) == ("SELECT 2", 2, True)
+    got = best_valid(beams, check, prefer=lambda sql: False)
+    assert (got.sql, got.valid, got.preferred) == ("SELECT 1", True, False)

@@ -20,6 +20,7 @@ from typing import Any
 from symgen.database import is_url, public_spec
 from symgen.engine import MANIFEST, Cancelled, Completion, TaskModel
 from symgen.errors import SymgenError
+from symgen.result_check import ReturnsRows
 from symgen.task_data import DbKnowledge
 from symgen_server.settings import Settings
 
@@ -76,6 +77,7 @@ class Completer:
         self.root: Path | None = None
         self.model: TaskModel | None = None
         self.db: DbKnowledge | None = None
+        self.guide: ReturnsRows | None = None  # execution guidance on `db`
         self.model_dir: Path | None = None
         self._model_stamp = 0.0
         self.code_models: dict[str, TaskModel] = {}
@@ -119,6 +121,9 @@ class Completer:
                 except SymgenError as exc:
                     self.problems.append(f"SymGen: cannot load model: {exc}")
             self.db = None
+            if self.guide is not None:
+                self.guide.close()
+                self.guide = None
             db_path = self._resolve(settings.database)
             if db_path is None and self.model is not None:
                 trained = [str(d["path"]) for d in self.model.manifest["databases"].values()]
@@ -132,6 +137,8 @@ class Completer:
                 try:
                     self.db = DbKnowledge.load(db_path)
                     self.problems.extend(f"SymGen: {w}" for w in self.db.warnings)
+                    if settings.execution_guided:
+                        self.guide = ReturnsRows(self.db.spec)
                 except SymgenError as exc:
                     self.problems.append(f"SymGen: {exc}")
             self._configure_code(settings, root)
@@ -196,7 +203,7 @@ class Completer:
         self, request: str, should_stop: Callable[[], bool] | None = None
     ) -> Suggestion | None:
         """Validated SQL for `request`; None when not ready or cancelled."""
-        model, db, settings = self.model, self.db, self.settings
+        model, db, settings, guide = self.model, self.db, self.settings, self.guide
         if model is None or db is None or not settings.enabled:
             return None
         return self._decode(
@@ -207,6 +214,7 @@ class Completer:
                 beams=settings.beam_size,
                 max_tokens=settings.max_tokens,
                 should_stop=should_stop,
+                prefer=guide,
             ),
             lambda sql: format_sql(sql, settings.format, db.dialect),
         )

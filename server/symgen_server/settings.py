@@ -19,6 +19,7 @@ ALIASES = {  # camelCase (editor settings) -> field name
     "commentPrefixes": "comment_prefixes",
     "maxTokens": "max_tokens",
     "beamSize": "beam_size",
+    "executionGuided": "execution_guided",
     "debounceMs": "debounce_ms",
     "enabled": "enabled",
     "format": "format",
@@ -45,6 +46,9 @@ class Settings:
     comment_prefixes: tuple[str, ...] = ()
     max_tokens: int = 160
     beam_size: int = 4
+    # prefer the first valid beam that returns rows (read-only, 0.5 s per candidate); off for a
+    # database the server must not query
+    execution_guided: bool = True
     debounce_ms: int = 0
     enabled: bool = True
     format: str = "oneline"  # or "pretty" (sqlglot's multi-line layout)

@@ -17,6 +17,7 @@ export interface InitOptions {
   debounceMs?: number;
   maxTokens?: number;
   beamSize?: number;
+  executionGuided?: boolean;
   commentPrefixes?: string[];
   format?: "oneline" | "pretty";
   generateQuestions?: number;
@@ -32,6 +33,7 @@ export interface PathVars {
 }
 
 const STRING_KEYS = ["model", "database"] as const;
+const BOOLEAN_KEYS = ["enabled", "executionGuided"] as const;
 const NUMBER_KEYS = [
   "debounceMs",
   "maxTokens",
@@ -76,9 +78,11 @@ export function settingsToInitOptions(config: ConfigLike, vars: PathVars = {}): 
       out[key] = value;
     }
   }
-  const enabled = config.get<unknown>("enabled");
-  if (enabled !== undefined && enabled !== null) {
-    out.enabled = enabled;
+  for (const key of BOOLEAN_KEYS) {
+    const value = config.get<unknown>(key);
+    if (value !== undefined && value !== null) {
+      out[key] = value;
+    }
   }
   const prefixes = config.get<unknown>("commentPrefixes");
   if (typeof prefixes === "string") {
