@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,37 +53,3 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
-
-
-def evaluate_in_fresh_process(
-    onnx_dir: Path,
-    items: Sequence[Any],
-    db_paths: Sequence[Path],
-    *,
-    beams: int,
-    decode: str,
-    threads: int = 1,
-) -> dict[str, Any]:
-    """Score a task model as the editor runs it: `symgen eval` in a fresh process, one
-    onnxruntime thread by default (the server's). Evaluating in the process that just trained
-    the model doubled p50 latency (16 → 33–38 ms for the same ONNX model, torch's threads still
-    about); accuracy is the same either way. `items` are `symgen.evaluate.Item`s."""
-    with tempfile.TemporaryDirectory(prefix="symgen-eval-") as tmp:
-        data, out = Path(tmp) / "items.jsonl", Path(tmp) / "eval.json"
-        data.write_text(
-            "".join(
-                json.dumps({"db": i.db, "question": i.question, "query": i.query}) + "\n"
-                for i in items
-            )
-        )
-        cmd = [sys.executable, "-m", "symgen", "eval", "--model", str(onnx_dir)]
-        cmd += ["--data", str(data), *(a for p in db_paths for a in ("--db", str(p)))]
-        cmd += ["--beams", str(beams), "--decode", decode, "--threads", str(threads)]
-        cmd += ["--out", str(out), "--quiet"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"symgen eval failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        summary = json.loads(out.read_text())
-        records_path = out.with_name("eval.records.jsonl")
-        records = [json.loads(x) for x in records_path.read_text().splitlines() if x.strip()]
-    return {"summary": summary, "records": records}

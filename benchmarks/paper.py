@@ -41,7 +41,6 @@ from benchmarks.common import (
     RESULTS,
     ROOT,
     command_line,
-    evaluate_in_fresh_process,
     markdown_table,
     merge_result,
     shared_data,
@@ -56,7 +55,7 @@ from symgen.config import (
 )
 from symgen.database import open_database
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
-from symgen.evaluate import Item, evaluate, read_items
+from symgen.evaluate import Item, evaluate, evaluate_in_fresh_process, read_items
 from symgen.export import export
 from symgen.generate import Generator, open_generator
 from symgen.pipeline import SqlContext, answer, build_context, run_generate
@@ -241,7 +240,14 @@ def task_row(
     n_pairs = sum(len(read_jsonl(p)) for p in data)
     meta = train(data, db_paths, run_dir, train_config(n_pairs, args))
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
-    res = evaluate_in_fresh_process(onnx_dir, items, db_paths, beams=args.beams, decode=args.decode)
+    res = evaluate_in_fresh_process(
+        onnx_dir,
+        items,
+        db_paths,
+        beams=args.beams,
+        decode=args.decode,
+        execution_guided=not args.unguided,
+    )
     return {
         "name": name,
         **res["summary"],
@@ -305,6 +311,11 @@ def main() -> None:
     ap.add_argument("--beams", type=int, default=4)
     ap.add_argument("--decode", choices=("greedy-fallback", "beam"), default="greedy-fallback")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--unguided",
+        action="store_true",
+        help="score task rows without execution guidance (the editor's default is guided)",
+    )
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
     ap.add_argument(
         "--questions-from",
@@ -365,6 +376,7 @@ def main() -> None:
         "arch": args.arch,
         "augment": args.augment,
         "questions_from": args.questions_from,
+        "execution_guided": not args.unguided,
     }
     payload = {f"geoquery{suffix}": rows, f"geoquery{suffix}_setting": setting}
     if args.tag:

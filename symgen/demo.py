@@ -142,19 +142,17 @@ def _compare(
     geo: Path, model_dir: Path, generator: str, threads: int | None, n: int
 ) -> list[tuple[str, dict[str, Any]]]:
     from symgen.dataset import read_pairs
-    from symgen.engine import TaskModel
-    from symgen.evaluate import evaluate, read_items
+    from symgen.engine import load_manifest
+    from symgen.evaluate import evaluate, evaluate_in_fresh_process, read_items
     from symgen.pipeline import answer, build_context
-    from symgen.task_data import load_dbs
     from symgen.verify import MinVotes
 
     db = geo / "geography.sqlite"
     items = read_items(geo / "dev.jsonl", "geography")[:n]
-    dbs = load_dbs([db])
-    model = TaskModel(model_dir)
-    task = evaluate(
-        lambda d, q: model.suggest(dbs[d], q).sql, items, {"geography": db}, label="task model"
-    )
+    # as the editor runs it: a fresh process (no torch about), one thread, execution-guided
+    print(f"task model on {len(items)} questions (symgen eval, one onnxruntime thread) ...")
+    task = evaluate_in_fresh_process(model_dir, items, [db])
+    name = load_manifest(model_dir).get("name", model_dir.name)
     ctx = build_context(db, read_pairs(geo / "seed_10.jsonl"))
     gen = open_generator(generator, n_threads=threads)
     try:
@@ -167,6 +165,6 @@ def _compare(
     finally:
         gen.close()
     return [
-        (f"task model ({model.name})", task["summary"]),
+        (f"task model ({name})", task["summary"]),
         (f"LLM {generator} 10-shot greedy", base["summary"]),
     ]
