@@ -272,6 +272,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.task == "sql" and not args.db:
             raise SymgenError("--task sql needs --db (the SQLite file(s) the pairs use)")
         meta = train(args.data, args.db or [], args.out, cfg, progress=progress, task=args.task)
+    skipped = meta.get("skipped") or {}
+    if skipped.get("count"):
+        _warn(
+            [f"skipped {skipped['count']} pairs whose SQL fails the schema check or its database:"]
+            + [f"  {s}" for s in skipped["first"][:5]]
+        )
     print(
         f"trained {meta['identity']['arch']['name']} ({meta['params'] / 1e6:.1f}M params) on "
         f"{meta['examples']} pairs: {meta['steps']} steps, {meta['train_minutes']} min, "

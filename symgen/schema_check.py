@@ -2,9 +2,8 @@
 
 Cheap static checks only (no execution): it parses as exactly one read-only query, every
 table and column it names exists (aliases and CTE names the query itself defines are allowed),
-and it does not equate a column with the extreme of another column (`area = (SELECT
-max(population) ...)`), the slip a small model makes most in superlatives and that no schema
-allows to mean anything.
+and it has none of the smells of `symgen.sql_smells` (a column equated with the extreme of
+another, a bare column in a grouped query): SQL that runs but no question means.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from sqlglot import exp
 
 from symgen.database import Table
+from symgen.sql_smells import smell
 from symgen.tasks.sql import parse, static_check
 
 SchemaMap = Mapping[str, frozenset[str]]  # lower-cased table -> lower-cased column names
@@ -57,27 +57,5 @@ def problem(sql: str, schema: SchemaMap, dialect: str = "sqlite") -> str | None:
                 return f"unknown column {qualifier}.{name}"
         elif name not in known and name not in aliases:
             return f"unknown column {name}"
-    return _mismatched_extreme(tree, aliases)
-
-
-def _mismatched_extreme(tree: exp.Expr, aliases: set[str]) -> str | None:
-    """Only between schema columns: a derived count (`cnt1 = (SELECT max(cnt) ...)`) is fine."""
-    for eq in tree.find_all(exp.EQ):
-        for col, sub in ((eq.this, eq.expression), (eq.expression, eq.this)):
-            if not isinstance(col, exp.Column) or not isinstance(sub, exp.Subquery):
-                continue
-            select = sub.this
-            if not isinstance(select, exp.Select) or len(select.expressions) != 1:
-                continue
-            agg = select.expressions[0]
-            if not isinstance(agg, (exp.Max, exp.Min)):
-                continue
-            arg = agg.this
-            if isinstance(arg, exp.Distinct) and arg.expressions:
-                arg = arg.expressions[0]
-            if not isinstance(arg, exp.Column) or {arg.name.lower(), col.name.lower()} & aliases:
-                continue
-            if arg.name.lower() != col.name.lower():
-                kind = "max" if isinstance(agg, exp.Max) else "min"
-                return f"{col.name.lower()} equated with the {kind} of {arg.name.lower()}"
-    return None
+    found = smell(tree)
+    return found[1] if found else None

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from symgen.database import Table, is_url, open_database
+from symgen.database import Database, Table, is_url, open_database
 from symgen.dataset import read_jsonl
 from symgen.errors import MissingResource, SymgenError
 from symgen.knowledge import ValueIndex, relevant_tables
-from symgen.schema_check import schema_map
+from symgen.schema_check import problem, schema_map
 from symgen.task_format import (
     code_question,
     code_schema,
@@ -113,28 +113,57 @@ def read_db_dir(directory: str | Path) -> list[Path]:
     return found
 
 
-def load_examples(data: str | Path, dbs: dict[str, DbKnowledge]) -> list[Example]:
-    """Examples for every pair of `data`; a pair naming an unknown database is an error."""
+def load_examples(
+    data: str | Path, dbs: dict[str, DbKnowledge], skipped: list[str] | None = None
+) -> list[Example]:
+    """Examples for every pair of `data`; a pair naming an unknown database is an error.
+
+    With a `skipped` list, each pair's SQL is checked first (the schema check with its smells,
+    then a read-only run on its database) and a failing pair is left out and reported there as
+    `file:line: reason`: one broken pair should cost that pair, not the run.
+    """
     rows = read_jsonl(data, required=("question", "query"))
     out = []
-    for lineno, row in enumerate(rows, 1):
-        name = row.get("db") or (next(iter(dbs)) if len(dbs) == 1 else None)
-        if name not in dbs:
-            known = ", ".join(sorted(dbs)) or "none"
-            raise SymgenError(
-                f"{data}:{lineno}: pair names database {name!r}, not among --db ({known}); "
-                "pass its database with --db"
+    conns: dict[str, Database] = {}
+    try:
+        for lineno, row in enumerate(rows, 1):
+            name = row.get("db") or (next(iter(dbs)) if len(dbs) == 1 else None)
+            if name not in dbs:
+                known = ", ".join(sorted(dbs)) or "none"
+                raise SymgenError(
+                    f"{data}:{lineno}: pair names database {name!r}, not among --db ({known}); "
+                    "pass its database with --db"
+                )
+            db = dbs[name]
+            if skipped is not None:
+                if name not in conns:
+                    conns[name] = open_database(db.spec)
+                why = pair_problem(row["query"], db, conns[name])
+                if why is not None:
+                    skipped.append(f"{Path(data).name}:{lineno}: {why}")
+                    continue
+            out.append(
+                Example(
+                    name,
+                    db.schema_for(row["question"]),
+                    db.question(row["question"]),
+                    target_text(row["query"], db.dialect),
+                )
             )
-        db = dbs[name]
-        out.append(
-            Example(
-                name,
-                db.schema_for(row["question"]),
-                db.question(row["question"]),
-                target_text(row["query"], db.dialect),
-            )
-        )
+    finally:
+        for conn in conns.values():
+            conn.close()
     return out
+
+
+def pair_problem(sql: str, db: DbKnowledge, conn: Database) -> str | None:
+    """Why a pair's SQL should not be learnt: it fails the schema check (which includes the
+    smells), or it errors on its database. A timeout or an empty result is not a reason."""
+    why = problem(sql, db.columns, db.dialect)
+    if why is not None:
+        return why
+    error = conn.execute(sql).error
+    return error if error is not None and error.startswith("error") else None
 
 
 def load_code_examples(data: str | Path, task: str) -> list[Example]:

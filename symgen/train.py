@@ -130,12 +130,14 @@ def train(
             "train one model per dialect"
         )
     examples: list[Example] = []
+    skipped: list[str] = []
     for path in data:
         examples.extend(
-            load_examples(path, dbs) if task == "sql" else load_code_examples(path, task)
+            load_examples(path, dbs, skipped) if task == "sql" else load_code_examples(path, task)
         )
     if not examples:
-        raise SymgenError("no training pairs in " + ", ".join(map(str, data)))
+        why = f" (all {len(skipped)} skipped; first: {skipped[0]})" if skipped else ""
+        raise SymgenError("no training pairs in " + ", ".join(map(str, data)) + why)
     identity = {
         **({} if task == "sql" else {"task": task}),
         "arch": asdict(arch),
@@ -178,6 +180,7 @@ def train(
         "task": task,
         "params": n_params,
         "examples": len(examples),
+        "skipped": {"count": len(skipped), "first": skipped[:20]},
         "data_files": [str(Path(p).resolve()) for p in data],
         "resumed_from": resumed,
         "databases": {

@@ -187,6 +187,41 @@ def test_missing_model_and_foreign_db_are_clear_errors(
     assert bad.returncode == 2 and "pairs.jsonl:1" in bad.stderr and "geography" in bad.stderr
 
 
+def test_training_skips_pairs_whose_sql_is_broken_and_says_which(
+    pairs: Path, tmp_path: Path, geo_dir: Path
+) -> None:
+    good = pairs.read_text().splitlines()[:2]
+    broken = [
+        {"question": "rivers", "query": "SELECT nope FROM river"},  # unknown column
+        {"question": "states", "query": "SELECT state_name FROM state WHERE area > 'x' +"},
+        {  # runs, but a bare column: an arbitrary city of the biggest state
+            "question": "largest city",
+            "query": "SELECT city_name FROM city GROUP BY state_name ORDER BY sum(population) "
+            "DESC LIMIT 1",
+        },
+    ]
+    data = tmp_path / "mixed.jsonl"
+    data.write_text("\n".join([*good, *map(json.dumps, broken)]) + "\n")
+    db = str(geo_dir / "geography.sqlite")
+
+    def train(path: Path, out: Path) -> subprocess.CompletedProcess[str]:
+        cmd = [*SYMGEN, "train", "--data", str(path), "--db", db, "--out", str(out)]
+        return subprocess.run([*cmd, "--max-steps", "2", "--quiet"], capture_output=True, text=True)
+
+    done = train(data, tmp_path / "run")
+    assert done.returncode == 0, done.stderr
+    assert "skipped 3 pairs" in done.stderr
+    for line, why in ((3, "unknown column nope"), (4, "syntax"), (5, "bare column city_name")):
+        assert f"mixed.jsonl:{line}: {why}" in done.stderr, done.stderr
+    meta = json.loads((tmp_path / "run" / "train.json").read_text())
+    assert meta["examples"] == 2 and meta["skipped"]["count"] == 3
+    only_bad = tmp_path / "bad.jsonl"
+    only_bad.write_text("".join(json.dumps(b) + "\n" for b in broken))
+    failed = train(only_bad, tmp_path / "run2")
+    assert failed.returncode == 2 and "all 3 skipped" in failed.stderr
+    assert "bad.jsonl:1: unknown column nope" in failed.stderr and "Traceback" not in failed.stderr
+
+
 def test_sqlite_trained_model_on_duckdb_and_postgres(
     exported: Path, pairs: Path, pg: Cluster, geo_duckdb_master: Path, tmp_path: Path
 ) -> None:

@@ -53,6 +53,26 @@ SCHEMA = {
             "SELECT state_name FROM state WHERE (SELECT max(DISTINCT area) FROM state) = population",
             "population equated with the max of area",
         ),
+        ("SELECT traverse, count(*) FROM river GROUP BY traverse", None),
+        (  # joined by equality to the grouped column: one value per group
+            "SELECT river.traverse FROM river, state WHERE river.traverse = state.state_name "
+            "GROUP BY state.state_name ORDER BY count(river.river_name) DESC LIMIT 1",
+            None,
+        ),
+        (  # the subquery's grouping is its own
+            "SELECT state_name FROM state WHERE state_name IN "
+            "(SELECT traverse FROM river GROUP BY traverse HAVING count(*) > 2)",
+            None,
+        ),
+        (
+            "SELECT river_name FROM river GROUP BY traverse ORDER BY sum(length) DESC LIMIT 1",
+            "bare column river_name in a grouped query",
+        ),
+        (
+            "SELECT capital FROM state WHERE capital IN (SELECT river_name FROM river "
+            "GROUP BY traverse ORDER BY count(*) DESC LIMIT 1)",
+            "bare column river_name in a grouped query",
+        ),
     ],
 )
 def test_schema_check(sql: str, why: str | None) -> None:

@@ -70,6 +70,12 @@ def test_fraction_threshold(task: SqlTask) -> None:
             "timeout",
         ),
         ("SELECT * FROM city a, city b", "row_cap"),
+        # run, but mean nothing: an arbitrary row's value, an extreme of another column
+        ("SELECT river_name FROM river GROUP BY traverse", "bare_column"),
+        (
+            "SELECT state_name FROM state WHERE area = (SELECT max(population) FROM state)",
+            "mismatched_extreme",
+        ),
     ],
 )
 def test_bad_candidates_are_counted_and_never_win(

@@ -15,6 +15,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from symgen.database import Database
+from symgen.sql_smells import smell
 from symgen.tasks.base import Outcome
 
 STOP: tuple[str, ...] = (";", "\n\n", "--")
@@ -200,7 +201,15 @@ class SqlTask:
         return postprocess(completion, self.answer_prefix)
 
     def static_check(self, program: str) -> str | None:
-        return static_check(program, self.dialect)
+        """Read-only, one query, and no smell (`symgen.sql_smells`): a smelly majority must
+        not win the vote (the 0.5B's `SELECT city_name ... GROUP BY state_name` for "the
+        largest city" agreed with itself 3 of 8 times)."""
+        reason = static_check(program, self.dialect)
+        if reason is not None:
+            return reason
+        tree = parse(program, self.dialect)
+        found = smell(tree) if tree is not None else ("syntax", "")
+        return found[0] if found else None
 
     def dedup_key(self, program: str) -> str:
         return normalise(program, self.dialect)
