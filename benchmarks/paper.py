@@ -223,6 +223,7 @@ def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
         max_steps=steps,
         max_minutes=getattr(args, "max_minutes", None),
         threads=args.threads,
+        seed=getattr(args, "seed", 0),
     )
 
 
@@ -328,6 +329,7 @@ def main() -> None:
     )
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
     ap.add_argument("--max-minutes", type=float, help="cap on each task model's training")
+    ap.add_argument("--seed", type=int, default=0, help="task models' training seed")
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
     args = ap.parse_args()
 
