@@ -155,6 +155,7 @@ def _compare(
     name = load_manifest(model_dir).get("name", model_dir.name)
     ctx = build_context(db, read_pairs(geo / "seed_10.jsonl"))
     gen = open_generator(generator, n_threads=threads)
+    gen_name = gen.name  # the registry default's name when --generator was not given
     try:
 
         def llm(d: str, q: str) -> str:
@@ -166,5 +167,5 @@ def _compare(
         gen.close()
     return [
         (f"task model ({name})", task["summary"]),
-        (f"LLM {generator} 10-shot greedy", base["summary"]),
+        (f"LLM {gen_name} 10-shot greedy", base["summary"]),
     ]
