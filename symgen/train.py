@@ -129,15 +129,6 @@ def train(
             f"--db mixes SQL dialects ({', '.join(dialects)}): a model writes one dialect; "
             "train one model per dialect"
         )
-    examples: list[Example] = []
-    skipped: list[str] = []
-    for path in data:
-        examples.extend(
-            load_examples(path, dbs, skipped) if task == "sql" else load_code_examples(path, task)
-        )
-    if not examples:
-        why = f" (all {len(skipped)} skipped; first: {skipped[0]})" if skipped else ""
-        raise SymgenError("no training pairs in " + ", ".join(map(str, data)) + why)
     identity = {
         **({} if task == "sql" else {"task": task}),
         "arch": asdict(arch),
@@ -154,6 +145,17 @@ def train(
         )
     if meta and meta.get("done"):
         return dict(meta)
+
+    # after the done check: checking the pairs runs every SQL query once
+    examples: list[Example] = []
+    skipped: list[str] = []
+    for path in data:
+        examples.extend(
+            load_examples(path, dbs, skipped) if task == "sql" else load_code_examples(path, task)
+        )
+    if not examples:
+        why = f" (all {len(skipped)} skipped; first: {skipped[0]})" if skipped else ""
+        raise SymgenError("no training pairs in " + ", ".join(map(str, data)) + why)
 
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)
