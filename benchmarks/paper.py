@@ -224,6 +224,8 @@ def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
         max_minutes=getattr(args, "max_minutes", None),
         threads=args.threads,
         seed=getattr(args, "seed", 0),
+        dropout=getattr(args, "dropout", 0.0),
+        ema_decay=getattr(args, "ema_decay", None),
     )
 
 
@@ -330,6 +332,8 @@ def main() -> None:
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
     ap.add_argument("--max-minutes", type=float, help="cap on each task model's training")
     ap.add_argument("--seed", type=int, default=0, help="task models' training seed")
+    ap.add_argument("--dropout", type=float, default=0.0, help="task models' residual dropout")
+    ap.add_argument("--ema-decay", type=float, help="task models' weight average (symgen train)")
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
     args = ap.parse_args()
 
@@ -379,6 +383,9 @@ def main() -> None:
         "augment": args.augment,
         "questions_from": args.questions_from,
         "execution_guided": not args.unguided,
+        "seed": args.seed,
+        "dropout": args.dropout,
+        "ema_decay": args.ema_decay,
     }
     payload = {f"geoquery{suffix}": rows, f"geoquery{suffix}_setting": setting}
     if args.tag:

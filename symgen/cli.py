@@ -261,6 +261,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
         threads=args.threads,
+        dropout=args.dropout,
+        ema_decay=args.ema_decay,
     )
     with progress_bar(desc=f"train {args.arch}", unit="step", disable=args.quiet) as bar:
 
@@ -627,6 +629,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int, default=None)
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument(
+        "--dropout", type=float, default=0.0, help="residual dropout in training (default 0)"
+    )
+    tr.add_argument(
+        "--ema-decay",
+        type=float,
+        default=None,
+        help="keep a moving average of the weights as the model (e.g. 0.999; the last step's "
+        "weights go to OUT/hf-last)",
+    )
     tr.add_argument("--threads", type=int, default=None)
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)

@@ -4,6 +4,11 @@ minGPT-style: one loop, per-architecture defaults (`task_model.ARCHS`), overrida
 learning rate anneals by whichever budget runs out first (steps or minutes), so a time-capped run
 still ends on a low learning rate. A checkpoint is written every few minutes and on Ctrl-C; a
 rerun with the same data and settings resumes from it; a finished run is not redone.
+
+Two optional regularisers, because a small model on a few thousand generated pairs memorises
+them (loss ~0.01) and two seeds of one run differ by several points: residual dropout, and an
+exponential moving average of the weights (`ema_decay`), saved as the model while the last
+step's weights go to `hf-last/` so the two can be compared on one run.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class TrainConfig:
     seed: int = 0
     checkpoint_minutes: float = 2.0
     threads: int | None = None
+    dropout: float = 0.0  # on each decoder layer's attention and MLP output (residual branches)
+    ema_decay: float | None = None  # None: the model is the last step's weights
 
 
 @dataclass
@@ -113,6 +120,7 @@ def train(
     """Train on `data` pairs; `task` sql needs `db_paths`, code tasks (bash, python) none."""
     import torch
 
+    check_config(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     arch = get_arch(cfg.arch)
@@ -133,9 +141,7 @@ def train(
         **({} if task == "sql" else {"task": task}),
         "arch": asdict(arch),
         "data_hash": data_hash(data),
-        "config": {
-            k: v for k, v in asdict(cfg).items() if k not in ("threads", "checkpoint_minutes")
-        },
+        "config": _identity_config(cfg),
     }
     meta_path, ckpt_path = out / "train.json", out / "checkpoint.pt"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
@@ -160,6 +166,7 @@ def train(
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)
     model, tok, eos, pad = _model_and_tokenizer(arch, examples, out)
+    add_residual_dropout(model, cfg.dropout)
     encoded = [_truncate(*encode(tok, ex, eos), cfg.max_len) for ex in examples]
     keys = [(ex.db, len(e[1])) for ex, e in zip(examples, encoded, strict=True)]
     per_epoch = math.ceil(len(encoded) / arch.batch_size)
@@ -168,11 +175,16 @@ def train(
         total = min(total, cfg.max_steps)
     optim = torch.optim.AdamW(model.parameters(), lr=arch.lr, weight_decay=cfg.weight_decay)
     state = RunState()
+    ema = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
     if ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["model"])
         optim.load_state_dict(ck["optim"])
         state = RunState(**ck["state"])
+        if ema:
+            ema.averaged = ck["ema"]
+        if ck.get("rng") is not None:
+            torch.set_rng_state(ck["rng"])
         resumed = [*(meta or {}).get("resumed_from", []), state.step]
     else:
         resumed = []
@@ -200,7 +212,14 @@ def train(
     def save_checkpoint() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save(
-            {"model": model.state_dict(), "optim": optim.state_dict(), "state": asdict(state)}, tmp
+            {
+                "model": model.state_dict(),
+                "optim": optim.state_dict(),
+                "state": asdict(state),
+                "ema": ema.averaged if ema else None,
+                "rng": torch.get_rng_state(),  # dropout masks continue as if never stopped
+            },
+            tmp,
         )
         os.replace(tmp, ckpt_path)
 
@@ -208,7 +227,7 @@ def train(
     model.train()
     last_save = time.monotonic()
     start = time.monotonic() - state.elapsed
-    ema = state.losses[-1] if state.losses else None
+    smooth = state.losses[-1] if state.losses else None
     try:
         while state.step < total:
             epoch, within = divmod(state.step, per_epoch)
@@ -222,14 +241,16 @@ def train(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optim.step()
+            if ema:
+                ema.update(model, state.step)
             state.step += 1
             state.elapsed = time.monotonic() - start
             value = float(loss.item())
-            ema = value if ema is None else 0.95 * ema + 0.05 * value
+            smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
             if state.step % 10 == 0 or state.step == total:
-                state.losses.append(round(ema, 4))
+                state.losses.append(round(smooth, 4))
             if progress:
-                progress(state.step, total, ema)
+                progress(state.step, total, smooth)
             if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
                 save_checkpoint()
                 last_save = time.monotonic()
@@ -242,13 +263,16 @@ def train(
         save_checkpoint()
         raise
     model.eval()
+    if ema:
+        save_hf(model, tok, eos, pad, out / "hf-last")
+        ema.copy_to(model)
     save_hf(model, tok, eos, pad, out / "hf")
     meta.update(
         done=True,
         steps=state.step,
         planned_steps=total,
         train_minutes=round(state.elapsed / 60, 2),
-        final_loss=ema,
+        final_loss=smooth,
         loss_curve=state.losses,
         eos_id=eos,
         pad_id=pad,
@@ -256,6 +280,69 @@ def train(
     meta_path.write_text(json.dumps(meta, indent=2))
     ckpt_path.unlink(missing_ok=True)
     return meta
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Reject settings that cannot train before any data is read."""
+    if cfg.ema_decay is not None and not 0.0 < cfg.ema_decay < 1.0:
+        raise SymgenError(f"--ema-decay must be between 0 and 1 (exclusive), not {cfg.ema_decay}")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise SymgenError(f"--dropout must be in [0, 1), not {cfg.dropout}")
+
+
+def _identity_config(cfg: TrainConfig) -> dict[str, Any]:
+    """The settings that make a run what it is. Settings added later are left out at their
+    default, so a run directory from before they existed still resumes and stays finished."""
+    later = {"dropout": 0.0, "ema_decay": None}
+    return {
+        k: v
+        for k, v in asdict(cfg).items()
+        if k not in ("threads", "checkpoint_minutes") and not (k in later and later[k] == v)
+    }
+
+
+class WeightAverage:
+    """Exponential moving average of the floating-point weights (Polyak averaging).
+
+    The decay ramps up as min(decay, (1 + step) / (10 + step)) so the average does not carry
+    the random initial weights into a short run.
+    """
+
+    def __init__(self, model: Any, decay: float) -> None:
+        self.decay = decay
+        self.averaged: dict[str, Any] = {
+            k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()
+        }
+
+    def update(self, model: Any, step: int) -> None:
+        import torch
+
+        d = min(self.decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for k, v in model.state_dict().items():
+                if k in self.averaged:
+                    self.averaged[k].mul_(d).add_(v.detach(), alpha=1 - d)
+
+    def copy_to(self, model: Any) -> None:
+        model.load_state_dict({**model.state_dict(), **self.averaged})
+
+
+def add_residual_dropout(model: Any, p: float) -> None:
+    """Dropout on each decoder layer's attention and MLP outputs, before they join the residual
+    stream (GPT-2's resid_pdrop; Llama has none). Forward hooks, active in training mode only,
+    so the saved and exported model is unchanged."""
+    if p <= 0:
+        return
+    import torch.nn.functional as F
+
+    def hook(module: Any, _inputs: Any, output: Any) -> Any:
+        if isinstance(output, tuple):
+            return (F.dropout(output[0], p, module.training), *output[1:])
+        return F.dropout(output, p, module.training)
+
+    for layer in model.model.layers:
+        layer.self_attn.register_forward_hook(hook)
+        layer.mlp.register_forward_hook(hook)
 
 
 def _model_and_tokenizer(

@@ -1,0 +1,81 @@
+"""Weight averaging and residual dropout in `symgen train`: their logic, and a real interrupted
+run that resumes to exactly the weights of an uninterrupted one."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from symgen.task_model import build, get_arch
+from symgen.train import TrainConfig, WeightAverage, add_residual_dropout, train
+from tests.conftest import SYMGEN
+
+
+def test_weight_average_ramps_up_then_follows_slowly() -> None:
+    model = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    avg = WeightAverage(model, decay=0.9)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    avg.update(model, step=0)  # ramp: decay min(0.9, 1/10) = 0.1, so mostly the new weights
+    assert avg.averaged["weight"][0, 0].item() == pytest.approx(0.9)
+    for step in range(1, 200):
+        avg.update(model, step)
+    assert avg.averaged["weight"][0, 0].item() == pytest.approx(1.0, abs=1e-6)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    avg.update(model, step=500)  # past the ramp: 0.9 of the old average stays
+    assert avg.averaged["weight"][0, 0].item() == pytest.approx(1.1)
+    avg.copy_to(model)
+    assert model.weight[0, 0].item() == pytest.approx(1.1)
+
+
+def test_residual_dropout_acts_in_training_only() -> None:
+    model, tok, _, _ = build(get_arch("tiny"), ["SELECT state_name FROM state"] * 4)
+    plain, _, _, _ = build(get_arch("tiny"), ["SELECT state_name FROM state"] * 4)
+    add_residual_dropout(model, 0.3)
+    ids = torch.tensor([tok.encode("SELECT state_name FROM state").ids])
+    model.train()
+    assert not torch.equal(model(input_ids=ids).logits, model(input_ids=ids).logits)
+    model.eval()
+    plain.eval()
+    assert torch.equal(model(input_ids=ids).logits, plain(input_ids=ids).logits)
+
+
+def test_interrupted_run_resumes_to_the_same_averaged_weights(
+    pairs: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    db = [geo_dir / "geography.sqlite"]
+    cfg = TrainConfig(max_steps=24, epochs=30, threads=1, dropout=0.1, ema_decay=0.9)
+    whole = train([pairs], db, tmp_path / "whole", cfg)
+    assert whole["done"] and whole["steps"] == 24
+
+    calls = iter(range(1000))
+    with pytest.raises(KeyboardInterrupt):
+        train([pairs], db, tmp_path / "split", cfg, should_stop=lambda: next(calls) == 9)
+    split = train([pairs], db, tmp_path / "split", cfg)
+    assert split["resumed_from"] == [10]
+
+    averaged = load_file(tmp_path / "whole" / "hf" / "model.safetensors")
+    last = load_file(tmp_path / "whole" / "hf-last" / "model.safetensors")
+    resumed = load_file(tmp_path / "split" / "hf" / "model.safetensors")
+    for name, tensor in averaged.items():
+        # the average (and dropout's random stream) survived the checkpoint
+        assert torch.allclose(tensor, resumed[name], atol=1e-6), name
+    assert any(not torch.allclose(t, last[n]) for n, t in averaged.items())
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--ema-decay", "1.5"), ("--dropout", "1")])
+def test_impossible_settings_are_refused_before_training(
+    pairs: Path, geo_dir: Path, tmp_path: Path, flag: str, value: str
+) -> None:
+    db = str(geo_dir / "geography.sqlite")
+    cmd = [*SYMGEN, "train", "--data", str(pairs), "--db", db, "--out", str(tmp_path / "r")]
+    proc = subprocess.run([*cmd, flag, value], capture_output=True, text=True)
+    assert proc.returncode == 2 and flag in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r" / "train.json").exists()
