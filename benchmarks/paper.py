@@ -222,7 +222,7 @@ def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
         epochs=math.ceil(steps / per_epoch),
         max_steps=steps,
         max_minutes=getattr(args, "max_minutes", None),
-        threads=args.threads,
+        threads=getattr(args, "threads", None),
         seed=getattr(args, "seed", 0),
         dropout=getattr(args, "dropout", 0.0),
         ema_decay=getattr(args, "ema_decay", None),

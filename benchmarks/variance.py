@@ -18,11 +18,11 @@ finished; `--jobs 2` trains two at once with one thread each (this machine has t
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,10 @@ def data_files(args: argparse.Namespace, geo: Path) -> tuple[str, Path]:
         "task_human_100": lambda: human_subset(geo, 100),
         "task_seeds_only": lambda: geo / "seed_10.jsonl",
     }
-    if args.rows not in named:
+    row = args.rows or "task_human_600"
+    if row not in named:
         raise SystemExit(f"--rows must be one of {', '.join(named)} (or give --data FILE)")
-    return args.rows, named[args.rows]()
+    return row, named[row]()
 
 
 def symgen(*argv: str) -> None:
@@ -73,9 +74,8 @@ def one_run(
     argv += ["--seed", str(seed), "--dropout", str(dropout), "--threads", str(args.train_threads)]
     if args.ema_decay:
         argv += ["--ema-decay", str(args.ema_decay)]
-    started = time.time()
     symgen(*argv)
-    minutes = round((time.time() - started) / 60, 1)
+    minutes = json.loads((run / "train.json").read_text())["train_minutes"]  # not a reuse's 0
     models = {"average" if args.ema_decay else "last": run}
     if args.ema_decay:
         last = VARIANCE / "runs" / f"{name}.last"  # `symgen export` reads DIR/hf and train.json
@@ -130,7 +130,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--rows", default="task_human_600", help="a paper.py data row")
+    ap.add_argument("--rows", help="a paper.py data row (default task_human_600)")
     ap.add_argument("--data", help="a pairs file instead (GeoQuery database)")
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--dropout", default="0", help="comma-separated residual dropout values")
@@ -142,7 +142,6 @@ def main() -> None:
     ap.add_argument("--dev-limit", type=int, default=0)
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
-    args.threads = None
     args.train_threads = max(1, 2 // args.jobs)
 
     geo = shared_data() / "geoquery"
@@ -156,17 +155,24 @@ def main() -> None:
     ]
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda p: one_run(label, data, db, items, p[0], p[1], args), plan))
-    del args.threads, args.train_threads
+    del args.train_threads
     runs = [r for rs in results for r in rs]
     summary = summarise(runs)
     table = markdown_table(summary, COLUMNS)
     cmd = command_line("benchmarks.variance", args)
     print(f"\n{label}: {len(items)} GeoQuery dev questions\n{table}")
     key = f"{label}{'_' + args.tag if args.tag else ''}"
-    merge_result("variance", {key: {"command": cmd, "summary": summary, "runs": runs}})
-    md = RESULTS / "variance.md"
-    previous = md.read_text() if md.is_file() else ""
-    md.write_text(previous + f"\n## {key}\n\n`{cmd}`\n\n{table}\n")
+    merged = json.loads(
+        merge_result(
+            "variance", {key: {"command": cmd, "summary": summary, "runs": runs}}
+        ).read_text()
+    )
+    (RESULTS / "variance.md").write_text(  # every data set measured so far, one section each
+        "".join(
+            f"\n## {k}\n\n`{v['command']}`\n\n{markdown_table(v['summary'], COLUMNS)}\n"
+            for k, v in merged.items()
+        )
+    )
     print(f"wrote {RESULTS / 'variance.json'} and variance.md")
 
 
