@@ -294,10 +294,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     meta = Path(args.model) / "train.json"
     if args.task and meta.is_file():
         _same_task(args.task, json.loads(meta.read_text()).get("task", "sql"), args.model)
-    manifest = export(args.model, args.out, int8=args.int8, name=args.name)
+    manifest = export(args.model, args.out, int8=args.int8, name=args.name, graph=args.graph)
     parity = manifest["parity"]
+    if manifest.get("graph_fallback"):
+        print(f"{manifest['graph_fallback']}; exported optimum's graph")
     print(
-        f"exported to {args.out}: {manifest['mb_on_disk']} MB, parity max |diff| "
+        f"exported to {args.out} ({manifest['graph']} graph): {manifest['mb_on_disk']} MB, "
+        f"parity max |diff| "
         f"{parity['max_abs_diff']:.1e} on {parity['inputs']} inputs"
         + (
             f", int8 agreement {manifest['int8_agreement']:.0%} "
@@ -649,6 +652,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, help="ONNX model directory")
     ex.add_argument("--int8", action="store_true", help="also quantise to int8 (measured)")
     ex.add_argument("--name", default=None)
+    ex.add_argument(
+        "--graph",
+        choices=("lean", "optimum"),
+        default="lean",
+        help="lean (default: written node by node, faster on CPU; Llama-family models) or "
+        "optimum (optimum's exporter)",
+    )
     ex.set_defaults(func=cmd_export)
 
     co = sub.add_parser("complete", help="SQL or code for one request from an exported model")

@@ -104,6 +104,7 @@ class TaskModel:
         )
         names = {i.name for i in self.session.get_inputs()}
         self.has_position_ids = "position_ids" in names
+        self.has_attention_mask = "attention_mask" in names
         self.past_names = [
             f"past_key_values.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")
         ]
@@ -126,10 +127,9 @@ class TaskModel:
     def _run(self, ids: np.ndarray, past: Past) -> tuple[np.ndarray, Past]:
         batch, new = ids.shape
         past_len = past[0].shape[2]
-        feed: dict[str, np.ndarray] = {
-            "input_ids": ids.astype(np.int64),
-            "attention_mask": np.ones((batch, past_len + new), dtype=np.int64),
-        }
+        feed: dict[str, np.ndarray] = {"input_ids": ids.astype(np.int64)}
+        if self.has_attention_mask:  # optimum's graph; the lean one derives it from the cache
+            feed["attention_mask"] = np.ones((batch, past_len + new), dtype=np.int64)
         if self.has_position_ids:
             feed["position_ids"] = np.broadcast_to(
                 np.arange(past_len, past_len + new, dtype=np.int64), (batch, new)

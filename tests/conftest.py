@@ -89,8 +89,8 @@ def train_cmd(pairs: Path, db: Path, out: Path) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def exported(pairs: Path, geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real task model that memorised 16 GeoQuery pairs, exported to ONNX (int8 measured).
+def trained_run(pairs: Path, geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real task model that memorised 16 GeoQuery pairs (a `symgen train` directory).
 
     Trained through the CLI, interrupted once with SIGINT and resumed, so every test that uses
     the model also proves the checkpoint/resume path.
@@ -116,6 +116,13 @@ def exported(pairs: Path, geo_dir: Path, tmp_path_factory: pytest.TempPathFactor
     assert meta["done"] and meta["steps"] == meta["planned_steps"]
     assert meta["resumed_from"] and meta["resumed_from"][0] > 0, "rerun must resume, not restart"
     assert not (run / "checkpoint.pt").exists()
+    return run
+
+
+@pytest.fixture(scope="session")
+def exported(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`trained_run` exported to ONNX (the default, lean graph; int8 measured)."""
+    run = trained_run
     onnx = tmp_path_factory.mktemp("onnx")
     exp = subprocess.run(
         [*SYMGEN, "export", "--model", str(run), "--out", str(onnx), "--int8"],

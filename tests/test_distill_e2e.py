@@ -27,6 +27,44 @@ def test_export_manifest_parity_and_int8(exported: Path) -> None:
     assert m["params"] < 10_000_000  # ~1% of the 494M generator
 
 
+def test_lean_and_optimum_graphs_agree(
+    trained_run: Path, exported: Path, pairs: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    """The default export is the lean graph; optimum's export of the same weights (`--graph
+    optimum`) decodes the same SQL with the same scores, so either serves the engine."""
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    assert json.loads((exported / "symgen.json").read_text())["graph"] == "lean"
+    out = subprocess.run(
+        [
+            *SYMGEN,
+            "export",
+            "--model",
+            str(trained_run),
+            "--out",
+            str(tmp_path),
+            "--graph",
+            "optimum",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    manifest = json.loads((tmp_path / "symgen.json").read_text())
+    assert manifest["graph"] == "optimum" and manifest["parity"]["max_abs_diff"] <= 1e-3
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    lean, optimum = TaskModel(exported, int8=False), TaskModel(tmp_path, int8=False)
+    assert lean.has_attention_mask is False and optimum.has_attention_mask is True
+    for line in pairs.read_text().splitlines()[:6]:
+        question = db.question(json.loads(line)["question"])
+        a = lean.generate(db.schema, question, beams=3)
+        b = optimum.generate(db.schema, question, beams=3)
+        assert [x.text for x in a] == [x.text for x in b]
+        assert np.allclose([x.logprob for x in a], [x.logprob for x in b], atol=1e-3)
+
+
 def test_complete_reproduces_trained_sql(exported: Path, pairs: Path, geo_dir: Path) -> None:
     from symgen.engine import TaskModel
     from symgen.task_data import DbKnowledge
