@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from symgen.database import Table
 from symgen.sql_smells import smell
-from symgen.tasks.sql import parse, static_check
+from symgen.tasks.sql import checked_tree
 
 SchemaMap = Mapping[str, frozenset[str]]  # lower-cased table -> lower-cased column names
 
@@ -25,12 +25,9 @@ def schema_map(tables: Sequence[Table]) -> dict[str, frozenset[str]]:
 
 def problem(sql: str, schema: SchemaMap, dialect: str = "sqlite") -> str | None:
     """None when valid, else a short reason (`syntax`, `unknown table x`, `unknown column y`)."""
-    reason = static_check(sql, dialect)
-    if reason:
-        return reason
-    tree = parse(sql, dialect)
-    if tree is None:
-        return "syntax"
+    tree = checked_tree(sql, dialect)
+    if isinstance(tree, str):
+        return tree
     # names the query defines itself: CTEs and derived tables (`FROM (SELECT ...) AS tmp1`)
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     ctes |= {q.alias.lower() for q in tree.find_all(exp.Subquery) if q.alias}

@@ -85,6 +85,13 @@ def parse(sql: str, dialect: str = "sqlite") -> exp.Expr | None:
 
 def static_check(sql: str, dialect: str = "sqlite") -> str | None:
     """Reject anything that is not exactly one read-only query, before it reaches a database."""
+    found = checked_tree(sql, dialect)
+    return found if isinstance(found, str) else None
+
+
+def checked_tree(sql: str, dialect: str = "sqlite") -> exp.Expr | str:
+    """The one read-only query `sql` parses to, or why it is not one (`static_check`'s reason);
+    one parse for callers that go on to inspect the tree."""
     if not sql.strip():
         return "empty"
     try:
@@ -102,7 +109,7 @@ def static_check(sql: str, dialect: str = "sqlite") -> str | None:
         name = func.sql_name() if not isinstance(func, exp.Anonymous) else func.name
         if _UNSAFE_FUNCTION.match(name or ""):
             return "unsafe_function"
-    return None
+    return tree
 
 
 def normalise(sql: str, dialect: str = "sqlite") -> str:
