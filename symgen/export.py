@@ -179,12 +179,21 @@ def _parity(hf: Path, out: Path, inputs: Sequence[tuple[str, str, str]]) -> dict
 
 
 def _quantise(src: Path, dst: Path, graph: str) -> None:
-    """Dynamic int8 on the weights. In the lean graph only the MatMuls: quantising its Gathers
-    would round the rotary cos/sin tables to int8 and add a DequantizeLinear per use."""
+    """Dynamic int8 on the weights. In the lean graph only the MatMuls (quantising its Gathers
+    would round the rotary cos/sin tables to int8 and add a DequantizeLinear per use), with a
+    scale per output column: its packed q|Rq|k|Rk|v and gate|up matrices would otherwise share
+    one scale across projections of different ranges (the demo model's int8 agreed with fp32 on
+    23 of 24 check inputs per tensor, 24 of 24 per channel)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     ops = ["MatMul"] if graph == "lean" else None
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=ops)
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=ops,
+        per_channel=graph == "lean",
+    )
 
 
 def _int8_agreement(
