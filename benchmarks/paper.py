@@ -249,7 +249,7 @@ def task_row(
         db_paths,
         beams=args.beams,
         decode=args.decode,
-        execution_guided=not args.unguided,
+        execution_guided=args.guided,
     )
     return {
         "name": name,
@@ -315,9 +315,9 @@ def main() -> None:
     ap.add_argument("--decode", choices=("greedy-fallback", "beam"), default="greedy-fallback")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
-        "--unguided",
+        "--guided",
         action="store_true",
-        help="score task rows without execution guidance (the editor's default is guided)",
+        help="score task rows with execution guidance (off by default, as in the editor)",
     )
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
     ap.add_argument(
@@ -382,7 +382,7 @@ def main() -> None:
         "arch": args.arch,
         "augment": args.augment,
         "questions_from": args.questions_from,
-        "execution_guided": not args.unguided,
+        "execution_guided": args.guided,
         "seed": args.seed,
         "dropout": args.dropout,
         "ema_decay": args.ema_decay,

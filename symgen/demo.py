@@ -149,7 +149,7 @@ def _compare(
 
     db = geo / "geography.sqlite"
     items = read_items(geo / "dev.jsonl", "geography")[:n]
-    # as the editor runs it: a fresh process (no torch about), one thread, execution-guided
+    # as the editor runs it: a fresh process (no torch about), one thread
     print(f"task model on {len(items)} questions (symgen eval, one onnxruntime thread) ...")
     task = evaluate_in_fresh_process(model_dir, items, [db])
     name = load_manifest(model_dir).get("name", model_dir.name)

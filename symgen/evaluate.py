@@ -119,7 +119,7 @@ def evaluate_in_fresh_process(
     beams: int = 4,
     decode: str = "greedy-fallback",
     threads: int = 1,
-    execution_guided: bool = True,
+    execution_guided: bool = False,
 ) -> dict[str, Any]:
     """Score a task model as the editor runs it: `symgen eval` in a fresh process, one
     onnxruntime thread by default (the server's). Evaluating in the process that just trained

@@ -1,0 +1,38 @@
+"""The editors advertise the server's defaults: VS Code's package.json and the Neovim doc.
+
+A default changed in one place only (as `executionGuided` was) would show users a setting that
+does not match what the server does when they leave it unset.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import fields
+
+from symgen_server.settings import ALIASES, Settings
+from tests.conftest import ROOT
+
+SERVER_DEFAULTS = {f.name: f.default for f in fields(Settings)}
+
+
+def test_vscode_package_defaults_are_the_servers() -> None:
+    package = json.loads((ROOT / "editor-clients/vscode/package.json").read_text())
+    config = package["contributes"]["configuration"]
+    properties = (config if isinstance(config, dict) else config[0])["properties"]
+    compared = 0
+    for key, spec in properties.items():
+        name = ALIASES.get(key.removeprefix("symgen."))
+        if name is None or "default" not in spec:
+            continue  # client-only settings (serverCommand, pythonPath)
+        default = SERVER_DEFAULTS[name]
+        assert spec["default"] == (list(default) if isinstance(default, tuple) else default), key
+        compared += 1
+    assert compared >= 10
+
+
+def test_nvim_doc_names_the_execution_guidance_default() -> None:
+    doc = (ROOT / "editor-clients/nvim/doc/symgen.txt").read_text()
+    block = doc[doc.index("executionGuided") :][:200]
+    said = re.search(r"default (true|false)", block)
+    assert said and said.group(1) == str(SERVER_DEFAULTS["execution_guided"]).lower()
