@@ -133,6 +133,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
         seed_dialect=args.seed_dialect,
+        max_minutes=args.max_minutes,
     )
     print(json.dumps(stats.as_dict()), file=sys.stderr)
     print(f"{stats.kept} verified pairs in {args.out} ({stats.rejected} questions rejected)")
@@ -484,6 +485,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generator=args.generator,
         threads=args.threads,
         train_minutes=args.train_minutes,
+        generate_minutes=args.generate_minutes,
         compare=args.compare,
         augment_per_pair=args.augment_per_pair,
     )
@@ -590,6 +592,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--value-hints",
         action="store_true",
         help="add a `-- Values:` line naming columns that hold values the question mentions",
+    )
+    gen.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop answering new questions after this many minutes (the rest are left for a "
+        "rerun, which resumes)",
     )
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_generator(gen)
@@ -712,6 +721,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", default=None, help="shared data dir (default ../shared/data)")
     demo.add_argument("--out-dir", default=".symgen/demo", help="where results go")
     demo.add_argument("--questions", type=int, default=100, help="questions to generate")
+    demo.add_argument(
+        "--generate-minutes",
+        type=float,
+        default=12.0,
+        help="time budget for answering them (a slower machine answers fewer; a rerun goes on)",
+    )
     demo.add_argument("--train-minutes", type=float, default=4.0)
     demo.add_argument("--compare", type=int, default=100, help="dev questions to compare on")
     demo.add_argument(

@@ -298,6 +298,7 @@ class RunStats:
     rejected: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # garbage output, by class
     seconds: float = 0.0
+    left_for_later: int = 0  # questions a time budget left unanswered (a rerun answers them)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -330,10 +331,13 @@ def run_generate(
     log: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
     seed_dialect: str | None = None,
     task: str = "sql",
+    max_minutes: float | None = None,
 ) -> RunStats:
     """The whole `symgen generate` job; see the module docstring for files and resume.
 
-    `task` is `sql` (needs `db_path`) or a code language of `symgen.tasks.code.LANGUAGES`."""
+    `task` is `sql` (needs `db_path`) or a code language of `symgen.tasks.code.LANGUAGES`.
+    `max_minutes` bounds this call's wall time: no new question is answered after it (at least
+    one is, so every run makes progress) and the rest are left for a rerun, which resumes."""
     min_votes = MinVotes.parse(vcfg.min_votes)
     ctx: GenContext
     if task == "sql":
@@ -390,6 +394,7 @@ def run_generate(
         stats.seconds = before.get("seconds", 0.0)
         log(f"resuming {out_path}: {len(questions)} questions, {len(done)} already answered")
     started = time.monotonic()
+    deadline = None if max_minutes is None else started + 60 * max_minutes
     generator: Generator | None = None
 
     def save_run() -> None:
@@ -446,7 +451,13 @@ def run_generate(
                 seed_ids,
                 stats,
                 progress,
+                deadline,
             )
+            if stats.left_for_later:
+                log(
+                    f"time budget of {max_minutes:g} min reached: {stats.left_for_later} of "
+                    f"{n_questions} questions left unanswered; rerun to answer them"
+                )
     except KeyboardInterrupt:
         log(f"interrupted: {stats.kept} verified pairs so far are in {out_path}; rerun to resume")
         save_run()
@@ -578,10 +589,12 @@ def _answer_stage(
     seed_ids: list[str],
     stats: RunStats,
     progress: bool,
+    deadline: float | None = None,
 ) -> None:
     """gen-a + verify each pending question; kept pairs to `out_path`, the rest to `rej_path`.
 
-    A question with a program (program-first) is kept when enough answers agree with it."""
+    A question with a program (program-first) is kept when enough answers agree with it. Past
+    `deadline` (time.monotonic) no further question is started; they are counted as left."""
     with (
         JsonlAppender(out_path) as out,
         JsonlAppender(rej_path) as rej,
@@ -590,6 +603,9 @@ def _answer_stage(
         ) as bar,
     ):
         for i, question in enumerate(pending):
+            if i and deadline is not None and time.monotonic() >= deadline:
+                stats.left_for_later = len(pending) - i
+                break
             program = programs.get(question_key(question))
             if program is not None and isinstance(ctx, SqlContext):
                 verdict, _ = ctx.answer_anchored(

@@ -114,6 +114,27 @@ def test_interrupt_keeps_work_and_resume_completes(
     assert len(lines(tmp_path / "pairs.questions.jsonl")) == 4
 
 
+def test_time_budget_leaves_questions_for_a_rerun(
+    model_file, geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`--max-minutes`: past the budget no new question is started (one always is), the run
+    ends cleanly and says how many are left, and a rerun answers exactly those."""
+    model_file("qwen2.5-coder-0.5b")
+    out = tmp_path / "pairs.jsonl"
+    answered = lambda: lines(out) + lines(tmp_path / "pairs.rejected.jsonl")  # noqa: E731
+    seeds = geo_dir / "seed_10.jsonl"
+    budget = generate_cmd(geo_db, seeds, out, 3, "--samples", "4", "--min-votes", "2")
+    proc = subprocess.run([*budget, "--max-minutes", "0.001"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "time budget of 0.001 min reached: 2 of 3 questions left unanswered" in proc.stderr
+    assert len(answered()) == 1 and len(lines(tmp_path / "pairs.questions.jsonl")) == 3
+    assert json.loads((tmp_path / "pairs.run.json").read_text())["stats"]["left_for_later"] == 2
+    proc = subprocess.run(budget, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "resuming" in proc.stderr, proc.stderr
+    done = [r["question"] for r in answered()]
+    assert len(done) == 3 and len(set(done)) == 3
+
+
 def test_ask_answers_with_the_llm(model_file, geo_dir: Path) -> None:  # type: ignore[no-untyped-def]
     model_file("qwen2.5-coder-0.5b")
     cmd = cli(
