@@ -33,8 +33,12 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
 
 def command_line(module: str, args: argparse.Namespace) -> str:
     """The command that reproduces a benchmark run, as recorded beside its results."""
+
+    def value(v: Any) -> str:
+        return " ".join(map(str, v)) if isinstance(v, list) else str(v)
+
     return f"python -m {module} " + " ".join(
-        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {value(v)}")
         for k, v in vars(args).items()
         if v is not False and v is not None and v != ""
     )

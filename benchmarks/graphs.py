@@ -1,0 +1,132 @@
+"""The two ONNX graphs of one model side by side: optimum's export vs the lean graph.
+
+Both compute the same logits (export checks each against torch); what differs is the work
+onnxruntime does per decode step. For each `symgen train` run this exports both graphs (int8),
+scores each on GeoQuery dev as the editor runs it (`symgen eval` in a fresh process, one
+thread, no execution guidance, int8 where export made it the default), and times single decode
+steps in-process (int8, one thread, a 128-token cache, one row and four beams; a repeated step
+on one cache, so a lower bound on what decoding pays). `--llm-questions N` also runs the generator LLM on
+the first N dev questions in the same process run, beside the lean model on the same
+questions, for the speed ratio. Writes results/graphs.json and graphs.md.
+
+    python -m benchmarks.graphs --runs .symgen/bench/variance/runs/task_human_600-s0-d0-ema0.999 \
+        --llm-questions 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
+from benchmarks.paper import WORK
+from symgen.engine import TaskModel, load_manifest
+from symgen.evaluate import evaluate_in_fresh_process, read_items
+
+GRAPHS_DIR = WORK / "graphs"
+COLUMNS = [
+    "run",
+    "graph",
+    "exec_acc",
+    "exact_match",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "step_ms_b1",
+    "step_ms_b4",
+    "int8",
+    "int8_mb",
+]
+
+
+def step_ms(onnx_dir: Path, batch: int, past_len: int = 128, steps: int = 200) -> float:
+    """Median milliseconds of one int8 decode step on one thread."""
+    model = TaskModel(onnx_dir, int8=True, threads=1)
+    _, past = model._run(np.full((batch, past_len), 5, dtype=np.int64), model._empty_past(batch))
+    token = np.full((batch, 1), 7, dtype=np.int64)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        model._run(token, past)
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 3)
+
+
+def export(run: Path, graph: str) -> Path:
+    out = GRAPHS_DIR / f"{run.name}-{graph}"
+    argv = ["export", "--model", str(run), "--out", str(out), "--int8", "--graph", graph]
+    argv += ["--name", out.name]
+    proc = subprocess.run([sys.executable, "-m", "symgen", *argv], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"symgen export failed: {proc.stderr[-2000:]}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--runs", nargs="+", required=True, help="`symgen train` output directories")
+    ap.add_argument("--dev-limit", type=int, default=0, help="first N dev questions (0 = all)")
+    ap.add_argument("--llm-questions", type=int, default=0, help="also time the generator")
+    ap.add_argument("--generator", default="", help="registry name (default: the default)")
+    args = ap.parse_args()
+
+    geo = shared_data() / "geoquery"
+    db = geo / "geography.sqlite"
+    items = read_items(geo / "dev.jsonl", "geography")[: args.dev_limit or None]
+    rows: list[dict[str, Any]] = []
+    for run in map(Path, args.runs):
+        for graph in ("optimum", "lean"):
+            onnx = export(run, graph)
+            summary = evaluate_in_fresh_process(onnx, items, [db])["summary"]
+            manifest = load_manifest(onnx)
+            rows.append(
+                {
+                    "run": run.name,
+                    "graph": manifest["graph"],
+                    **{k: summary[k] for k in COLUMNS[2:6]},
+                    "step_ms_b1": step_ms(onnx, 1),
+                    "step_ms_b4": step_ms(onnx, 4),
+                    # what the engine loads: int8 only when it agreed with fp32 at export
+                    "int8": bool(manifest["default_int8"]),
+                    "int8_mb": round((onnx / manifest["onnx_int8"]).stat().st_size / 1e6, 2),
+                }
+            )
+            print(markdown_table(rows[-1:], COLUMNS).splitlines()[-1], flush=True)
+    payload: dict[str, Any] = {"command": command_line("benchmarks.graphs", args), "rows": rows}
+    text = f"`{payload['command']}`\n\n{len(items)} GeoQuery dev questions\n\n"
+    text += markdown_table(rows, COLUMNS) + "\n"
+    if args.llm_questions:
+        from symgen.demo import compare_with_generator
+
+        lean = GRAPHS_DIR / f"{Path(args.runs[0]).name}-lean"
+        compared = compare_with_generator(geo, lean, args.generator, None, args.llm_questions)
+        (task_name, task), (llm_name, llm) = compared
+        payload["vs_generator"] = {
+            "questions": args.llm_questions,
+            "task": {"name": task_name, **task},
+            "generator": {"name": llm_name, **llm},
+            "p50_ratio": round(llm["latency_p50_ms"] / task["latency_p50_ms"], 1),
+        }
+        cmp_rows = [{**s, "model": n} for n, s in compared]  # the summary has a model path
+        text += (
+            f"\nSame run, first {args.llm_questions} dev questions (speed ratio at p50: "
+            f"{payload['vs_generator']['p50_ratio']}x)\n\n"
+            + markdown_table(cmp_rows, ["model", "exec_acc", "latency_p50_ms", "latency_p95_ms"])
+            + "\n"
+        )
+    print("\n" + text)
+    write_result("graphs", payload)
+    (RESULTS / "graphs.md").write_text(text)
+    print(f"wrote {RESULTS / 'graphs.json'} and graphs.md")
+
+
+if __name__ == "__main__":
+    main()
