@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -76,18 +75,12 @@ def one_run(
         argv += ["--ema-decay", str(args.ema_decay)]
     symgen(*argv)
     minutes = json.loads((run / "train.json").read_text())["train_minutes"]  # not a reuse's 0
-    models = {"average" if args.ema_decay else "last": run}
-    if args.ema_decay:
-        last = VARIANCE / "runs" / f"{name}.last"  # `symgen export` reads DIR/hf and train.json
-        last.mkdir(parents=True, exist_ok=True)
-        shutil.copy(run / "train.json", last / "train.json")
-        if not (last / "hf").exists():
-            (last / "hf").symlink_to((run / "hf-last").resolve())
-        models["last"] = last
+    # with a weight average, the run's model is the average and hf-last/ its last step
+    models = {"average": [], "last": ["--last-weights"]} if args.ema_decay else {"last": []}
     rows = []
-    for weights, model_dir in models.items():
+    for weights, flags in models.items():
         onnx = VARIANCE / "onnx" / f"{name}-{weights}"
-        symgen("export", "--model", str(model_dir), "--out", str(onnx), "--int8")
+        symgen("export", "--model", str(run), "--out", str(onnx), "--int8", *flags)
         res = evaluate_in_fresh_process(onnx, items, [db])["summary"]
         rows.append(
             {

@@ -295,7 +295,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     meta = Path(args.model) / "train.json"
     if args.task and meta.is_file():
         _same_task(args.task, json.loads(meta.read_text()).get("task", "sql"), args.model)
-    manifest = export(args.model, args.out, int8=args.int8, name=args.name, graph=args.graph)
+    manifest = export(
+        args.model,
+        args.out,
+        int8=args.int8,
+        name=args.name,
+        graph=args.graph,
+        last_weights=args.last_weights,
+    )
     parity = manifest["parity"]
     if manifest.get("graph_fallback"):
         print(f"{manifest['graph_fallback']}; exported optimum's graph")
@@ -667,6 +674,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="lean",
         help="lean (default: written node by node, faster on CPU; Llama-family models) or "
         "optimum (optimum's exporter)",
+    )
+    ex.add_argument(
+        "--last-weights",
+        action="store_true",
+        help="a run trained with --ema-decay: export its last step's weights (hf-last/) rather "
+        "than the average",
     )
     ex.set_defaults(func=cmd_export)
 

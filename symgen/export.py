@@ -38,9 +38,11 @@ def export(
     check_inputs: int = 24,
     name: str | None = None,
     graph: str = "lean",
+    last_weights: bool = False,
 ) -> dict[str, Any]:
-    """Export `model_dir`'s `hf/` weights; `graph="lean"` falls back to optimum's when the
-    architecture has no lean graph (the manifest records which was written and why)."""
+    """Export `model_dir`'s `hf/` weights (with `last_weights`, a weight-averaged run's last-step
+    weights in `hf-last/`); `graph="lean"` falls back to optimum's when the architecture has no
+    lean graph (the manifest records which was written and why)."""
     model_dir, out = Path(model_dir), Path(out_dir)
     meta_path = model_dir / "train.json"
     if not meta_path.is_file() or not (model_dir / "hf").is_dir():
@@ -54,7 +56,11 @@ def export(
         )
     if graph not in GRAPHS:
         raise SymgenError(f"unknown graph {graph!r}; choose one of {', '.join(GRAPHS)}")
-    hf = model_dir / "hf"
+    hf = model_dir / ("hf-last" if last_weights else "hf")
+    if not (hf / "config.json").is_file():
+        raise MissingResource(
+            f"{hf} not found: only a run trained with --ema-decay keeps its last-step weights"
+        )
     config = json.loads((hf / "config.json").read_text())
     fallback = lean_graph.supported(config) if graph == "lean" else None
     if fallback:
@@ -79,6 +85,7 @@ def export(
         "arch": meta["identity"]["arch"]["name"],
         "onnx": "model.onnx",
         "graph": graph,
+        "weights": hf.name,  # hf: the run's model (its weight average, if it kept one)
         **({"graph_fallback": f"no lean graph: {fallback}"} if fallback else {}),
         "onnx_int8": None,
         "default_int8": False,

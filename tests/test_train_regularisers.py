@@ -69,6 +69,25 @@ def test_interrupted_run_resumes_to_the_same_averaged_weights(
         assert torch.allclose(tensor, resumed[name], atol=1e-6), name
     assert any(not torch.allclose(t, last[n]) for n, t in averaged.items())
 
+    # export: the run's model is the average; --last-weights exports hf-last/ instead
+    from symgen.engine import TaskModel
+    from symgen.errors import MissingResource
+    from symgen.export import export
+
+    logits = {}
+    for flag in (False, True):
+        out = tmp_path / f"onnx-{flag}"
+        assert export(tmp_path / "whole", out, last_weights=flag)["weights"] == (
+            "hf-last" if flag else "hf"
+        )
+        model = TaskModel(out, int8=False)
+        logits[flag] = model._run(torch.tensor([[5, 6, 7]]).numpy(), model._empty_past())[0]
+    assert not (logits[True] == logits[False]).all()
+    plain = train([pairs], db, tmp_path / "plain", TrainConfig(max_steps=2, epochs=1, threads=1))
+    assert plain["done"]
+    with pytest.raises(MissingResource, match="--ema-decay"):
+        export(tmp_path / "plain", tmp_path / "onnx-plain", last_weights=True)
+
 
 @pytest.mark.parametrize(("flag", "value"), [("--ema-decay", "1.5"), ("--dropout", "1")])
 def test_impossible_settings_are_refused_before_training(
