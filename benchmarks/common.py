@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +43,14 @@ def command_line(module: str, args: argparse.Namespace) -> str:
         for k, v in vars(args).items()
         if v is not False and v is not None and v != ""
     )
+
+
+def run_symgen(*argv: str) -> None:
+    """`python -m symgen ARGV` in a fresh process (no torch left loaded in the benchmark's);
+    a failure ends the benchmark with the command's stderr."""
+    proc = subprocess.run([sys.executable, "-m", "symgen", *argv], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"symgen {argv[0]} failed: {proc.stderr[-2000:]}")
 
 
 def merge_result(name: str, payload: dict[str, Any]) -> Path:

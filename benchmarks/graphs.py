@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
+from benchmarks.common import (
+    RESULTS,
+    command_line,
+    markdown_table,
+    run_symgen,
+    shared_data,
+    write_result,
+)
 from benchmarks.paper import WORK
 from symgen.engine import TaskModel, load_manifest
 from symgen.evaluate import evaluate_in_fresh_process, read_items
@@ -61,10 +66,7 @@ def step_ms(onnx_dir: Path, batch: int, past_len: int = 128, steps: int = 200) -
 def export(run: Path, graph: str) -> Path:
     out = GRAPHS_DIR / f"{run.name}-{graph}"
     argv = ["export", "--model", str(run), "--out", str(out), "--int8", "--graph", graph]
-    argv += ["--name", out.name]
-    proc = subprocess.run([sys.executable, "-m", "symgen", *argv], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"symgen export failed: {proc.stderr[-2000:]}")
+    run_symgen(*argv, "--name", out.name)
     return out
 
 

@@ -20,13 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, command_line, markdown_table, merge_result, shared_data
+from benchmarks.common import (
+    RESULTS,
+    command_line,
+    markdown_table,
+    merge_result,
+    run_symgen,
+    shared_data,
+)
 from benchmarks.paper import WORK, human_subset, train_config
 from symgen.dataset import read_jsonl
 from symgen.evaluate import Item, evaluate_in_fresh_process, read_items
@@ -49,12 +54,6 @@ def data_files(args: argparse.Namespace, geo: Path) -> tuple[str, Path]:
     return row, named[row]()
 
 
-def symgen(*argv: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "symgen", *argv], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"symgen {argv[0]} failed: {proc.stderr[-2000:]}")
-
-
 def one_run(
     label: str,
     data: Path,
@@ -73,14 +72,14 @@ def one_run(
     argv += ["--seed", str(seed), "--dropout", str(dropout), "--threads", str(args.train_threads)]
     if args.ema_decay:
         argv += ["--ema-decay", str(args.ema_decay)]
-    symgen(*argv)
+    run_symgen(*argv)
     minutes = json.loads((run / "train.json").read_text())["train_minutes"]  # not a reuse's 0
     # with a weight average, the run's model is the average and hf-last/ its last step
     models = {"average": [], "last": ["--last-weights"]} if args.ema_decay else {"last": []}
     rows = []
     for weights, flags in models.items():
         onnx = VARIANCE / "onnx" / f"{name}-{weights}"
-        symgen("export", "--model", str(run), "--out", str(onnx), "--int8", *flags)
+        run_symgen("export", "--model", str(run), "--out", str(onnx), "--int8", *flags)
         res = evaluate_in_fresh_process(onnx, items, [db])["summary"]
         rows.append(
             {
