@@ -7,6 +7,7 @@ sharp: it must reproduce their SQL through ONNX, the torch-free engine and the C
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,35 @@ def test_lean_and_optimum_graphs_agree(
         b = optimum.generate(db.schema, question, beams=3)
         assert [x.text for x in a] == [x.text for x in b]
         assert np.allclose([x.logprob for x in a], [x.logprob for x in b], atol=1e-3)
+
+
+def test_unsupported_config_falls_back_to_optimum(
+    trained_run: Path, pairs: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    """A checkpoint the lean graph does not cover (here: a GELU MLP) still exports, through
+    optimum, says so, records why in the manifest, and its export decodes."""
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint.pt"))
+    config_path = run / "hf" / "config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps(config | {"hidden_act": "gelu"}))
+    out = subprocess.run(
+        [*SYMGEN, "export", "--model", str(run), "--out", str(tmp_path / "onnx")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "hidden_act 'gelu' is not silu; exported optimum's graph" in out.stdout
+    manifest = json.loads((tmp_path / "onnx" / "symgen.json").read_text())
+    assert manifest["graph"] == "optimum" and "hidden_act" in manifest["graph_fallback"]
+    assert manifest["parity"]["max_abs_diff"] <= manifest["parity"]["tolerance"]
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    question = json.loads(pairs.read_text().splitlines()[0])["question"]
+    assert TaskModel(tmp_path / "onnx", int8=False).complete(db, question, beams=2).sql
 
 
 def test_complete_reproduces_trained_sql(exported: Path, pairs: Path, geo_dir: Path) -> None:
