@@ -128,6 +128,7 @@ def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
         acfg=AnswerGenConfig(samples=args.samples),
         vcfg=VerifyConfig(min_votes=args.min_votes),
         seed=0,
+        max_minutes=args.gen_minutes,
     )
     print(f"{task} SymGen data: {json.dumps(stats.as_dict())}")
     return out
@@ -136,11 +137,18 @@ def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
 def task_row(
     name: str, task: str, data: list[Path], items: list[CodeItem], args: argparse.Namespace
 ) -> dict[str, Any]:
-    run_dir, onnx_dir = WORK / "runs" / f"{task}-{name}", WORK / "onnx" / f"{task}-{name}"
     n_pairs = sum(len(read_jsonl(p)) for p in data)
+    key = f"{task}-{name}-{args.arch}-{n_pairs}"  # more data later trains a new run, not a clash
+    run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
     per_epoch = math.ceil(n_pairs / 16)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * 60))
-    cfg = TrainConfig(epochs=math.ceil(steps / per_epoch), max_steps=steps, threads=args.threads)
+    cfg = TrainConfig(
+        arch=args.arch,
+        epochs=math.ceil(steps / per_epoch),
+        max_steps=steps,
+        max_minutes=args.train_minutes,
+        threads=args.threads,
+    )
     meta = train(data, [], run_dir, cfg, task=task)
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
     model = TaskModel(onnx_dir, threads=args.threads)
@@ -272,11 +280,21 @@ def main() -> None:
     ap.add_argument("--test-limit", type=int, default=100)
     ap.add_argument("--questions", type=int, default=100, help="questions generated from seeds")
     ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument(
+        "--gen-minutes",
+        type=float,
+        default=None,
+        help="bound generation's wall time; a rerun answers the questions left",
+    )
     ap.add_argument("--min-votes", default="2")
     ap.add_argument("--precision-questions", type=int, default=30)
     ap.add_argument("--min-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=500)
     ap.add_argument("--beams", type=int, default=4)
+    ap.add_argument("--arch", default="tiny", help="task model architecture (symgen train --arch)")
+    ap.add_argument(
+        "--train-minutes", type=float, default=None, help="cap each training run's wall time"
+    )
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     if args.task:
