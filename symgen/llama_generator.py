@@ -92,14 +92,18 @@ class LlamaGenerator:
 
     # ---- tokens -------------------------------------------------------------------------
     def tokenize(self, text: str) -> list[int]:
+        return self._tokenize(text, special=True)
+
+    def _tokenize(self, text: str, *, special: bool) -> list[int]:
+        """Token ids; `special` adds the model's start token (a prompt), else none (a tail)."""
         data = text.encode("utf-8")
         size = len(data) + 16
         arr = (self._lc.llama_token * size)()
-        n = self._lc.llama_tokenize(self._vocab, data, len(data), arr, size, True, False)
+        n = self._lc.llama_tokenize(self._vocab, data, len(data), arr, size, special, False)
         if n < 0:
             size = -n
             arr = (self._lc.llama_token * size)()
-            n = self._lc.llama_tokenize(self._vocab, data, len(data), arr, size, True, False)
+            n = self._lc.llama_tokenize(self._vocab, data, len(data), arr, size, special, False)
         return list(arr[:n])
 
     def _piece(self, token: int) -> bytes:
@@ -214,6 +218,45 @@ class LlamaGenerator:
                 first, len(tokens), 1, temperature, max_tokens, stop, rng, should_stop
             )
         return samples
+
+    def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        """Mean log-probability per token of each continuation after `prompt`, teacher-forced.
+
+        The reviewer's half of coder-reviewer reranking: how likely the model finds a question
+        given a program. The prompt sits in sequence 0 (its prefix cached as for `sample`); each
+        continuation is evaluated in a fork of it, so scoring k texts costs their tokens only."""
+        tokens = self.tokenize(prompt)
+        first = self._eval_prompt(tokens)
+        n = len(tokens)
+        out = []
+        for text in continuations:
+            cont = self._tokenize(text, special=False)
+            if not cont:
+                out.append(0.0)
+                continue
+            if n + len(cont) >= self.n_ctx:
+                raise SymgenError(
+                    f"prompt plus continuation exceed the context ({self.n_ctx} tokens)",
+                    exit_code=2,
+                )
+            rows = [first]
+            if len(cont) > 1:
+                self._lc.llama_memory_seq_cp(self._mem, 0, 1, -1, -1)
+                try:
+                    for start in range(0, len(cont) - 1, self._n_batch):
+                        chunk = cont[start : min(start + self._n_batch, len(cont) - 1)]
+                        pos = range(n + start, n + start + len(chunk))
+                        self._decode(chunk, pos, [1] * len(chunk), False)
+                        rows += [self._logits(j) for j in range(len(chunk))]
+                finally:
+                    self._lc.llama_memory_seq_rm(self._mem, 1, -1, -1)
+            lps = []
+            for logits, tok in zip(rows, cont, strict=True):
+                top = float(logits.max())
+                lps.append(float(logits[tok]) - top - float(np.log(np.exp(logits - top).sum())))
+            self.stats.prompt_tokens += len(cont)
+            out.append(sum(lps) / len(lps))
+        return out
 
     def _run(
         self,

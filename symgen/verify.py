@@ -81,7 +81,7 @@ class Verdict:
 
 
 @dataclass
-class _Executed:
+class Executed:
     """Candidates grouped by execution result, each distinct program run once."""
 
     by_key: dict[str, list[Candidate]]
@@ -93,7 +93,7 @@ class _Executed:
         return sorted((len(g) for g in self.groups.values()), reverse=True)
 
 
-def _execute(task: Task, candidates: Sequence[Candidate]) -> _Executed:
+def execute_candidates(task: Task, candidates: Sequence[Candidate]) -> Executed:
     failures: Counter[str] = Counter()
     # Dedup: one execution per distinct program, but keep every sample's vote and logprob.
     by_key: dict[str, list[Candidate]] = {}
@@ -112,14 +112,14 @@ def _execute(task: Task, candidates: Sequence[Candidate]) -> _Executed:
             failures[outcome.failure or "no_result"] += len(same)
             continue
         groups.setdefault(outcome.key, []).extend(same)
-    return _Executed(by_key, groups, failures)
+    return Executed(by_key, groups, failures)
 
 
 def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> Verdict:
     """Vote on `candidates` for one question (see the module docstring for the rule)."""
     n_samples = len(candidates)
     required = min_votes.required(n_samples)
-    run = _execute(task, candidates)
+    run = execute_candidates(task, candidates)
     by_key, groups, failures, sizes = run.by_key, run.groups, run.failures, run.sizes
     if not groups:
         return Verdict(
@@ -243,7 +243,7 @@ def anchored_verdict(
     `min_votes` of the candidates give its result; the candidates' own majority is irrelevant."""
     required = min_votes.required(len(candidates))
     anchor = task.execute(program.strip())
-    run = _execute(task, candidates)
+    run = execute_candidates(task, candidates)
     agree = len(run.groups.get(anchor.key, [])) if anchor.key is not None else 0
     kept = agree >= required
     if anchor.key is None:

@@ -79,3 +79,16 @@ def test_open_generator_errors(tmp_path: Path) -> None:
     bad.write_bytes(b"not a model")
     with pytest.raises(SymgenError, match="could not load"):
         open_generator(f"gguf:{bad}")
+
+
+def test_score_is_the_models_own_logprob_of_a_text(gen: LlamaGenerator) -> None:
+    """Teacher-forced scoring of the greedy continuation gives back the mean logprob sampling
+    reported for it; a text the model would not write scores lower; scoring leaves the cache
+    as sampling expects (greedy output unchanged afterwards)."""
+    [greedy] = gen.sample(PROMPT, n=1, temperature=0, max_tokens=10)
+    assert greedy.n_tokens == 10 and gen.tokenize(greedy.text)[-10:]  # no stop: 10 whole tokens
+    own, odd, empty = gen.score(PROMPT, [greedy.text, " banana volcano 7 purple", ""])
+    assert own == pytest.approx(greedy.logprob, abs=0.05)
+    assert odd < own - 1.0 and empty == 0.0
+    [again] = gen.sample(PROMPT, n=1, temperature=0, max_tokens=10)
+    assert again.text == greedy.text
