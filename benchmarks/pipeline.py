@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from benchmarks.common import markdown_table, shared_data, write_result
-from symgen.dataset import read_pairs
+from symgen.dataset import Pair, read_pairs
 from symgen.generate import open_generator
 from symgen.llama_generator import LlamaGenerator
 from symgen.pipeline import SqlContext, answer, build_context
@@ -34,6 +34,16 @@ def is_correct(ctx: SqlContext, program: str | None, gold: str) -> bool:
     if got.rows is None or want.rows is None:
         return False
     return results_match(want.rows, got.rows, has_order_by(gold))
+
+
+def train_questions(n: int, seed: int) -> tuple[SqlContext, list[Pair]]:
+    """GeoQuery's prompt context from the 10 seeds, and `n` other train pairs (gold known)."""
+    data = shared_data() / "geoquery"
+    seeds = read_pairs(data / "seed_10.jsonl")
+    seed_qs = {p.question for p in seeds}
+    train = [p for p in read_pairs(data / "train.jsonl") if p.question not in seed_qs]
+    random.Random(seed).shuffle(train)
+    return build_context(data / "geography.sqlite", seeds), train[:n]
 
 
 def run_config(
@@ -96,13 +106,7 @@ def main() -> None:
     ap.add_argument("--out", default="pipeline")
     args = ap.parse_args()
 
-    data = shared_data() / "geoquery"
-    seeds = read_pairs(data / "seed_10.jsonl")
-    seed_qs = {p.question for p in seeds}
-    train = [p for p in read_pairs(data / "train.jsonl") if p.question not in seed_qs]
-    random.Random(args.seed).shuffle(train)
-    items = train[: args.questions]
-    ctx = build_context(data / "geography.sqlite", seeds)
+    ctx, items = train_questions(args.questions, args.seed)
     gen = open_generator(args.generator, n_threads=args.threads)
     assert isinstance(gen, LlamaGenerator)
 
@@ -155,7 +159,7 @@ def main() -> None:
     )
     for label, reuse, batch in configs if subset else ():  # --naive-questions 0: skip
         gen.reuse_prefix, gen.batch_samples = reuse, batch
-        gen._cached = []
+        gen._cached = {seq: [] for seq in gen._cached}
         vs, _, cpu, wall = run_config(gen, ctx, subset, args.samples, args.seed + 7)
         n_ok = sum(v.votes >= required.required(args.samples) for v in vs)
         throughput.append(

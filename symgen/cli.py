@@ -13,6 +13,7 @@ from typing import Any
 from symgen.config import (
     PROGRAM_FIRST_MIN_VOTES,
     PROGRAM_FIRST_SAMPLES,
+    REVIEWER_MIN_VOTES,
     AnswerGenConfig,
     QuestionGenConfig,
     VerifyConfig,
@@ -113,11 +114,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
     qcfg = QuestionGenConfig(source=args.questions_from, templates=templates)
     programs = args.questions_from == "programs"
     samples = args.samples or (PROGRAM_FIRST_SAMPLES if programs else AnswerGenConfig.samples)
-    min_votes = args.min_votes or (PROGRAM_FIRST_MIN_VOTES if programs else VerifyConfig.min_votes)
+    if args.reviewer and (programs or args.task != "sql"):
+        raise SymgenError(
+            "--reviewer is for --task sql with LLM questions (program-first pairs are already "
+            "checked against their program)"
+        )
+    default_votes = (
+        PROGRAM_FIRST_MIN_VOTES
+        if programs
+        else REVIEWER_MIN_VOTES
+        if args.reviewer
+        else VerifyConfig.min_votes
+    )
     acfg = AnswerGenConfig(
         samples=samples, temperature=args.temperature, value_hints=args.value_hints
     )
-    vcfg = VerifyConfig(min_votes=min_votes, allow_empty=args.allow_empty)
+    vcfg = VerifyConfig(
+        min_votes=args.min_votes or default_votes,
+        allow_empty=args.allow_empty,
+        reviewer=args.reviewer,
+        min_pmi=args.min_pmi,
+    )
     if args.task == "sql" and not args.db:
         raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
     stats = run_generate(
@@ -592,7 +609,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-votes",
         default=None,
         help=f"agreeing samples needed: count or fraction (default {vcfg.min_votes}; "
-        f"{PROGRAM_FIRST_MIN_VOTES} with --questions-from programs)",
+        f"{PROGRAM_FIRST_MIN_VOTES} with --questions-from programs, {REVIEWER_MIN_VOTES} with "
+        "--reviewer)",
+    )
+    gen.add_argument(
+        "--reviewer",
+        action="store_true",
+        help="SQL: pick the answer under which the LLM reads the question back likeliest, and "
+        "keep it only if the program explains the question (see --min-pmi)",
+    )
+    gen.add_argument(
+        "--min-pmi",
+        type=float,
+        default=vcfg.min_pmi,
+        help="with --reviewer: log p(question | program) - log p(question) needed "
+        f"(default {vcfg.min_pmi})",
     )
     gen.add_argument("--allow-empty", action="store_true", help="let empty results win the vote")
     gen.add_argument(

@@ -57,3 +57,13 @@ class VerifyConfig:
     allow_empty: bool = False  # empty/NULL-only results cannot win a vote
     timeout_s: float = 2.0
     row_cap: int = 10_000
+    # Reviewer (SQL gen-q): pick the answer whose program makes the question likeliest when the
+    # LLM reads it back (describe prompt), keep it when it also explains the question: log p(q |
+    # program) - log p(q | no program) >= min_pmi. Opt-in until measured end to end on a task
+    # model (benchmarks/reviewer.py measures the kept pairs' precision against gold).
+    reviewer: bool = False
+    min_pmi: float = 0.5
+
+
+# The reviewer's pick must still agree with another sample: 2 of 8 (it filters on its own).
+REVIEWER_MIN_VOTES = "2"

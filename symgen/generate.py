@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from symgen.errors import MissingResource, SymgenError
 
@@ -49,6 +49,15 @@ class Generator(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """A generator that can also read given text: llama.cpp's (the verifier's reviewer)."""
+
+    def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        """Mean token log-probability of each continuation after `prompt`."""
+        ...
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:

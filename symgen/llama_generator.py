@@ -74,7 +74,7 @@ class LlamaGenerator:
         cparams.n_ctx = n_ctx
         cparams.n_batch = n_batch
         cparams.n_ubatch = n_batch
-        cparams.n_seq_max = max_parallel + 1
+        cparams.n_seq_max = max_parallel + 2  # prompt, samples 1..max_parallel, scoring prompt
         cparams.kv_unified = True  # all sequences share one cache: copies of the prefix are free
         cparams.n_threads = threads
         cparams.n_threads_batch = threads
@@ -87,7 +87,10 @@ class LlamaGenerator:
         self._mem = lc.llama_get_memory(self._ctx)
         self._n_batch = n_batch
         self._batch = lc.llama_batch_init(max(n_batch, max_parallel), 0, 1)
-        self._cached: list[int] = []  # tokens held by sequence 0
+        self._score_seq = max_parallel + 1
+        # tokens held by each prompt sequence: 0 for `sample`, _score_seq for `score`, so
+        # alternating between the two prompt families re-evaluates neither prefix
+        self._cached: dict[int, list[int]] = {0: [], self._score_seq: []}
         self._pieces: dict[int, bytes] = {}
 
     # ---- tokens -------------------------------------------------------------------------
@@ -143,28 +146,33 @@ class LlamaGenerator:
         ptr = self._lc.llama_get_logits_ith(self._ctx, i)
         return np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).astype(np.float64)
 
-    def _eval_prompt(self, tokens: list[int]) -> np.ndarray:
-        """Put `tokens` in sequence 0, reusing the cached common prefix; return last logits."""
+    def _eval_prompt(self, tokens: list[int], seq: int = 0, room: int = 0) -> np.ndarray:
+        """Put `tokens` in prompt sequence `seq`, reusing its cached common prefix; return the
+        last logits. `room`: cells the caller will add after it (samples, a continuation); when
+        the other prompt sequence leaves too little, that one is dropped."""
         if len(tokens) >= self.n_ctx:
             raise SymgenError(
                 f"prompt has {len(tokens)} tokens but the context holds {self.n_ctx}; "
                 "use fewer demonstrations or sample rows",
                 exit_code=2,
             )
+        for other, held in self._cached.items():
+            if other != seq and held and len(held) + len(tokens) + room >= self.n_ctx:
+                self._lc.llama_memory_seq_rm(self._mem, other, -1, -1)
+                self._cached[other] = []
+        cached = self._cached[seq]
         common = 0
         if self.reuse_prefix:
-            limit = min(len(self._cached), len(tokens) - 1)  # re-evaluate >= 1 token for logits
-            while common < limit and self._cached[common] == tokens[common]:
+            limit = min(len(cached), len(tokens) - 1)  # re-evaluate >= 1 token for logits
+            while common < limit and cached[common] == tokens[common]:
                 common += 1
-            self._lc.llama_memory_seq_rm(self._mem, 0, common, -1)
-        else:
-            self._lc.llama_memory_clear(self._mem, True)
+        self._lc.llama_memory_seq_rm(self._mem, seq, common, -1)
         self.stats.cached_tokens += common
         self.stats.prompt_tokens += len(tokens) - common
         for start in range(common, len(tokens), self._n_batch):
             chunk = tokens[start : start + self._n_batch]
-            self._decode(chunk, range(start, start + len(chunk)), [0] * len(chunk), True)
-        self._cached = list(tokens)
+            self._decode(chunk, range(start, start + len(chunk)), [seq] * len(chunk), True)
+        self._cached[seq] = list(tokens)
         return self._logits(-1)
 
     def _choose(
@@ -206,14 +214,14 @@ class LlamaGenerator:
             out: list[Sample] = []
             for start in range(0, n, self.max_parallel):
                 width = min(self.max_parallel, n - start)
-                first = self._eval_prompt(tokens)
+                first = self._eval_prompt(tokens, room=width * max_tokens)
                 out += self._run(
                     first, len(tokens), width, temperature, max_tokens, stop, rng, should_stop
                 )
             return out
         samples = []
         for _ in range(n):
-            first = self._eval_prompt(tokens)
+            first = self._eval_prompt(tokens, room=max_tokens)
             samples += self._run(
                 first, len(tokens), 1, temperature, max_tokens, stop, rng, should_stop
             )
@@ -226,22 +234,18 @@ class LlamaGenerator:
         given a program. The prompt sits in sequence 0 (its prefix cached as for `sample`); each
         continuation is evaluated in a fork of it, so scoring k texts costs their tokens only."""
         tokens = self.tokenize(prompt)
-        first = self._eval_prompt(tokens)
+        tails = [self._tokenize(text, special=False) for text in continuations]
+        longest = max((len(t) for t in tails), default=0)
+        first = self._eval_prompt(tokens, self._score_seq, room=longest)
         n = len(tokens)
         out = []
-        for text in continuations:
-            cont = self._tokenize(text, special=False)
+        for cont in tails:
             if not cont:
                 out.append(0.0)
                 continue
-            if n + len(cont) >= self.n_ctx:
-                raise SymgenError(
-                    f"prompt plus continuation exceed the context ({self.n_ctx} tokens)",
-                    exit_code=2,
-                )
             rows = [first]
             if len(cont) > 1:
-                self._lc.llama_memory_seq_cp(self._mem, 0, 1, -1, -1)
+                self._lc.llama_memory_seq_cp(self._mem, self._score_seq, 1, -1, -1)
                 try:
                     for start in range(0, len(cont) - 1, self._n_batch):
                         chunk = cont[start : min(start + self._n_batch, len(cont) - 1)]

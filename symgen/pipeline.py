@@ -26,7 +26,7 @@ from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.database import DIALECT_NAMES, Database, Table, open_database, public_spec, transpile
 from symgen.dataset import JsonlAppender, Pair, read_pairs, read_resumable
 from symgen.errors import SymgenError
-from symgen.generate import Generator
+from symgen.generate import Generator, Scorer
 from symgen.knowledge import ValueIndex, hint_line, relevant_tables, schema_ddl, sql_name
 from symgen.progress import bar as progress_bar
 from symgen.prompt import (
@@ -40,7 +40,14 @@ from symgen.questions import acceptable, clean_question, generate_questions, que
 from symgen.sql_programs import SchemaFacts, sample_programs, schema_facts, worth_asking
 from symgen.tasks import code as codetask
 from symgen.tasks import sql as sqltask
-from symgen.verify import Candidate, MinVotes, PromptedVote, Verdict, anchored_verdict
+from symgen.verify import (
+    Candidate,
+    MinVotes,
+    PromptedVote,
+    Verdict,
+    anchored_verdict,
+    reviewed_verdict,
+)
 
 # Characters of CREATE TABLE + example rows the LLM prompt may spend on the schema (~2k tokens of
 # the 4k context). Bigger schemas show, per question, the tables it most likely needs.
@@ -60,6 +67,7 @@ class SqlContext(PromptedVote):
     answer_cfg: AnswerGenConfig
     tables: tuple[Table, ...] = ()
     notes: list[str] = field(default_factory=list)  # seeds transpiled, tables left out, ...
+    min_pmi: float | None = None  # set: gen-q answers go through the reviewer (VerifyConfig)
 
     @property
     def dialect(self) -> str:
@@ -140,6 +148,43 @@ class SqlContext(PromptedVote):
 
     def describe_prompt(self, program: str) -> str:
         return describe_prompt(self.schema, self.demos, program)
+
+    def answer(
+        self,
+        generator: Generator,
+        question: str,
+        *,
+        samples: int,
+        temperature: float,
+        min_votes: MinVotes,
+        seed: int | None = None,
+    ) -> tuple[Verdict, list[Candidate]]:
+        """gen-a for one question, then the vote, or the reviewed vote when `min_pmi` is set."""
+        if self.min_pmi is None:
+            return super().answer(
+                generator,
+                question,
+                samples=samples,
+                temperature=temperature,
+                min_votes=min_votes,
+                seed=seed,
+            )
+        if not isinstance(generator, Scorer):
+            raise SymgenError(
+                f"the reviewer reads programs back with the generator, and {generator.name} "
+                "cannot score text; use a llama.cpp generator or drop --reviewer"
+            )
+        cands = self.candidates(
+            generator, question, samples=samples, temperature=temperature, seed=seed
+        )
+        asked = [" " + " ".join(question.split())]
+
+        def review(programs: Sequence[str]) -> list[float]:
+            return [generator.score(self.describe_prompt(p), asked)[0] for p in programs]
+
+        [baseline] = generator.score(self.describe_prompt(""), asked)
+        verdict = reviewed_verdict(self.task, cands, min_votes, review, baseline, self.min_pmi)
+        return verdict, cands
 
     def answer_anchored(
         self,
@@ -254,6 +299,7 @@ def build_context(
         answer_cfg,
         tables,
         [*db.warnings, *notes],
+        verify_cfg.min_pmi if verify_cfg.reviewer else None,
     )
     if ctx.fits:
         ctx.schema = ctx.render(tables)
@@ -359,6 +405,8 @@ def run_generate(
         }
         if qcfg.source == "programs":
             identity["questions_from"] = "programs"
+        if sql_ctx.min_pmi is not None:
+            identity["reviewer_min_pmi"] = str(sql_ctx.min_pmi)
         ctx = sql_ctx
     else:
         if qcfg.source != "llm":

@@ -135,6 +135,35 @@ def test_time_budget_leaves_questions_for_a_rerun(
     assert len(done) == 3 and len(set(done)) == 3
 
 
+def test_reviewer_reads_answers_back_and_filters(
+    model_file, geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`--reviewer` with the real 0.5B: every answered question carries the reviewer's reading
+    (log p(question | program)) and its PMI; kept pairs clear --min-pmi and the 2-vote default,
+    rejected ones say which test they failed; the run's identity records the reviewer, so a
+    plain rerun into the same files is refused rather than mixing data."""
+    model_file("qwen2.5-coder-0.5b")
+    out = tmp_path / "pairs.jsonl"
+    seeds = geo_dir / "seed_10.jsonl"
+    cmd = generate_cmd(geo_db, seeds, out, 4, "--samples", "4", "--reviewer", "--min-pmi", "0.3")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    kept, rejected = lines(out), lines(tmp_path / "pairs.rejected.jsonl")
+    assert len(kept) + len(rejected) == 4
+    for pair in kept:
+        assert pair["votes"] >= 2 and pair["pmi"] >= 0.3 and pair["reviewer"] < 0
+    for rej in rejected:
+        if rej["reason"] == "question_unlikely_given_program":
+            assert rej["pmi"] < 0.3 and rej["votes"] >= 2
+        elif rej["reason"] == "too_few_votes":
+            assert rej["votes"] < 2 and "pmi" in rej
+    run = json.loads((tmp_path / "pairs.run.json").read_text())
+    assert run["identity"]["reviewer_min_pmi"] == "0.3"
+    plain = generate_cmd(geo_db, seeds, out, 4, "--samples", "4")
+    proc = subprocess.run(plain, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "reviewer_min_pmi" in proc.stderr, proc.stderr
+
+
 def test_ask_answers_with_the_llm(model_file, geo_dir: Path) -> None:  # type: ignore[no-untyped-def]
     model_file("qwen2.5-coder-0.5b")
     cmd = cli(

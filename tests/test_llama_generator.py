@@ -92,3 +92,17 @@ def test_score_is_the_models_own_logprob_of_a_text(gen: LlamaGenerator) -> None:
     assert odd < own - 1.0 and empty == 0.0
     [again] = gen.sample(PROMPT, n=1, temperature=0, max_tokens=10)
     assert again.text == greedy.text
+
+
+def test_sampling_and_scoring_keep_their_own_prefixes(gen: LlamaGenerator) -> None:
+    """The verifier alternates answer prompts (sample) and describe prompts (score) per
+    question; each family keeps its prefix cached, so the second round evaluates only tails."""
+    other = "-- SQL: SELECT river_name FROM river\n" * 20 + "-- Question:"
+    for round_ in range(2):
+        before = gen.stats.prompt_tokens
+        gen.sample(PREFIX + f"-- Question: q{round_}\nSELECT", max_tokens=2)
+        gen.score(other + f" q{round_}", [" list all rivers"])
+        evaluated = gen.stats.prompt_tokens - before
+    assert evaluated < 40, f"round 2 re-evaluated {evaluated} prompt tokens"
+    [x] = gen.sample(PROMPT, n=1, temperature=0, max_tokens=10)
+    assert gen.score(PROMPT, [x.text]) == pytest.approx([x.logprob], abs=0.05)

@@ -11,7 +11,7 @@ import pytest
 from symgen.database import open_database
 from symgen.tasks.base import Outcome
 from symgen.tasks.sql import SqlTask
-from symgen.verify import Candidate, MinVotes, verify
+from symgen.verify import Candidate, MinVotes, reviewed_verdict, verify
 from tests.conftest import Engine
 
 TEXAS_RIVERS = "SELECT river.river_name FROM river WHERE river.traverse='texas';"
@@ -32,6 +32,43 @@ def test_different_sql_with_the_same_result_agrees(task: SqlTask) -> None:
     )
     assert v.kept and v.votes == 2 and v.group_sizes == [2, 1]
     assert v.program == TEXAS_RIVERS_ALT  # highest logprob inside the winning group, not overall
+
+
+def reviewer_of(scores: dict[str, float]):  # type: ignore[no-untyped-def]
+    """A stand-in for the LLM's log p(question | program): fixed scores per program."""
+    seen: list[list[str]] = []
+
+    def review(programs):  # type: ignore[no-untyped-def]
+        seen.append(list(programs))
+        return [scores[p] for p in programs]
+
+    return review, seen
+
+
+def test_reviewer_picks_the_program_that_explains_the_question(task: SqlTask) -> None:
+    """Each distinct runnable program is reviewed once; the best-read one wins even against a
+    bigger group, and its own group's votes are what count."""
+    cands = [Candidate(WRONG)] * 3 + [Candidate(TEXAS_RIVERS)] * 2 + [Candidate(TEXAS_RIVERS_ALT)]
+    review, seen = reviewer_of({WRONG: -2.0, TEXAS_RIVERS: -0.9, TEXAS_RIVERS_ALT: -1.2})
+    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=-1.6, min_pmi=0.5)
+    assert sorted(seen[0]) == sorted([WRONG, TEXAS_RIVERS, TEXAS_RIVERS_ALT])
+    assert v.kept and v.program == TEXAS_RIVERS and v.votes == 3  # both texas forms: one result
+    assert v.reviewer == -0.9 and v.pmi == pytest.approx(0.7)
+    assert v.provenance()["pmi"] == 0.7 and v.group_sizes == [3, 3]
+
+
+def test_reviewer_rejects_unexplained_questions_and_lone_picks(task: SqlTask) -> None:
+    cands = [Candidate(WRONG)] * 3 + [Candidate(TEXAS_RIVERS)]
+    review, _ = reviewer_of({WRONG: -1.3, TEXAS_RIVERS: -1.5})
+    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=-1.6, min_pmi=0.5)
+    assert not v.kept and v.reason == "question_unlikely_given_program"  # pmi 0.3 < 0.5
+    assert v.program == WRONG and v.pmi == pytest.approx(0.3)
+    review, _ = reviewer_of({WRONG: -2.0, TEXAS_RIVERS: -0.5})
+    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=-1.6, min_pmi=0.5)
+    assert not v.kept and v.reason == "too_few_votes" and v.program == TEXAS_RIVERS
+    broken = [Candidate("SELECT nope FROM river"), Candidate("DROP TABLE river")]
+    v = reviewed_verdict(task, broken, MinVotes(1), review, baseline=0.0, min_pmi=0.0)
+    assert not v.kept and v.reason == "no_valid_candidate"
 
 
 def test_too_few_votes_is_rejected(task: SqlTask) -> None:
