@@ -49,6 +49,7 @@ from symgen.augment import with_augmented
 from symgen.config import (
     PROGRAM_FIRST_MIN_VOTES,
     PROGRAM_FIRST_SAMPLES,
+    REVIEWER_MIN_VOTES,
     AnswerGenConfig,
     QuestionGenConfig,
     VerifyConfig,
@@ -165,7 +166,11 @@ def generate(args: argparse.Namespace, db: Path, seeds: Path, out: Path, source:
         n_questions=args.program_questions if programs else args.symgen_questions,
         qcfg=QuestionGenConfig(source=source),
         acfg=AnswerGenConfig(samples=PROGRAM_FIRST_SAMPLES) if programs else AnswerGenConfig(),
-        vcfg=VerifyConfig(min_votes=PROGRAM_FIRST_MIN_VOTES) if programs else VerifyConfig(),
+        vcfg=VerifyConfig(min_votes=PROGRAM_FIRST_MIN_VOTES)
+        if programs
+        else VerifyConfig(min_votes=REVIEWER_MIN_VOTES, reviewer=True)
+        if args.reviewer
+        else VerifyConfig(),
         seed=0,
     )
     print(f"SymGen data ({source}) on {db.stem}: {json.dumps(stats.as_dict())}")
@@ -187,7 +192,8 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     """The SymGen row's training files: the generated pairs (--questions-from) and the seeds,
     value-swapped into one file when `--augment N` asks (as `symgen demo` does)."""
     sources = ["llm", "programs"] if args.questions_from == "both" else [args.questions_from]
-    names = {"llm": "geoquery.symgen.jsonl", "programs": "geoquery.programs.jsonl"}
+    llm_name = "geoquery.symgen.reviewed.jsonl" if args.reviewer else "geoquery.symgen.jsonl"
+    names = {"llm": llm_name, "programs": "geoquery.programs.jsonl"}
     limits = {"llm": args.symgen_questions, "programs": args.program_questions}
     outs = [
         first_questions(generate(args, db, seeds, work / names[s], s), limits[s], work)
@@ -198,7 +204,8 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
     with open_database(db) as database:
         records, aug = with_augmented(records, database, per_pair=args.augment, seed=0)
-    path = work / f"geoquery.{args.questions_from}.aug{args.augment}.jsonl"
+    reviewed = ".reviewed" if args.reviewer else ""
+    path = work / f"geoquery.{args.questions_from}{reviewed}.aug{args.augment}.jsonl"
     write_jsonl(path, records)
     print(f"value-swapped: {aug}, {len(records)} pairs in {path}")
     return [path]
@@ -330,6 +337,11 @@ def main() -> None:
         "--program-questions", type=int, default=1000, help="program-first questions to generate"
     )
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
+    ap.add_argument(
+        "--reviewer",
+        action="store_true",
+        help="gen-q pairs kept by `symgen generate --reviewer` (own data file)",
+    )
     ap.add_argument("--max-minutes", type=float, help="cap on each task model's training")
     ap.add_argument("--seed", type=int, default=0, help="task models' training seed")
     ap.add_argument("--dropout", type=float, default=0.0, help="task models' residual dropout")
