@@ -86,7 +86,7 @@ def group_phase(ctx: SqlContext, rec: Record) -> list[Record]:
             "logprob": max(c.logprob for c in same),
             "correct": right[gid[id(group)]],  # one result, one verdict
         }
-        for same, group in run.programs(ctx.task)
+        for same, group in run.programs()
     ]
 
 

@@ -231,8 +231,9 @@ class LlamaGenerator:
         """Mean log-probability per token of each continuation after `prompt`, teacher-forced.
 
         The reviewer's half of coder-reviewer reranking: how likely the model finds a question
-        given a program. The prompt sits in sequence 0 (its prefix cached as for `sample`); each
-        continuation is evaluated in a fork of it, so scoring k texts costs their tokens only."""
+        given a program. The prompt sits in its own sequence (`_score_seq`, prefix cached apart
+        from `sample`'s); each continuation is evaluated in a fork of it, so scoring k texts
+        costs their tokens only."""
         tokens = self.tokenize(prompt)
         tails = [self._tokenize(text, special=False) for text in continuations]
         longest = max((len(t) for t in tails), default=0)

@@ -91,20 +91,31 @@ class Executed:
     by_key: dict[str, list[Candidate]]
     groups: dict[Hashable, list[Candidate]]
     failures: Counter[str]
+    # each distinct runnable program: its samples and the key of its result group
+    runnable: list[tuple[list[Candidate], Hashable]] = field(default_factory=list)
 
     @property
     def sizes(self) -> list[int]:
         return sorted((len(g) for g in self.groups.values()), reverse=True)
 
-    def programs(self, task: Task) -> list[tuple[list[Candidate], list[Candidate]]]:
+    def programs(self) -> list[tuple[list[Candidate], list[Candidate]]]:
         """Each distinct runnable program: (its samples, the samples of its result group)."""
-        out = []
-        for group in self.groups.values():
-            same: dict[str, list[Candidate]] = {}
-            for cand in group:
-                same.setdefault(task.dedup_key(cand.program.strip()), []).append(cand)
-            out += [(samples, group) for samples in same.values()]
-        return out
+        return [(same, self.groups[key]) for same, key in self.runnable]
+
+    def no_valid_candidate(self, required: int, n_samples: int) -> Verdict:
+        """The verdict when nothing ran: every rule rejects the question the same way."""
+        return Verdict(
+            False,
+            None,
+            0,
+            required,
+            n_samples,
+            len(self.by_key),
+            self.sizes,
+            None,
+            dict(self.failures),
+            reason="no_valid_candidate",
+        )
 
 
 def execute_candidates(task: Task, candidates: Sequence[Candidate]) -> Executed:
@@ -120,13 +131,15 @@ def execute_candidates(task: Task, candidates: Sequence[Candidate]) -> Executed:
         by_key.setdefault(task.dedup_key(program), []).append(cand)
 
     groups: dict[Hashable, list[Candidate]] = {}
+    runnable: list[tuple[list[Candidate], Hashable]] = []
     for same in by_key.values():
         outcome = task.execute(same[0].program.strip())
         if outcome.failure is not None or outcome.key is None:
             failures[outcome.failure or "no_result"] += len(same)
             continue
         groups.setdefault(outcome.key, []).extend(same)
-    return Executed(by_key, groups, failures)
+        runnable.append((same, outcome.key))
+    return Executed(by_key, groups, failures, runnable)
 
 
 def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> Verdict:
@@ -136,18 +149,7 @@ def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> 
     run = execute_candidates(task, candidates)
     by_key, groups, failures, sizes = run.by_key, run.groups, run.failures, run.sizes
     if not groups:
-        return Verdict(
-            False,
-            None,
-            0,
-            required,
-            n_samples,
-            len(by_key),
-            sizes,
-            None,
-            dict(failures),
-            reason="no_valid_candidate",
-        )
+        return run.no_valid_candidate(required, n_samples)
     similarity = getattr(task, "similarity", None)
     support: dict[Hashable, float] = {
         k: float(len(g))
@@ -198,19 +200,8 @@ def reviewed_verdict(
     required = min_votes.required(n_samples)
     run = execute_candidates(task, candidates)
     if not run.groups:
-        return Verdict(
-            False,
-            None,
-            0,
-            required,
-            n_samples,
-            len(run.by_key),
-            run.sizes,
-            None,
-            dict(run.failures),
-            reason="no_valid_candidate",
-        )
-    programs = run.programs(task)
+        return run.no_valid_candidate(required, n_samples)
+    programs = run.programs()
     scores = review([same[0].program.strip() for same, _ in programs])
     best = max(range(len(programs)), key=lambda i: (scores[i], len(programs[i][1])))
     same, group = programs[best]
