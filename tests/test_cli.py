@@ -121,6 +121,21 @@ def test_program_first_questions_are_sql_only(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "extra", [("--questions-from", "programs"), ("--task", "bash"), ("--task", "python")]
+)
+def test_reviewer_is_for_sql_llm_questions(
+    capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path, extra: tuple
+) -> None:  # type: ignore[type-arg]
+    """--reviewer where it does not apply is refused before any model loads; nothing written."""
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(
+        capsys, *gen_args(geo_db, geo_dir / "seed_10.jsonl", out, "--reviewer", *extra)
+    )
+    assert code == 2 and "--reviewer is for --task sql with LLM questions" in err
+    assert not list(tmp_path.glob("o.*"))
+
+
 def test_program_templates_are_checked(
     capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path
 ) -> None:
