@@ -219,7 +219,7 @@ def rules_table(ctx: SqlContext, records: list[Record]) -> list[Record]:
                     cands,
                     MinVotes(m),
                     lambda programs: [scored[p] for p in programs],  # noqa: B023 (used at once)
-                    rec["baseline_nosql"],
+                    lambda: rec["baseline_nosql"],  # noqa: B023
                     min_pmi,
                 )
             if verdict.kept:

@@ -169,22 +169,30 @@ class SqlContext(PromptedVote):
                 min_votes=min_votes,
                 seed=seed,
             )
-        if not isinstance(generator, Scorer):
-            raise SymgenError(
-                f"the reviewer reads programs back with the generator, and {generator.name} "
-                "cannot score text; use a llama.cpp generator or drop --reviewer"
-            )
+        scorer = self.reviewer(generator)
         cands = self.candidates(
             generator, question, samples=samples, temperature=temperature, seed=seed
         )
         asked = [" " + " ".join(question.split())]
 
         def review(programs: Sequence[str]) -> list[float]:
-            return [generator.score(self.describe_prompt(p), asked)[0] for p in programs]
+            return [scorer.score(self.describe_prompt(p), asked)[0] for p in programs]
 
-        [baseline] = generator.score(self.describe_prompt(""), asked)
+        def baseline() -> float:
+            return scorer.score(self.describe_prompt(""), asked)[0]
+
         verdict = reviewed_verdict(self.task, cands, min_votes, review, baseline, self.min_pmi)
         return verdict, cands
+
+    def reviewer(self, generator: Generator) -> Scorer:
+        """The generator as the reviewer, checked when the job starts (before gen-q) rather than
+        at the first answer."""
+        if not isinstance(generator, Scorer):
+            raise SymgenError(
+                f"the reviewer reads programs back with the generator, and {generator.name} "
+                "cannot score text; use a llama.cpp generator or drop --reviewer"
+            )
+        return generator
 
     def answer_anchored(
         self,
@@ -472,6 +480,8 @@ def run_generate(
             log(f"nothing to do: {out_path} is complete for {n_questions} questions")
         else:
             generator = open_gen()
+            if isinstance(ctx, SqlContext) and ctx.min_pmi is not None:
+                ctx.reviewer(generator)
             if missing > 0:
                 if qcfg.source == "programs":
                     new = _program_stage(

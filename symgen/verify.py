@@ -185,15 +185,16 @@ def reviewed_verdict(
     candidates: Sequence[Candidate],
     min_votes: MinVotes,
     review: Callable[[Sequence[str]], Sequence[float]],
-    baseline: float,
+    baseline: Callable[[], float],
     min_pmi: float,
 ) -> Verdict:
     """The vote with a reviewer (coder-reviewer reranking): among the runnable programs, pick
     the one under which the question is most likely, `review(programs)` = log p(question |
     program); keep it when its result group has `min_votes` samples and the program explains
-    the question: reviewer minus `baseline` (the question's logprob with no program) reaches
-    `min_pmi`. A wrong majority has votes but reads back as a different question; a question the
-    program does not answer reads no likelier with it than without it.
+    the question: reviewer minus `baseline()` (the question's logprob with no program, only
+    asked for when a program ran) reaches `min_pmi`. A wrong majority has votes but reads back
+    as a different question; a question the program does not answer reads no likelier with it
+    than without it.
     (`benchmarks/reviewer.py`, 100 GeoQuery train questions, 0.5B, 8 samples, min_votes 2,
     min_pmi 0.5: 52 kept, 79% right, against the plain vote's 58 kept, 64% right.)"""
     n_samples = len(candidates)
@@ -205,7 +206,7 @@ def reviewed_verdict(
     scores = review([same[0].program.strip() for same, _ in programs])
     best = max(range(len(programs)), key=lambda i: (scores[i], len(programs[i][1])))
     same, group = programs[best]
-    pmi = scores[best] - baseline
+    pmi = scores[best] - baseline()
     reason = (
         "too_few_votes"
         if len(group) < required

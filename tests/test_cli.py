@@ -136,6 +136,18 @@ def test_reviewer_is_for_sql_llm_questions(
     assert not list(tmp_path.glob("o.*"))
 
 
+def test_reviewer_needs_a_generator_that_scores(
+    capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    """An OpenAI-compatible endpoint cannot read text back: refused when the job starts, before
+    gen-q asks it anything (the port is closed, so asking would fail differently)."""
+    out = tmp_path / "o.jsonl"
+    argv = ["--reviewer", "--generator", "openai:http://127.0.0.1:9"]
+    code, _, err = run(capsys, *gen_args(geo_db, geo_dir / "seed_10.jsonl", out, *argv))
+    assert code == 2 and "cannot score text" in err, err
+    assert not list(tmp_path.glob("o.*"))
+
+
 def test_program_templates_are_checked(
     capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path
 ) -> None:

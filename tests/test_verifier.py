@@ -45,12 +45,16 @@ def reviewer_of(scores: dict[str, float]):  # type: ignore[no-untyped-def]
     return review, seen
 
 
+def unasked() -> float:
+    raise AssertionError("the baseline is only scored when a program ran")
+
+
 def test_reviewer_picks_the_program_that_explains_the_question(task: SqlTask) -> None:
     """Each distinct runnable program is reviewed once; the best-read one wins even against a
     bigger group, and its own group's votes are what count."""
     cands = [Candidate(WRONG)] * 3 + [Candidate(TEXAS_RIVERS)] * 2 + [Candidate(TEXAS_RIVERS_ALT)]
     review, seen = reviewer_of({WRONG: -2.0, TEXAS_RIVERS: -0.9, TEXAS_RIVERS_ALT: -1.2})
-    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=-1.6, min_pmi=0.5)
+    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=lambda: -1.6, min_pmi=0.5)
     assert sorted(seen[0]) == sorted([WRONG, TEXAS_RIVERS, TEXAS_RIVERS_ALT])
     assert v.kept and v.program == TEXAS_RIVERS and v.votes == 3  # both texas forms: one result
     assert v.reviewer == -0.9 and v.pmi == pytest.approx(0.7)
@@ -60,15 +64,15 @@ def test_reviewer_picks_the_program_that_explains_the_question(task: SqlTask) ->
 def test_reviewer_rejects_unexplained_questions_and_lone_picks(task: SqlTask) -> None:
     cands = [Candidate(WRONG)] * 3 + [Candidate(TEXAS_RIVERS)]
     review, _ = reviewer_of({WRONG: -1.3, TEXAS_RIVERS: -1.5})
-    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=-1.6, min_pmi=0.5)
+    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=lambda: -1.6, min_pmi=0.5)
     assert not v.kept and v.reason == "question_unlikely_given_program"  # pmi 0.3 < 0.5
     assert v.program == WRONG and v.pmi == pytest.approx(0.3)
     review, _ = reviewer_of({WRONG: -2.0, TEXAS_RIVERS: -0.5})
-    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=-1.6, min_pmi=0.5)
+    v = reviewed_verdict(task, cands, MinVotes(2), review, baseline=lambda: -1.6, min_pmi=0.5)
     assert not v.kept and v.reason == "too_few_votes" and v.program == TEXAS_RIVERS
     broken = [Candidate("SELECT nope FROM river"), Candidate("DROP TABLE river")]
-    v = reviewed_verdict(task, broken, MinVotes(1), review, baseline=0.0, min_pmi=0.0)
-    assert not v.kept and v.reason == "no_valid_candidate"
+    v = reviewed_verdict(task, broken, MinVotes(1), review, baseline=unasked, min_pmi=0.0)
+    assert not v.kept and v.reason == "no_valid_candidate"  # nothing ran: no baseline asked
 
 
 def test_too_few_votes_is_rejected(task: SqlTask) -> None:
