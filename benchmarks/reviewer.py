@@ -34,12 +34,20 @@ from typing import Any
 
 from benchmarks.common import ROOT, markdown_table, write_result
 from benchmarks.pipeline import is_correct, train_questions
+from symgen.augment import with_augmented
 from symgen.dataset import Pair, read_jsonl, write_jsonl
 from symgen.generate import open_generator
 from symgen.llama_generator import LlamaGenerator
 from symgen.pipeline import SqlContext
 from symgen.progress import bar
-from symgen.verify import Candidate, MinVotes, execute_candidates, reviewed_verdict, verify
+from symgen.verify import (
+    Candidate,
+    MinVotes,
+    Verdict,
+    execute_candidates,
+    reviewed_verdict,
+    verify,
+)
 
 WORK = ROOT / ".symgen" / "bench" / "reviewer"
 Record = dict[str, Any]
@@ -202,19 +210,20 @@ RULES = [  # (name, min votes, min pmi or None for the plain vote)
 ]
 
 
-def rules_table(ctx: SqlContext, records: list[Record]) -> list[Record]:
+def rule_verdicts(ctx: SqlContext, records: list[Record]) -> dict[str, list[Verdict]]:
     """The verifier's own functions (`verify`, `reviewed_verdict`) on the cached samples and
-    scores: kept pairs and how many are right, per rule, exactly as `symgen generate` keeps."""
-    rows = []
+    scores, per rule: each question's verdict exactly as `symgen generate` would give it."""
+    out: dict[str, list[Verdict]] = {}
     for name, m, min_pmi in RULES:
-        kept = right = 0
+        verdicts = out.setdefault(name, [])
         for rec in records:
             cands = [Candidate(s["program"], s["logprob"]) for s in rec["samples"]]
             if min_pmi is None:
-                verdict = verify(ctx.task, cands, MinVotes(m))
-            else:
-                scored: dict[str, float] = {p["program"]: p["reviewer"] for p in rec["programs"]}
-                verdict = reviewed_verdict(
+                verdicts.append(verify(ctx.task, cands, MinVotes(m)))
+                continue
+            scored: dict[str, float] = {p["program"]: p["reviewer"] for p in rec["programs"]}
+            verdicts.append(
+                reviewed_verdict(
                     ctx.task,
                     cands,
                     MinVotes(m),
@@ -222,18 +231,75 @@ def rules_table(ctx: SqlContext, records: list[Record]) -> list[Record]:
                     lambda: rec["baseline_nosql"],  # noqa: B023
                     min_pmi,
                 )
-            if verdict.kept:
-                kept += 1
-                right += is_correct(ctx, verdict.program, rec["gold"])
-        rows.append(
-            {
-                "rule": name,
-                "kept": kept,
-                "right": right,
-                "precision": right / kept if kept else None,
-            }
-        )
+            )
+    return out
+
+
+def nested(sql: str) -> bool:
+    """A subquery: the shape generated data lacks most (README, program-first data)."""
+    return sql.lower().count("select") > 1
+
+
+def rules_table(
+    ctx: SqlContext, records: list[Record], verdicts: dict[str, list[Verdict]]
+) -> list[Record]:
+    """Kept pairs and how many are right, per rule, overall and by the gold SQL's shape: how
+    many questions of each shape there are, and how many each rule keeps and gets right."""
+    rows = []
+    shapes = [nested(r["gold"]) for r in records]
+    for name, vs in verdicts.items():
+        right = [
+            v.kept and is_correct(ctx, v.program, r["gold"])
+            for v, r in zip(vs, records, strict=True)
+        ]
+        row: Record = {"rule": name, "kept": sum(v.kept for v in vs), "right": sum(right)}
+        row["precision"] = row["right"] / row["kept"] if row["kept"] else None
+        for shape, label in ((True, "nested"), (False, "flat")):
+            idx = [i for i, s in enumerate(shapes) if s == shape]
+            row[f"{label} (of {len(idx)}) kept/right"] = (
+                f"{sum(vs[i].kept for i in idx)} / {sum(right[i] for i in idx)}"
+            )
+        rows.append(row)
     return rows
+
+
+def training_sets(
+    records: list[Record], verdicts: dict[str, list[Verdict]]
+) -> dict[str, list[Record]]:
+    """Pairs to train a task model on, the same questions answered three ways: gold SQL for
+    every question (perfect labels, full coverage), the kept answers of the default vote and of
+    the reviewer (what `symgen generate` would write), and gold SQL for the questions the vote
+    keeps (its coverage, without its wrong labels)."""
+
+    def pair(rec: Record, query: str | None) -> Record:
+        return {"question": rec["question"], "query": query, "db": "geography"}
+
+    vote, reviewed = verdicts[RULES[0][0]], verdicts[RULES[2][0]]
+    return {
+        "gold_all": [pair(r, r["gold"]) for r in records],
+        "vote": [pair(r, v.program) for r, v in zip(records, vote, strict=True) if v.kept],
+        "reviewed": [pair(r, v.program) for r, v in zip(records, reviewed, strict=True) if v.kept],
+        "vote_questions_gold": [
+            pair(r, r["gold"]) for r, v in zip(records, vote, strict=True) if v.kept
+        ],
+    }
+
+
+def write_training_sets(
+    sets: dict[str, list[Record]], ctx: SqlContext, n: int, augment: int
+) -> list[Path]:
+    """Each set plus the 10 seeds, value-swapped `augment` times as the SymGen row is, in
+    .symgen/bench/reviewer/data/ (train them with `benchmarks.variance --data FILE`)."""
+    seeds = [{"question": d.question, "query": d.query, "db": "geography"} for d in ctx.demos]
+    paths = []
+    for name, pairs in sets.items():
+        records, stats = with_augmented([*pairs, *seeds], ctx.db, per_pair=augment, seed=0)
+        path = WORK / "data" / f"q{n}_{name}_aug{augment}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_jsonl(path, records)
+        print(f"{path}: {len(pairs)} pairs + {len(seeds)} seeds -> {len(records)} ({stats})")
+        paths.append(path)
+    return paths
 
 
 def main() -> None:
@@ -248,6 +314,12 @@ def main() -> None:
     ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--write-data",
+        action="store_true",
+        help="also write training sets of these questions: gold, vote-kept, reviewer-kept",
+    )
+    ap.add_argument("--augment", type=int, default=8, help="value swaps per pair (--write-data)")
     args = ap.parse_args()
 
     ctx, items = train_questions(args.offset + args.questions, args.seed)
@@ -264,7 +336,8 @@ def main() -> None:
     finally:
         gen.close()
     select, filt = selection_table(records, args.samples), filter_table(records, args.samples)
-    rules = rules_table(ctx, records)
+    verdicts = rule_verdicts(ctx, records)
+    rules = rules_table(ctx, records, verdicts)
     print(
         f"\nGeoQuery train questions {args.offset + 1}-{args.offset + len(records)}, "
         f"{args.generator}, {args.samples} samples"
@@ -273,9 +346,12 @@ def main() -> None:
     print()
     print(markdown_table(filt, ["min_votes", "kept", *(f"{h} pick, {f}" for h, f in PLANS)]))
     print()
-    print(markdown_table(rules, ["rule", "kept", "right", "precision"]))
+    print(markdown_table(rules, list(rules[0])))
+    if args.write_data:
+        n = args.offset + len(records)
+        write_training_sets(training_sets(records, verdicts), ctx, n, args.augment)
     path = write_result(
-        f"reviewer_from{args.offset}" if args.offset else "reviewer",
+        f"reviewer_{args.offset + 1}-{args.offset + len(records)}",
         {
             "generator": args.generator,
             "questions": len(records),
