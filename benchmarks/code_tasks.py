@@ -15,6 +15,7 @@ checked against MBPP's asserts.
     python -m benchmarks.code_tasks --task bash          # writes results/code_tasks_bash.json
     python -m benchmarks.code_tasks --task python
     python -m benchmarks.code_tasks --report             # table + chart from both results
+    python -m benchmarks.code_tasks --task bash --arch smollm2-slim --tag slim   # beside them
 
 Generation and training are resumable and cached under .symgen/bench/code/.
 """
@@ -230,10 +231,11 @@ def run_task(task: str, args: argparse.Namespace) -> None:
         "minutes": round((time.time() - started) / 60, 1),
         "measured_at": time.strftime("%Y-%m-%d %H:%M"),
     }
+    name = f"code_tasks_{task}" + (f"_{args.tag}" if args.tag else "")
     write_jsonl(
-        WORK / f"{task}.records.jsonl", [{"row": k, **r} for k, rs in records.items() for r in rs]
+        WORK / f"{name}.records.jsonl", [{"row": k, **r} for k, rs in records.items() for r in rs]
     )
-    path = write_result(f"code_tasks_{task}", payload)
+    path = write_result(name, payload)
     print(markdown_table(rows, COLUMNS[task]))
     print(f"wrote {path}")
 
@@ -296,6 +298,9 @@ def main() -> None:
         "--train-minutes", type=float, default=None, help="cap each training run's wall time"
     )
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--tag", default="", help="write results/code_tasks_<task>_<tag>.json (another setting)"
+    )
     args = ap.parse_args()
     if args.task:
         run_task(args.task, args)
