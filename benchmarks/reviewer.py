@@ -266,7 +266,7 @@ def rules_table(
 def training_sets(
     records: list[Record], verdicts: dict[str, list[Verdict]]
 ) -> dict[str, list[Record]]:
-    """Pairs to train a task model on, the same questions answered three ways: gold SQL for
+    """Pairs to train a task model on, the same questions answered four ways: gold SQL for
     every question (perfect labels, full coverage), the kept answers of the default vote and of
     the reviewer (what `symgen generate` would write), and gold SQL for the questions the vote
     keeps (its coverage, without its wrong labels)."""
