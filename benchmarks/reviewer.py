@@ -264,24 +264,25 @@ def rules_table(
 
 
 def training_sets(
-    records: list[Record], verdicts: dict[str, list[Verdict]]
+    ctx: SqlContext, records: list[Record], verdicts: dict[str, list[Verdict]]
 ) -> dict[str, list[Record]]:
     """Pairs to train a task model on, the same questions answered four ways: gold SQL for
     every question (perfect labels, full coverage), the kept answers of the default vote and of
     the reviewer (what `symgen generate` would write), and gold SQL for the questions the vote
     keeps (its coverage, without its wrong labels)."""
-
-    def pair(rec: Record, query: str | None) -> Record:
-        return {"question": rec["question"], "query": query, "db": "geography"}
-
+    gold = [{"question": r["question"], "query": r["gold"], "db": ctx.db.name} for r in records]
     vote, reviewed = verdicts[RULES[0][0]], verdicts[RULES[2][0]]
+
+    def kept(verdicts: list[Verdict]) -> list[Record]:
+        return [
+            ctx.record(r["question"], v) for r, v in zip(records, verdicts, strict=True) if v.kept
+        ]
+
     return {
-        "gold_all": [pair(r, r["gold"]) for r in records],
-        "vote": [pair(r, v.program) for r, v in zip(records, vote, strict=True) if v.kept],
-        "reviewed": [pair(r, v.program) for r, v in zip(records, reviewed, strict=True) if v.kept],
-        "vote_questions_gold": [
-            pair(r, r["gold"]) for r, v in zip(records, vote, strict=True) if v.kept
-        ],
+        "gold_all": gold,
+        "vote": kept(vote),
+        "reviewed": kept(reviewed),
+        "vote_questions_gold": [g for g, v in zip(gold, vote, strict=True) if v.kept],
     }
 
 
@@ -290,7 +291,7 @@ def write_training_sets(
 ) -> list[Path]:
     """Each set plus the 10 seeds, value-swapped `augment` times as the SymGen row is, in
     .symgen/bench/reviewer/data/ (train them with `benchmarks.variance --data FILE`)."""
-    seeds = [{"question": d.question, "query": d.query, "db": "geography"} for d in ctx.demos]
+    seeds = [{"question": d.question, "query": d.query, "db": ctx.db.name} for d in ctx.demos]
     paths = []
     for name, pairs in sets.items():
         records, stats = with_augmented([*pairs, *seeds], ctx.db, per_pair=augment, seed=0)
@@ -349,7 +350,7 @@ def main() -> None:
     print(markdown_table(rules, list(rules[0])))
     if args.write_data:
         n = args.offset + len(records)
-        write_training_sets(training_sets(records, verdicts), ctx, n, args.augment)
+        write_training_sets(training_sets(ctx, records, verdicts), ctx, n, args.augment)
     path = write_result(
         f"reviewer_{args.offset + 1}-{args.offset + len(records)}",
         {
