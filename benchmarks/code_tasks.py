@@ -38,7 +38,7 @@ from symgen.evaluate import CodeItem, evaluate_code, read_code_items
 from symgen.export import export
 from symgen.generate import open_generator
 from symgen.pipeline import run_generate
-from symgen.registry import load_registry, model_path
+from symgen.registry import generated_dir, load_registry, model_path
 from symgen.tasks.code import build_context, read_code_seeds
 from symgen.tasks.python import passes_asserts
 from symgen.train import TrainConfig, train
@@ -117,7 +117,7 @@ def llm_row(
 
 
 def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
-    out = WORK / f"{task}.symgen.jsonl"
+    out = generated_dir(WORK, args.generator) / f"{task}.symgen.jsonl"
     stats = run_generate(
         task=task,
         db_path=None,
@@ -172,7 +172,7 @@ def precision(
 ) -> dict[str, Any]:
     """Share of the verifier's kept Python pairs that pass MBPP's own asserts (train tasks)."""
     rows = pool[: args.precision_questions]
-    out = WORK / "python.precision.jsonl"
+    out = generated_dir(WORK, args.generator) / "python.precision.jsonl"
     q_path = out.with_name(out.stem + ".questions.jsonl")
     if not q_path.exists():  # the questions are MBPP's: gen-q is skipped, gen-a + vote run
         write_jsonl(q_path, [{"question": " ".join(r["text"].split())} for r in rows])

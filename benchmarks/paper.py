@@ -61,7 +61,7 @@ from symgen.export import export
 from symgen.generate import Generator, open_generator
 from symgen.pipeline import SqlContext, answer, build_context, run_generate
 from symgen.questions import question_key
-from symgen.registry import load_registry, model_path
+from symgen.registry import generated_dir, load_registry, model_path
 from symgen.task_model import get_arch
 from symgen.train import TrainConfig, train
 from symgen.verify import MinVotes
@@ -195,6 +195,7 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     llm_name = "geoquery.symgen.reviewed.jsonl" if args.reviewer else "geoquery.symgen.jsonl"
     names = {"llm": llm_name, "programs": "geoquery.programs.jsonl"}
     limits = {"llm": args.symgen_questions, "programs": args.program_questions}
+    work = generated_dir(work, args.generator)
     outs = [
         first_questions(generate(args, db, seeds, work / names[s], s), limits[s], work)
         for s in sources

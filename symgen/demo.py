@@ -23,6 +23,7 @@ from symgen.errors import MissingResource
 from symgen.generate import open_generator
 from symgen.pipeline import run_generate
 from symgen.progress import bar as progress_bar
+from symgen.registry import generated_dir
 from symgen.task_data import data_hash
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ def run_demo(
     """generate → verify → train → export → eval; every stage resumes or reuses finished work."""
     geo = demo_data_dir(data)
     db, seeds = geo / "geography.sqlite", geo / "seed_10.jsonl"
-    out = out_dir / "geoquery.symgen.jsonl"
+    out = generated_dir(out_dir, generator) / "geoquery.symgen.jsonl"
     print(f"SymGen demo on {db}: {questions} questions from the 10 seed pairs in {seeds.name}")
     print(f"work dir: {out_dir} (rerun to resume)\n")
 

@@ -65,6 +65,17 @@ def load_registry(path: Path | None = None) -> tuple[str, dict[str, ModelSpec]]:
     return raw["default"], specs
 
 
+def generated_dir(work: Path, generator: str) -> Path:
+    """Where `generator`'s generated data goes under `work`: the default generator's in `work`
+    itself (the paths the README names), another LLM's in a subfolder of its own, so a run with
+    another generator starts its own files rather than resuming the default's (which
+    `run_generate` refuses: one file, one LLM)."""
+    default, _ = load_registry()
+    if generator in ("", default):
+        return work
+    return work / generator.replace(":", "_").replace("/", "_").replace("#", "_")
+
+
 def symgen_home() -> Path:
     """Where assembled models and caches live: $SYMGEN_HOME, else the user's cache dir."""
     env = os.environ.get("SYMGEN_HOME")
