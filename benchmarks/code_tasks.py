@@ -215,7 +215,7 @@ def run_task(task: str, args: argparse.Namespace) -> None:
     rows = [llm_row(task, seeds_path, items, args)]
     generated = symgen_data(task, seeds_path, args)
     rows.append(task_row("task_symgen", task, [generated, seeds_path], items, args))
-    n_human = len(read_jsonl(generated)) + len(seeds)
+    n_human = args.human_pairs or len(read_jsonl(generated)) + len(seeds)
     human_path = WORK / f"{task}.human_{n_human}.jsonl"
     write_jsonl(human_path, pool[:n_human])
     rows.append(task_row("task_human", task, [human_path], items, args))
@@ -289,6 +289,12 @@ def main() -> None:
         help="bound generation's wall time; a rerun answers the questions left",
     )
     ap.add_argument("--min-votes", default="2")
+    ap.add_argument(
+        "--human-pairs",
+        type=int,
+        default=0,
+        help="human row's pairs (default: as many as the SymGen row, the issue's comparison)",
+    )
     ap.add_argument("--precision-questions", type=int, default=30)
     ap.add_argument("--min-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=500)
