@@ -131,7 +131,8 @@ def test_the_safety_checks_can_fail(pg: Cluster, scratch: Path) -> None:
 
     before = pg_digest(pg)
     with psycopg.connect(pg.socket_url("geography"), autocommit=True) as conn:
-        conn.execute(f"COPY (SELECT 1) TO PROGRAM 'touch {scratch}/pwned'".encode())
+        # `cat` reads the row: a program that exits unread races the server's write (EPIPE)
+        conn.execute(f"COPY (SELECT 1) TO PROGRAM 'cat > {scratch}/pwned'".encode())
         assert (scratch / "pwned").exists()
         conn.execute("UPDATE state SET population = population + 1 WHERE state_name = 'texas'")
         try:
