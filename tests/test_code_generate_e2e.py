@@ -44,7 +44,7 @@ def test_generate_code_task(model_file, task: str, tmp_path: Path) -> None:  # t
     cmd = [
         *SYMGEN, "generate", "--task", task, "--seeds", str(seeds), "--out", str(out),
         "--questions", str(QUESTIONS), "--samples", "3", "--min-votes", "1",
-        "--generator", f"gguf:{gguf}", "--threads", "1", "--quiet",
+        "--generator", f"gguf:{gguf}", "--threads", "2", "--quiet",
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr

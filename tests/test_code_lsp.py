@@ -9,6 +9,7 @@ import asyncio
 import json
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -45,15 +46,15 @@ def train_export(task: str, rows: list[dict], tmp: Path) -> Path:  # type: ignor
 
 @pytest.fixture(scope="module")
 def code_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list[dict]]]:  # type: ignore[type-arg]
+    """Both models at once, one thread each: the two cores are used and the suite stays short."""
     tmp = tmp_path_factory.mktemp("code-models")
-    out = {}
-    for task, name, key in (
-        ("bash", "nl2bash/pairs.jsonl", "command"),
-        ("python", "mbpp/mbpp.jsonl", "code"),
-    ):
-        rows = shared_rows(name, N, key)
-        out[task] = (train_export(task, rows, tmp), rows)
-    return out
+    rows = {
+        "bash": shared_rows("nl2bash/pairs.jsonl", N, "command"),
+        "python": shared_rows("mbpp/mbpp.jsonl", N, "code"),
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        onnx = {task: pool.submit(train_export, task, r, tmp) for task, r in rows.items()}
+        return {task: (onnx[task].result(), rows[task]) for task in rows}
 
 
 def test_eval_reports_code_metrics(code_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

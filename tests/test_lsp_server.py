@@ -195,7 +195,7 @@ def test_generate_from_selection_writes_verified_data(
     text += "-- just a note with no query\n\nSELECT 1;\n"
     n_lines = text.count("\n")
     db = geo_dir / "geography.sqlite"
-    options = {"database": str(db), "generateQuestions": 3, "samples": 4, "minVotes": "2"}
+    options = {"database": str(db), "generateQuestions": 2, "samples": 4, "minVotes": "2"}
 
     async def go() -> None:
         async with lsp_session(workspace, options) as s:

@@ -190,7 +190,7 @@ def test_generate_training_data_from_selection_in_vscode(
     (vscode_workspace / "examples.sql").write_text(
         "".join(f"-- {p['question']}\n{p['query']}\n\n" for p in seeds[:6])
     )
-    settings = {"symgen.generateQuestions": 3, "symgen.samples": 4, "symgen.minVotes": "2"}
+    settings = {"symgen.generateQuestions": 2, "symgen.samples": 4, "symgen.minVotes": "2"}
     proc = run_e2e(
         vscode_workspace,
         first_question(pairs),
