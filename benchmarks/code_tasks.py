@@ -170,9 +170,13 @@ def task_row(
 def precision(
     seeds_path: Path, pool: list[dict[str, Any]], args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Share of the verifier's kept Python pairs that pass MBPP's own asserts (train tasks)."""
+    """Share of the verifier's kept Python pairs that pass MBPP's own asserts (train tasks),
+    overall and under stricter rules read off the same run: more votes, and the winner
+    reproducing the LLM's predicted outputs (every kept record carries both)."""
     rows = pool[: args.precision_questions]
-    out = generated_dir(WORK, args.generator) / "python.precision.jsonl"
+    out = generated_dir(WORK, args.generator) / (
+        f"python.precision.s{args.samples}.v{args.min_votes}.jsonl"
+    )
     q_path = out.with_name(out.stem + ".questions.jsonl")
     if not q_path.exists():  # the questions are MBPP's: gen-q is skipped, gen-a + vote run
         write_jsonl(q_path, [{"question": " ".join(r["text"].split())} for r in rows])
@@ -189,19 +193,47 @@ def precision(
         seed=0,
     )
     by_q = {" ".join(r["text"].split()): r for r in rows}
-    kept = read_jsonl(out) if out.exists() else []
-    ok = [
-        passes_asserts(k["query"], by_q[k["question"]]["test_list"])
-        for k in kept
-        if k["question"] in by_q
-    ]
+    kept = [k for k in (read_jsonl(out) if out.exists() else []) if k["question"] in by_q]
+    ok = [passes_asserts(k["query"], by_q[k["question"]]["test_list"]) for k in kept]
     return {
         "questions": len(rows),
         "kept": len(ok),
         "kept_pass_asserts": sum(ok),
         "precision": sum(ok) / len(ok) if ok else None,
+        "by_rule": precision_by_rule(kept, ok, args.samples),
         "failures": stats.as_dict()["failures"],
     }
+
+
+def precision_by_rule(
+    kept: list[dict[str, Any]], ok: list[bool], samples: int
+) -> list[dict[str, Any]]:
+    """Kept pairs and their precision if the verifier had been stricter: at least v votes,
+    and the winner reproducing at least a share e of the predicted outputs."""
+    from symgen.tasks.python import expectation_met
+
+    out = []
+    for votes in range(1, samples + 1):
+        for share in (0.0, 0.5, 1.0):
+            hits = [
+                good
+                for rec, good in zip(kept, ok, strict=True)
+                if rec.get("votes", 0) >= votes
+                and expectation_met(
+                    (rec.get("expected_matched", 0), rec.get("expected_checked", 0)), share
+                )
+            ]
+            if hits or votes == 1:
+                out.append(
+                    {
+                        "min_votes": votes,
+                        "expected_outputs": share,
+                        "kept": len(hits),
+                        "pass": sum(hits),
+                        "precision": round(sum(hits) / len(hits), 3) if hits else None,
+                    }
+                )
+    return out
 
 
 def run_task(task: str, args: argparse.Namespace) -> None:
@@ -210,6 +242,20 @@ def run_task(task: str, args: argparse.Namespace) -> None:
     seeds_path, test_path = WORK / f"{task}.seeds.jsonl", WORK / f"{task}.test.jsonl"
     write_jsonl(seeds_path, seeds)
     write_jsonl(test_path, test)
+    if args.precision_only:
+        started = time.time()
+        result = precision(seeds_path, pool, args)
+        payload = {
+            "generator": args.generator,
+            "settings": vars(args),
+            "verifier_precision": result,
+            "minutes": round((time.time() - started) / 60, 1),
+            "measured_at": time.strftime("%Y-%m-%d %H:%M"),
+        }
+        print(markdown_table(result["by_rule"], list(result["by_rule"][0])))
+        name = "code_tasks_python_precision" + (f"_{args.tag}" if args.tag else "")
+        print(f"wrote {write_result(name, payload)}")
+        return
     items = read_code_items(test_path)
     started = time.time()
     rows = [llm_row(task, seeds_path, items, args)]
@@ -296,6 +342,11 @@ def main() -> None:
         help="human row's pairs (default: as many as the SymGen row, the issue's comparison)",
     )
     ap.add_argument("--precision-questions", type=int, default=30)
+    ap.add_argument(
+        "--precision-only",
+        action="store_true",
+        help="python: only the verifier's precision (writes code_tasks_python_precision[_tag])",
+    )
     ap.add_argument("--min-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=500)
     ap.add_argument("--beams", type=int, default=4)

@@ -134,7 +134,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         reviewer=args.reviewer,
         min_pmi=args.min_pmi,
+        expected_outputs=args.expected_outputs,
     )
+    if not 0.0 <= args.expected_outputs <= 1.0 or (args.expected_outputs and args.task != "python"):
+        raise SymgenError("--expected-outputs is a share in [0, 1], for --task python")
     if args.task == "sql" and not args.db:
         raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
     stats = run_generate(
@@ -624,6 +627,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=vcfg.min_pmi,
         help="with --reviewer: log p(question | program) - log p(question) needed "
         f"(default {vcfg.min_pmi})",
+    )
+    gen.add_argument(
+        "--expected-outputs",
+        type=float,
+        default=vcfg.expected_outputs,
+        help="python: share of the outputs the LLM predicted for its test calls that the vote's "
+        f"winner must reproduce (default {vcfg.expected_outputs}: the vote alone)",
     )
     gen.add_argument("--allow-empty", action="store_true", help="let empty results win the vote")
     gen.add_argument(

@@ -63,6 +63,9 @@ class VerifyConfig:
     # model (benchmarks/reviewer.py measures the kept pairs' precision against gold).
     reviewer: bool = False
     min_pmi: float = 0.5
+    # Python: share of the outputs the LLM predicted for its own test calls (`# >>> f(2)` then
+    # `# 4`) that the vote's winner must reproduce (CodeT's dual agreement); 0 = the vote alone.
+    expected_outputs: float = 0.0
 
 
 # The reviewer's pick must still agree with another sample: 2 of 8 (it filters on its own).

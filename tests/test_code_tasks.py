@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from symgen.generate import Sample
 from symgen.tasks import bash
 from symgen.tasks import python as py
 from symgen.tasks.code import build_context, read_code_seeds
@@ -167,6 +168,67 @@ def test_python_parse_tests(completion: str, tests: list[str]) -> None:
     assert py.parse_tests(py.TEST_MARK + completion.lstrip()) == tests
 
 
+DOCTESTS = [
+    (" f(1, 2)\n# 3\n# >>> f(3,4)\n# 7\ndef f", [("f(1, 2)", "3"), ("f(3, 4)", "7")]),
+    (" f('a')\n# >>> f('b')\n# 'B'", [("f('a')", ""), ("f('b')", "'B'")]),
+    (" f(1)\n# not a literal\n# 2", [("f(1)", "")]),  # only the line right after counts
+    (" f(1)\n# (1, [2.5, None])", [("f(1)", "(1, [2.5, None])")]),
+    (" f(1)\n# 1\n# >>> f(1)\n# 2", [("f(1)", "1")]),  # a repeated call keeps its first
+    (" g(1)\n# {'a': 1}\n# >>> h(2)\n# 5", [("g(1)", "{'a': 1}")]),  # one function
+]
+
+
+@pytest.mark.parametrize(("completion", "doctests"), DOCTESTS)
+def test_python_parse_doctests(completion: str, doctests: list[tuple[str, str]]) -> None:
+    assert py.parse_doctests(py.TEST_MARK + completion.lstrip()) == doctests
+
+
+MATCHES = [  # (predicted, sandbox's canonical text, same?)
+    ("4", "4", True),
+    ("4", "5", False),
+    ("4.0", "4", True),  # == semantics, as MBPP's assert
+    ("3.14159265358979", "3.141593", True),  # the sandbox rounds floats to 6 places
+    ("3.14", "3.141593", False),
+    ("(4, 5)", "(4, 5)", True),
+    ("[4, 5]", "(4, 5)", False),  # an assert on a tuple fails with a list
+    ("{3, 1}", "{1, 3}", True),
+    ("'None'", "None", False),
+    ("None", "None", True),
+    ("True", "True", True),
+    ("{'b': 2, 'a': 1}", "dict{'a': 1, 'b': 2}", True),
+    ("math.pi", "3.141593", None),  # not a literal: cannot be checked
+    ("", "1", None),
+    ("5", "!ZeroDivisionError", False),
+]
+
+
+@pytest.mark.parametrize(("expected", "actual", "same"), MATCHES)
+def test_predicted_output_matches(expected: str, actual: str, same: bool | None) -> None:
+    assert py.output_matches(expected, actual) is same
+
+
+EXPECTATIONS = [  # (results, predictions, share) -> (matched, checked), met?
+    (("4", "9"), ("4", "9"), 1.0, (2, 2), True),
+    (("4", "9"), ("4", "8"), 1.0, (1, 2), False),
+    (("4", "9"), ("4", "8"), 0.5, (1, 2), True),
+    (("4", "9"), ("5", "8"), 0.5, (0, 2), False),
+    (("4", "9"), ("", "x + 1"), 1.0, (0, 0), True),  # nothing predicted: the vote decides
+    (("4", "9"), ("5", "8"), 0.0, (0, 2), True),  # policy off
+]
+
+
+@pytest.mark.parametrize(("values", "outputs", "share", "match", "met"), EXPECTATIONS)
+def test_expected_outputs_policy(
+    values: tuple[str, ...],
+    outputs: tuple[str, ...],
+    share: float,
+    match: tuple[int, int],
+    met: bool,
+) -> None:
+    assert py.expectation(values, outputs) == match
+    assert py.expectation_met(match, share) is met
+
+
 ASSERTS = [
     (["assert sim((3, 4),(5, 4)) == (4,)"], "def sim(a, b): pass", ["sim((3, 4), (5, 4))"]),
     (["assert math.isclose(area(2), 12.5, rel_tol=0.001)"], "def area(r): pass", ["area(2)"]),
@@ -174,6 +236,27 @@ ASSERTS = [
     (["assert max_of(3, 4) == 4"], "", ["max_of(3, 4)"]),
     (["x = 1"], "", []),
 ]
+
+DOCTEST_ASSERTS = [  # the compared literal becomes the expected output; anything else: ""
+    (
+        ["assert sim((3, 4),(5, 4)) == (4,)"],
+        "def sim(a, b): pass",
+        [("sim((3, 4), (5, 4))", "(4,)")],
+    ),
+    (["assert 'B' == up('b')"], "def up(s): pass", [("up('b')", "'B'")]),
+    (["assert math.isclose(area(2), 12.5, rel_tol=0.001)"], "def area(r): pass", [("area(2)", "")]),
+    (["assert set(f([1])) == set([1])"], "def f(x): pass", [("f([1])", "")]),
+    (["assert f(1) == g(2)"], "def f(x): pass", [("f(1)", "")]),
+    (["assert f(1) != 2"], "def f(x): pass", [("f(1)", "")]),
+    (["assert f(1)"], "def f(x): pass", [("f(1)", "")]),
+]
+
+
+@pytest.mark.parametrize(("asserts", "program", "doctests"), DOCTEST_ASSERTS)
+def test_doctests_from_mbpp_asserts(
+    asserts: list[str], program: str, doctests: list[tuple[str, str]]
+) -> None:
+    assert py.doctests_from_asserts(asserts, program) == doctests
 
 
 @pytest.mark.parametrize(("asserts", "program", "calls"), ASSERTS)
@@ -207,6 +290,61 @@ def test_python_vote_executes_in_the_sandbox_and_counts_hostile_candidates() -> 
     assert task.counter.counts["timeout"] == 1 and task.counter.counts["blocked"] == 1
 
 
+class ScriptedLLM:
+    """Stands in for the LLM in a unit test of the verifier's logic: first the test lines, then
+    the candidate functions (the sandbox that runs them is real)."""
+
+    name = "scripted"
+
+    def __init__(self, tests: str, functions: list[str]) -> None:
+        from symgen.generate import GenStats
+
+        self.replies = [[tests], functions]
+        self.prompts: list[str] = []
+        self.stats = GenStats()
+
+    def sample(self, prompt: str, **_: object) -> list[Sample]:
+        self.prompts.append(prompt)
+        return [Sample(text, -0.1, 5) for text in self.replies[len(self.prompts) - 1]]
+
+
+DOUBLE = "def sq(x):\n    return x + x"  # agrees with itself, wrong on sq(3)
+SQUARE = "def sq(x):\n    return x * x"
+DUAL = [  # (functions the LLM samples, expected_outputs policy) -> kept?, reason, match
+    ([DOUBLE, DOUBLE], 0.0, True, None, (1, 2)),
+    ([DOUBLE, DOUBLE], 1.0, False, "expected_outputs", (1, 2)),
+    ([DOUBLE, DOUBLE], 0.5, True, None, (1, 2)),
+    ([SQUARE, SQUARE], 1.0, True, None, (2, 2)),
+]
+
+
+@pytest.mark.parametrize(("functions", "share", "kept", "reason", "match"), DUAL)
+def test_python_vote_then_predicted_outputs(
+    tmp_path: Path,
+    functions: list[str],
+    share: float,
+    kept: bool,
+    reason: str | None,
+    match: tuple[int, int],
+) -> None:
+    from symgen.config import VerifyConfig
+
+    path = tmp_path / "s.jsonl"
+    row = {"text": "Cube it.", "code": "def cu(x): return x**3", "test_list": ["assert cu(2) == 8"]}
+    path.write_text(json.dumps(row) + "\n")
+    ctx = build_context(
+        "python", read_code_seeds(path), verify_cfg=VerifyConfig(expected_outputs=share)
+    )
+    llm = ScriptedLLM(" sq(2)\n# 4\n# >>> sq(3)\n# 9\n", functions)
+    verdict, _ = ctx.answer(llm, "Square it.", samples=2, temperature=0.7, min_votes=MinVotes(2))
+    assert (verdict.kept, verdict.reason) == (kept, reason)
+    record = ctx.record("Square it.", verdict)
+    assert record["tests"] == ["sq(2)", "sq(3)"] and record["outputs"] == ["4", "9"]
+    assert (record["expected_matched"], record["expected_checked"]) == match
+    # the candidates were sampled after the calls and the predicted outputs
+    assert llm.prompts[1].endswith("# Question: Square it.\n# >>> sq(2)\n# 4\n# >>> sq(3)\n# 9\n")
+
+
 MBPP_PASS = [
     ("def sq(x):\n    return x * x", ["assert sq(3) == 9", "assert sq(0) == 0"], True),
     ("def square(x):\n    return x * x", ["assert sq(3) == 9"], True),  # only function: aliased
@@ -225,9 +363,9 @@ def test_passes_mbpp_asserts(program: str, asserts: list[str], ok: bool) -> None
 
 # ---- seeds and prompts -------------------------------------------------------------------------
 SEEDS = [
-    ({"question": "list files", "query": "ls -la"}, "list files", "ls -la", ()),
-    ({"question": "list files", "command": "ls"}, "list files", "ls", ()),
-    ({"nl": "count lines", "cmd": "wc -l f"}, "count lines", "wc -l f", ()),
+    ({"question": "list files", "query": "ls -la"}, "list files", "ls -la", (), ()),
+    ({"question": "list files", "command": "ls"}, "list files", "ls", (), ()),
+    ({"nl": "count lines", "cmd": "wc -l f"}, "count lines", "wc -l f", (), ()),
     (
         {
             "text": "Square a number.",
@@ -238,19 +376,43 @@ SEEDS = [
         "Square a number.",
         "def sq(x):\n  return x*x",
         ("sq(2)",),
+        ("4",),
     ),
-    ({"question": "q", "query": "def f(): pass", "tests": ["f()"]}, "q", "def f(): pass", ("f()",)),
+    (
+        {"question": "q", "query": "def f(): pass", "tests": ["f()"]},
+        "q",
+        "def f(): pass",
+        ("f()",),
+        (),
+    ),
+    (
+        {"question": "q", "query": "def f(): pass", "tests": ["f()"], "outputs": ["None"]},
+        "q",
+        "def f(): pass",
+        ("f()",),
+        ("None",),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("row", "question", "program", "tests"), SEEDS)
+@pytest.mark.parametrize(("row", "question", "program", "tests", "outputs"), SEEDS)
 def test_seed_formats(
-    tmp_path: Path, row: dict[str, object], question: str, program: str, tests: tuple[str, ...]
+    tmp_path: Path,
+    row: dict[str, object],
+    question: str,
+    program: str,
+    tests: tuple[str, ...],
+    outputs: tuple[str, ...],
 ) -> None:
     path = tmp_path / "seeds.jsonl"
     path.write_text(json.dumps(row) + "\n")
     (seed,) = read_code_seeds(path)
-    assert (seed.question, seed.program, seed.tests) == (question, program, tests)
+    assert (seed.question, seed.program, seed.tests, seed.outputs) == (
+        question,
+        program,
+        tests,
+        outputs,
+    )
 
 
 def test_bad_seed_line_is_named(tmp_path: Path) -> None:
@@ -294,7 +456,7 @@ def test_python_prompt_layout(tmp_path: Path) -> None:
     prompt = ctx.prompt("Cube it.")
     assert "# Modules seen: math" in prompt
     assert (
-        "# Question: Square it.\n# >>> sq(2)\nimport math\n\ndef sq(x):\n    return x * x\n"
+        "# Question: Square it.\n# >>> sq(2)\n# 4\nimport math\n\ndef sq(x):\n    return x * x\n"
         in prompt
     )
     assert prompt.endswith("# Question: Cube it.\n")

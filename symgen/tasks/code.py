@@ -4,7 +4,8 @@ module and one line in `LANGUAGES`; nothing else changes.
 
 Seeds are JSONL. Accepted field names: the request in `question` (or NL2Bash's `nl`, MBPP's
 `text`), the program in `query` (or `command`/`cmd`, MBPP's `code`); Python seeds may carry test
-calls in `tests` (["f(1, 2)", ...]) or MBPP's `test_list` asserts, from which the calls are taken.
+calls in `tests` (["f(1, 2)", ...], with their expected outputs in `outputs`: ["3", ...]) or
+MBPP's `test_list` asserts, from which the calls and compared literals are taken.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class CodeSeed:
     program: str
     tests: tuple[str, ...] = ()
     id: str = ""
+    outputs: tuple[str, ...] = ()  # expected output of each test call ("" = unknown)
 
 
 def first_field(row: dict[str, Any], names: Sequence[str]) -> str | None:
@@ -55,11 +57,12 @@ def read_code_seeds(path: str | Path) -> list[CodeSeed]:
                 f"{path}:{lineno}: needs a request ({'/'.join(QUESTION_FIELDS)}) and a program "
                 f"({'/'.join(PROGRAM_FIELDS)})"
             )
-        tests = row.get("tests")
+        tests, outputs = row.get("tests"), row.get("outputs") or []
         if not isinstance(tests, list):
-            from symgen.tasks.python import calls_from_asserts
+            from symgen.tasks.python import doctests_from_asserts
 
-            tests = calls_from_asserts(row.get("test_list") or [], program)
+            pairs = doctests_from_asserts(row.get("test_list") or [], program)
+            tests, outputs = [c for c, _ in pairs], [o for _, o in pairs]
         ident = row.get("id", row.get("task_id", f"{Path(path).name}:{lineno}"))
         out.append(
             CodeSeed(
@@ -67,6 +70,7 @@ def read_code_seeds(path: str | Path) -> list[CodeSeed]:
                 program.replace("\r\n", "\n").strip("\n"),
                 tuple(str(t) for t in tests),
                 str(ident),
+                tuple(str(o) for o in outputs),
             )
         )
     return out

@@ -1,23 +1,31 @@
 """Python as a symbolic language: candidate functions executed in the sandbox on test calls the
 LLM wrote for the question; candidates agree when they return the same outputs.
 
-Prompt layout, per demonstration:
+Prompt layout, per demonstration (doctest style; an output line when the seed's assert gives one):
     # Question: Write a function to find the shared elements of two lists.
     # >>> similar_elements((3, 4, 5, 6), (5, 7, 4, 10))
+    # (4, 5)
     # >>> similar_elements((1, 2, 3, 4), (5, 4, 3, 7))
+    # (3, 4)
     def similar_elements(a, b):
         ...
-gen-a first writes the `# >>>` test calls for a new question (greedy), then samples K functions
-after them. The test calls name the entry point every candidate must define.
+gen-a first writes the `# >>>` test calls and their expected outputs for a new question
+(greedy), then samples K functions after them. The test calls name the entry point every
+candidate must define. Two signals then check a function, as in CodeT's dual agreement: other
+samples return the same outputs (the vote), and the outputs are the ones the LLM predicted
+(`VerifyConfig.expected_outputs`, the share of predicted outputs the winner must reproduce).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
+from symgen._sandbox_runner import canon
 from symgen.generate import Generator
 from symgen.sandbox import Limits, SandboxCounter, run_python
 from symgen.tasks.base import Outcome
@@ -28,7 +36,10 @@ NAME = "python"
 TEST_MARK = "# >>> "
 STOP: tuple[str, ...] = ("\n# ", "\n#\n", "\nassert", "\nprint(", "\nif __name__", "\n```")
 TEST_STOP: tuple[str, ...] = ("\ndef ", "\nimport ", "\nfrom ", "\nclass ", "\n\n", "\n@")
-INSTRUCTION = "# Python functions, one for each request, each after a few test calls (# >>>)."
+INSTRUCTION = (
+    "# Python functions, one for each request, each after a few test calls (# >>>) and the "
+    "results they return."
+)
 QUESTION_INSTRUCTION = (
     "# Requests users wrote for small Python functions; write new, different ones."
 )
@@ -84,33 +95,98 @@ def entry_point(tests: Sequence[str]) -> str | None:
     return None
 
 
-def calls_from_asserts(asserts: Sequence[str], program: str = "") -> list[str]:
-    """Test calls from MBPP-style asserts: the first call of a function `program` defines
-    (or, without a program, the first non-builtin call) in each assert."""
+def doctests_from_asserts(asserts: Sequence[str], program: str = "") -> list[tuple[str, str]]:
+    """(test call, expected output) from MBPP-style asserts: the first call of a function
+    `program` defines (or, without a program, the first non-builtin call) in each assert; the
+    output is the literal it is compared with (`assert f(x) == 4`), or "" when the assert says
+    something else (`math.isclose(...)`, `set(f(x)) == ...`)."""
     defined = set(functions(program)) if program else set()
     out = []
     for line in asserts:
         tree = parse(line)
         if tree is None or not tree.body or not isinstance(tree.body[0], ast.Assert):
             continue
-        for node in ast.walk(tree.body[0].test):
+        test = tree.body[0].test
+        for node in ast.walk(test):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 name = node.func.id
                 if name in defined or (not defined and name not in _BUILTINS):
-                    out.append(ast.unparse(node))
+                    out.append((ast.unparse(node), _compared_literal(test, node)))
                     break
     return out
 
 
-def parse_tests(completion: str, entry: str | None = None) -> list[str]:
-    """Test calls from a `# >>> ...` continuation: calls of one function, deduplicated."""
-    tests: list[str] = []
+def _compared_literal(test: ast.expr, call: ast.Call) -> str:
+    """`L` in `call == L` (or `L == call`) when L is a literal, else ""."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return ""
+    if not isinstance(test.ops[0], ast.Eq):
+        return ""
+    left, right = test.left, test.comparators[0]
+    other = right if left is call else left if right is call else None
+    if other is None:
+        return ""
+    text = ast.unparse(other)
+    return text if literal(text) is not None else ""
+
+
+def calls_from_asserts(asserts: Sequence[str], program: str = "") -> list[str]:
+    """Test calls from MBPP-style asserts (see `doctests_from_asserts`)."""
+    return [call for call, _ in doctests_from_asserts(asserts, program)]
+
+
+def literal(text: str) -> tuple[Any] | None:
+    """`(value,)` when `text` is a Python literal, else None (a 1-tuple, since None is a value)."""
+    try:
+        return (ast.literal_eval(text.strip()),)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """`==`, with floats compared to 6 significant places (the sandbox rounds its floats)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+    try:
+        return bool(a == b)
+    except Exception:  # an exotic __eq__: not the same
+        return False
+
+
+def output_matches(expected: str, actual: str) -> bool | None:
+    """Does a sandbox result (its canonical text) equal the output the LLM predicted? None when
+    the prediction is not a literal, so it cannot be checked."""
+    want = literal(expected) if expected.strip() else None
+    if want is None:
+        return None
+    if canon(want[0]) == actual:
+        return True
+    got = literal(actual)
+    return got is not None and _same(want[0], got[0])
+
+
+def parse_doctests(completion: str, entry: str | None = None) -> list[tuple[str, str]]:
+    """(test call, expected output or "") from a `# >>> ...` continuation in doctest style: the
+    `#` comment lines up to the first code line, calls of one function, deduplicated."""
+    tests: list[tuple[str, str]] = []
+    last: int | None = None  # index of the call an output line would belong to
     for i, line in enumerate(completion.split("\n")):
         line = line.strip()
         if i > 0 and not line.startswith("#"):
             break
-        line = line.removeprefix("#").strip().removeprefix(">>>").strip()
-        tree = parse(line) if line else None
+        body = line.removeprefix("#").strip()
+        is_call_line = body.startswith(">>>")
+        body = body.removeprefix(">>>").strip()
+        if not is_call_line:
+            if last is not None and not tests[last][1] and literal(body) is not None:
+                tests[last] = (tests[last][0], body)
+            last = None
+            continue
+        last = None
+        tree = parse(body) if body else None
         if tree is None or not tree.body or not isinstance(tree.body[0], ast.Expr):
             continue
         call = tree.body[0].value
@@ -118,11 +194,27 @@ def parse_tests(completion: str, entry: str | None = None) -> list[str]:
             continue
         entry = entry or call.func.id
         text = ast.unparse(call)
-        if call.func.id == entry and text not in tests:
-            tests.append(text)
-        if len(tests) >= MAX_TESTS:
-            break
+        if call.func.id == entry and text not in (t for t, _ in tests):
+            if len(tests) >= MAX_TESTS:
+                break
+            tests.append((text, ""))
+            last = len(tests) - 1
     return tests
+
+
+def parse_tests(completion: str, entry: str | None = None) -> list[str]:
+    """Test calls from a `# >>> ...` continuation (see `parse_doctests`)."""
+    return [call for call, _ in parse_doctests(completion, entry)]
+
+
+def doctest_block(tests: Sequence[str], outputs: Sequence[str] = ()) -> str:
+    """`# >>> call` lines, each followed by `# output` when the output is known."""
+    lines = []
+    for i, call in enumerate(tests):
+        lines.append(f"{TEST_MARK}{call}\n")
+        if i < len(outputs) and outputs[i]:
+            lines.append(f"# {outputs[i]}\n")
+    return "".join(lines)
 
 
 def alias_setup(program: str, entry: str | None) -> str:
@@ -239,19 +331,22 @@ class Context(CodeContext):
         return f"{INSTRUCTION}\n{line}" if line else INSTRUCTION
 
     def demo(self, seed: CodeSeed) -> str:
-        tests = "".join(f"{TEST_MARK}{t}\n" for t in seed.tests[:3])
+        tests = doctest_block(seed.tests[:3], seed.outputs[:3])
         return f"{self.question_block(seed.question)}{tests}{canonical(seed.program)}\n"
 
-    def write_tests(self, generator: Generator, question: str, seed: int | None) -> list[str]:
+    def write_tests(
+        self, generator: Generator, question: str, seed: int | None
+    ) -> list[tuple[str, str]]:
+        """Test calls and the outputs the LLM expects, greedy, in the demonstrations' style."""
         raw = generator.sample(
             self.prompt(question) + TEST_MARK.rstrip(),
             n=1,
             temperature=0.0,
-            max_tokens=160,
+            max_tokens=256,
             stop=TEST_STOP,
             seed=seed,
         )
-        return parse_tests(TEST_MARK + raw[0].text.lstrip()) if raw else []
+        return parse_doctests(TEST_MARK + raw[0].text.lstrip()) if raw else []
 
     def answer(
         self,
@@ -263,24 +358,67 @@ class Context(CodeContext):
         min_votes: MinVotes,
         seed: int | None = None,
     ) -> tuple[Verdict, list[Candidate]]:
-        """Test calls first (greedy), then K candidate functions after them, then the vote."""
-        tests = self.write_tests(generator, question, seed)
-        self.last_tests = tuple(tests)
+        """Test calls first (greedy), then K candidate functions after them, then the vote and
+        the check against the predicted outputs."""
+        doctests = self.write_tests(generator, question, seed)
+        tests = [call for call, _ in doctests]
+        outputs = [out for _, out in doctests]
+        self.last_tests, self.last_outputs, self.last_match = tuple(tests), tuple(outputs), None
         task = self.task.with_tests(tests)
         if not tests:
             return Verdict(False, None, 0, 0, samples, 0, [], None, {}, "no_tests"), []
         cands = sample_candidates(
             generator,
-            self.prompt(question) + "".join(f"{TEST_MARK}{t}\n" for t in tests),
+            self.prompt(question) + doctest_block(tests, outputs),
             task,
             samples=samples,
             temperature=temperature,
             max_tokens=max(self.answer_cfg.max_tokens, 256),
             seed=seed,
         )
-        return verify(task, cands, min_votes), cands
+        verdict = verify(task, cands, min_votes)
+        if verdict.kept and verdict.program is not None:
+            key = task.execute(verdict.program).key
+            self.last_match = expectation(key if isinstance(key, tuple) else (), outputs)
+            if not expectation_met(self.last_match, self.verify_cfg.expected_outputs):
+                verdict = dataclasses.replace(verdict, kept=False, reason="expected_outputs")
+        return verdict, cands
+
+    def identity(self) -> dict[str, str]:
+        share = self.verify_cfg.expected_outputs
+        return super().identity() | ({"expected_outputs": str(share)} if share else {})
 
     def record(self, question: str, verdict: Verdict) -> dict[str, Any]:
-        return super().record(question, verdict) | {"tests": list(self.last_tests)}
+        match = {}
+        if self.last_match is not None:
+            match = {"expected_matched": self.last_match[0], "expected_checked": self.last_match[1]}
+        return (
+            super().record(question, verdict)
+            | {"tests": list(self.last_tests), "outputs": list(self.last_outputs)}
+            | match
+        )
 
     last_tests: tuple[str, ...] = ()
+    last_outputs: tuple[str, ...] = ()
+    last_match: tuple[int, int] | None = None
+
+
+def expectation(values: Sequence[Any], outputs: Sequence[str]) -> tuple[int, int]:
+    """(matched, checked): of the tests whose output the LLM predicted as a literal, how many
+    the function's results (the sandbox's canonical texts) reproduce."""
+    matched = checked = 0
+    for value, expected in zip(values, outputs, strict=False):
+        same = output_matches(expected, str(value))
+        if same is not None:
+            checked += 1
+            matched += same
+    return matched, checked
+
+
+def expectation_met(match: tuple[int, int] | None, share: float) -> bool:
+    """The kept function reproduces at least `share` of the predicted outputs; with no
+    prediction to check, the vote alone decides (a policy of 0 never rejects)."""
+    if match is None or share <= 0:
+        return True
+    matched, checked = match
+    return checked == 0 or matched >= share * checked - 1e-9
