@@ -258,6 +258,7 @@ def task_row(
         beams=args.beams,
         decode=args.decode,
         execution_guided=args.guided,
+        ground_literals=getattr(args, "ground_literals", "prefer"),
     )
     return {
         "name": name,
@@ -326,6 +327,12 @@ def main() -> None:
         "--guided",
         action="store_true",
         help="score task rows with execution guidance (off by default, as in the editor)",
+    )
+    ap.add_argument(
+        "--ground-literals",
+        choices=("off", "prefer", "constrain"),
+        default="prefer",
+        help="task rows' quoted values from the question (symgen eval --ground-literals)",
     )
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
     ap.add_argument(
@@ -396,6 +403,7 @@ def main() -> None:
         "augment": args.augment,
         "questions_from": args.questions_from,
         "execution_guided": args.guided,
+        "ground_literals": args.ground_literals,
         "seed": args.seed,
         "dropout": args.dropout,
         "ema_decay": args.ema_decay,

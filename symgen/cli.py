@@ -134,9 +134,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         reviewer=args.reviewer,
         min_pmi=args.min_pmi,
-        expected_outputs=args.expected_outputs,
+        expected_outputs=(
+            VerifyConfig.expected_outputs
+            if args.expected_outputs is None
+            else args.expected_outputs
+        ),
     )
-    if not 0.0 <= args.expected_outputs <= 1.0 or (args.expected_outputs and args.task != "python"):
+    if args.expected_outputs is not None and (
+        not 0.0 <= args.expected_outputs <= 1.0 or args.task != "python"
+    ):
         raise SymgenError("--expected-outputs is a share in [0, 1], for --task python")
     if args.task == "sql" and not args.db:
         raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
@@ -357,6 +363,13 @@ def _add_decoding(p: argparse.ArgumentParser) -> None:
         help="SQL: prefer the first valid beam that returns rows on the database (read-only, "
         "0.5 s timeout per candidate); default off (no measured gain, a p95 cost)",
     )
+    p.add_argument(
+        "--ground-literals",
+        choices=("off", "prefer", "constrain"),
+        default="prefer",
+        help="SQL: prefer the first valid beam whose quoted values the question contains; "
+        "constrain: decode quoted values from the question's words only (default prefer)",
+    )
 
 
 def _guide(args: argparse.Namespace, spec: str) -> Callable[[str], bool] | None:
@@ -379,7 +392,12 @@ def cmd_complete(args: argparse.Namespace) -> int:
         db = DbKnowledge.load(args.db)
         _warn(db.warnings)
         result = model.suggest(
-            db, args.question, beams=args.beams, decode=args.decode, prefer=_guide(args, db.spec)
+            db,
+            args.question,
+            beams=args.beams,
+            decode=args.decode,
+            prefer=_guide(args, db.spec),
+            ground_literals=args.ground_literals,
         )
     print(result.sql)
     if not result.valid:
@@ -413,7 +431,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     guides = {name: _guide(args, d.spec) for name, d in dbs.items()}
     result = evaluate(
         lambda db, q: (
-            model.suggest(dbs[db], q, beams=args.beams, decode=args.decode, prefer=guides[db]).sql
+            model.suggest(
+                dbs[db],
+                q,
+                beams=args.beams,
+                decode=args.decode,
+                prefer=guides[db],
+                ground_literals=args.ground_literals,
+            ).sql
         ),
         items,
         {name: d.spec for name, d in dbs.items()},
@@ -631,9 +656,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--expected-outputs",
         type=float,
-        default=vcfg.expected_outputs,
+        default=None,
         help="python: share of the outputs the LLM predicted for its test calls that the vote's "
-        f"winner must reproduce (default {vcfg.expected_outputs}: the vote alone)",
+        f"winner must reproduce (default {vcfg.expected_outputs}; 0: the vote alone)",
     )
     gen.add_argument("--allow-empty", action="store_true", help="let empty results win the vote")
     gen.add_argument(

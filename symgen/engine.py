@@ -23,6 +23,7 @@ from tokenizers import Tokenizer
 
 from symgen.database import transpile
 from symgen.errors import MissingResource, SymgenError
+from symgen.grounding import LiteralGuard, all_of, grounded_in, literal_values
 from symgen.schema_check import problem
 from symgen.task_data import DbKnowledge
 from symgen.task_format import code_question, code_schema
@@ -118,6 +119,7 @@ class TaskModel:
             )
         self._prefix: OrderedDict[str, tuple[Past, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
+        self._token_texts: list[str] | None = None
 
     @property
     def name(self) -> str:
@@ -164,19 +166,32 @@ class TaskModel:
         max_tokens: int = 160,
         should_stop: Callable[[], bool] | None = None,
         accept: Callable[[str], bool] | None = None,
+        guard: LiteralGuard | None = None,
     ) -> list[Beam]:
         """Finished beams, best first (length-normalised log-probability).
 
         With `accept`, beam search returns as soon as a finished beam passes it: the editor
         needs one valid answer, not the full beam, and the tail of a beam search dominates p95.
+        With `guard`, tokens it rules out (a quoted value the question does not contain) are
+        never chosen.
         """
         with self._lock:
             past, _ = self._schema_past(schema)
             q_ids = self.tok.encode(question, add_special_tokens=False).ids
             logits, past = self._run(np.array([q_ids], dtype=np.int64), past)
             if beams <= 1:
-                return [self._greedy(logits, past, max_tokens, should_stop)]
-            return self._beam_search(logits, past, beams, max_tokens, should_stop, accept)
+                return [self._greedy(logits, past, max_tokens, should_stop, guard)]
+            return self._beam_search(logits, past, beams, max_tokens, should_stop, accept, guard)
+
+    def token_texts(self) -> list[str]:
+        """Each vocabulary entry decoded alone (for `LiteralGuard`), computed once."""
+        if self._token_texts is None:
+            size = self.tok.get_vocab_size()
+            self._token_texts = [self.tok.decode([i]) for i in range(size)]
+        return self._token_texts
+
+    def literal_guard(self, values: frozenset[str]) -> LiteralGuard:
+        return LiteralGuard(values, self.token_texts(), eos=self.eos)
 
     def _greedy(
         self,
@@ -184,20 +199,24 @@ class TaskModel:
         past: Past,
         max_tokens: int,
         should_stop: Callable[[], bool] | None,
+        guard: LiteralGuard | None = None,
     ) -> Beam:
         """Argmax decoding without beam bookkeeping (no cache reordering, no full softmax)."""
         tokens: list[int] = []
         logprob = 0.0
+        text = ""
         for _ in range(max_tokens):
             if should_stop and should_stop():
                 raise Cancelled
-            row = logits[0]
+            row = logits[0] if guard is None else masked(logits[0], guard.mask(text))
             token = int(row.argmax())
             top = float(row[token])
             logprob -= float(np.log(np.exp(row - top).sum()))  # log-softmax of the argmax
             if token == self.eos:
                 break
             tokens.append(token)
+            if guard is not None:
+                text += self.token_texts()[token] if token < len(self.token_texts()) else ""
             logits, past = self._run(np.array([[token]], dtype=np.int64), past)
         return Beam(self.tok.decode(tokens).strip(), logprob, len(tokens) + 1)
 
@@ -209,13 +228,22 @@ class TaskModel:
         max_tokens: int,
         should_stop: Callable[[], bool] | None,
         accept: Callable[[str], bool] | None = None,
+        guard: LiteralGuard | None = None,
     ) -> list[Beam]:
         seqs: list[list[int]] = [[]]
         scores = np.zeros(1, dtype=np.float64)
         finished: list[tuple[list[int], float]] = []
+        texts = self.token_texts() if guard is not None else []
         for _ in range(max_tokens):
             if should_stop and should_stop():
                 raise Cancelled
+            if guard is not None:
+                logits = np.stack(
+                    [
+                        masked(row, guard.mask("".join(texts[t] for t in seq if t < len(texts))))
+                        for row, seq in zip(logits, seqs, strict=True)
+                    ]
+                )
             lp = _log_softmax(logits.astype(np.float64))
             total = scores[:, None] + lp
             flat = total.ravel()
@@ -224,6 +252,8 @@ class TaskModel:
             vocab = lp.shape[1]
             keep_rows, keep_tokens, keep_scores = [], [], []
             for idx in top:
+                if not np.isfinite(flat[idx]):
+                    break  # the guard ruled the rest out
                 row, token = divmod(int(idx), vocab)
                 if token == self.eos:
                     finished.append((seqs[row], float(flat[idx])))
@@ -265,6 +295,7 @@ class TaskModel:
         should_stop: Callable[[], bool] | None = None,
         first_valid: bool = False,
         prefer: Callable[[str], bool] | None = None,
+        ground_literals: str = "prefer",
     ) -> Completion:
         """SQL for `question` on `db`: the best beam that passes the schema check.
 
@@ -273,7 +304,18 @@ class TaskModel:
         stops the beam search at the first finished beam that passes (lower latency for the
         editor; the full search ranks every finished beam). `prefer` (e.g. `ReturnsRows`) picks,
         among valid beams, the first it accepts, else still the first valid one.
+        `ground_literals` (`symgen.grounding`): "prefer" adds to `prefer` that the quoted values
+        occur in the question; "constrain" also decodes them from the question's words only;
+        "off" neither.
         """
+        if ground_literals not in GROUNDING:
+            raise SymgenError(f"ground_literals: {ground_literals!r}; use {', '.join(GROUNDING)}")
+        if ground_literals != "off":
+            prefer = all_of(grounded_in(question), prefer)
+        guard = None
+        if ground_literals == "constrain":
+            named = [value for _, _, value in db.values.match(question)]
+            guard = self.literal_guard(literal_values(question, named))
         return self._checked(
             db.schema_for(question),
             db.question(question),
@@ -284,6 +326,7 @@ class TaskModel:
             first_valid=first_valid,
             render=lambda text: self._to_dialect(text, db.dialect),
             prefer=prefer,
+            guard=guard,
         )
 
     def _checked(
@@ -298,6 +341,7 @@ class TaskModel:
         first_valid: bool,
         render: Callable[[str], str] = lambda text: text,
         prefer: Callable[[str], bool] | None = None,
+        guard: LiteralGuard | None = None,
     ) -> Completion:
         """Decode, then the best beam whose rendered text passes `check` (and `prefer`)."""
 
@@ -312,6 +356,7 @@ class TaskModel:
             max_tokens=max_tokens,
             should_stop=should_stop,
             accept=accept if first_valid else None,
+            guard=guard,
         )
         return best_valid(found, check, render, prefer)
 
@@ -325,6 +370,7 @@ class TaskModel:
         should_stop: Callable[[], bool] | None = None,
         decode: str = "greedy-fallback",
         prefer: Callable[[str], bool] | None = None,
+        ground_literals: str = "prefer",
     ) -> Completion:
         """What the editor serves: greedy, and a beam search (to its first valid beam) only when
         greedy fails the schema check or `prefer` (execution guidance). `decode="beam"` runs
@@ -342,6 +388,7 @@ class TaskModel:
                 should_stop=should_stop,
                 first_valid=first,
                 prefer=prefer,
+                ground_literals=ground_literals,
             ),
             beams,
             decode,
@@ -395,6 +442,19 @@ class TaskModel:
         if dialect == self.dialect:
             return sql
         return transpile(sql, self.dialect, dialect) or sql
+
+
+GROUNDING = ("off", "prefer", "constrain")
+
+
+def masked(row: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Logits with the disallowed tokens at -inf (ids beyond the mask are disallowed too)."""
+    if allowed is None:
+        return row
+    keep = np.zeros(row.shape[-1], dtype=bool)
+    n = min(len(allowed), row.shape[-1])
+    keep[:n] = allowed[:n]
+    return np.where(keep, row, -np.inf)
 
 
 def greedy_fallback(run: Callable[[int, bool], Completion], beams: int, decode: str) -> Completion:

@@ -120,6 +120,7 @@ def evaluate_in_fresh_process(
     decode: str = "greedy-fallback",
     threads: int = 1,
     execution_guided: bool = False,
+    ground_literals: str = "prefer",
 ) -> dict[str, Any]:
     """Score a task model as the editor runs it: `symgen eval` in a fresh process, one
     onnxruntime thread by default (the server's). Evaluating in the process that just trained
@@ -137,6 +138,7 @@ def evaluate_in_fresh_process(
         cmd += ["--data", str(data), *(a for p in db_paths for a in ("--db", str(p)))]
         cmd += ["--beams", str(beams), "--decode", decode, "--threads", str(threads)]
         cmd += ["--execution-guided" if execution_guided else "--no-execution-guided"]
+        cmd += ["--ground-literals", ground_literals]
         cmd += ["--out", str(out), "--quiet"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

@@ -1,0 +1,145 @@
+"""Quoted values from the question (`symgen.grounding`): the preference check, the spans a value
+may be, and the constrained-decoding mask over a small vocabulary, as data tables; then the
+guard on a real trained model (`exported`, which memorised 16 GeoQuery pairs)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symgen.grounding import (
+    LiteralGuard,
+    literal_values,
+    question_spans,
+    string_literals,
+    ungrounded,
+)
+
+UNGROUNDED = [  # (sql, question, literals the question does not say)
+    ("SELECT * FROM city WHERE city_name = 'boulder'", "population of boulder?", []),
+    ("SELECT * FROM city WHERE city_name = 'conbank'", "population of boulder", ["conbank"]),
+    ("SELECT * FROM c WHERE n = 'San Antonio'", "where is san   antonio ?", []),
+    ("SELECT * FROM c WHERE n = 'san'", "where is sandusky", ["san"]),  # whole words only
+    ("SELECT * FROM c WHERE n LIKE '%son%'", "names with son in them", []),
+    ("SELECT * FROM c WHERE n = 'o''hare'", "flights from o'hare", []),
+    ("SELECT count(*) FROM state", "how many states", []),
+    ("SELECT * FROM p WHERE sex = 'M'", "male students", ["M"]),
+]
+
+
+@pytest.mark.parametrize(("sql", "question", "values"), UNGROUNDED)
+def test_ungrounded_literals(sql: str, question: str, values: list[str]) -> None:
+    assert ungrounded(sql, question) == values
+
+
+def test_string_literals_unescape_quotes() -> None:
+    assert string_literals("SELECT 'a', 'it''s', \"col\" FROM t WHERE x = 'b'") == [
+        "a",
+        "it's",
+        "b",
+    ]
+
+
+SPANS = [  # (question, some spans it has, some it has not)
+    ("what is the population of San Antonio?", {"San Antonio", "san antonio", "population"}, {"what", "of san", "antonio?"}),
+    ("rivers in the district of columbia", {"district of columbia", "rivers"}, {"the district", "in"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "has", "has_not"), SPANS)
+def test_question_spans(question: str, has: set[str], has_not: set[str]) -> None:
+    spans = question_spans(question)
+    assert has <= spans and not (has_not & spans)
+
+
+def test_literal_values_prefer_the_database_values_the_question_names() -> None:
+    assert literal_values("how big is texas", ["texas"]) == {"texas"}
+    assert literal_values("population of Dallas", ["Dallas"]) == {"Dallas", "dallas"}
+    assert "big" in literal_values("how big is texas", [])  # none named: the question's words
+
+
+VOCAB = ["<pad>", "<eos>", "SELECT", " x", " =", " '", "'", "';", "tex", "as", "ohio", "o", "%", " LIKE", "te", "hio"]  # fmt: skip
+EOS = 1
+MASKS = [  # (generated so far, tokens allowed next; values = {"texas", "ohio"})
+    ("SELECT x =", set(VOCAB) - {"';"}),  # outside: all but a quote closing an empty value
+    ("SELECT x = '", {"tex", "ohio", "o", "te"}),  # a value starts; no EOS, no quote yet
+    ("SELECT x = 'tex", {"as"}),
+    ("SELECT x = 'texas", {"'", "';"}),  # complete: only the closing quote
+    ("SELECT x = 'o", {"hio"}),
+    ("SELECT x LIKE '", {"tex", "ohio", "o", "te", "%"}),  # LIKE: wildcards allowed
+    ("SELECT x LIKE '%ohio", {"'", "';", "%"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "allowed"), MASKS)
+def test_literal_guard_mask(text: str, allowed: set[str]) -> None:
+    guard = LiteralGuard({"texas", "ohio"}, VOCAB, eos=EOS)
+    mask = guard.mask(text)
+    assert mask is not None
+    assert {VOCAB[i] for i in np.flatnonzero(mask)} == allowed
+
+
+def test_literal_guard_without_values_leaves_decoding_free() -> None:
+    assert LiteralGuard(set(), VOCAB, eos=EOS).mask("SELECT x = '") is None
+
+
+CONSISTENT = [
+    ("SELECT x = 'texas' AND y = 'oh", True),
+    ("SELECT x = 'texas' AND y = 'utah'", False),
+    ("SELECT x = '%texas%'", False),  # wildcards only after LIKE
+    ("SELECT x LIKE '%texas%'", True),
+]
+
+
+@pytest.mark.parametrize(("text", "ok"), CONSISTENT)
+def test_literal_guard_consistent(text: str, ok: bool) -> None:
+    assert LiteralGuard({"texas", "ohio"}, VOCAB).consistent(text) is ok
+
+
+# ---- on a real model ---------------------------------------------------------------------------
+UNSEEN = ["how big is ohio", "give me the cities in utah", "can you tell me the capital of maine",
+          "how big is kansas", "give me the cities in nevada"]  # fmt: skip
+
+
+def test_constrained_values_come_from_the_question_on_a_real_model(
+    exported: Path, geo_dir: Path
+) -> None:
+    """The memorised model answers states it never saw with states it did ('texas'); the guard
+    makes it copy the question's state, and the prefer mode never returns an invalid answer."""
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    model = TaskModel(exported, int8=False)
+    copied_wrong = 0
+    for question in UNSEEN:
+        state = question.rsplit(" ", 1)[1]
+        off = model.suggest(db, question, ground_literals="off")
+        copied_wrong += any(v != state for v in string_literals(off.sql))
+        constrained = model.suggest(db, question, ground_literals="constrain")
+        assert constrained.valid, constrained
+        assert set(string_literals(constrained.sql)) <= {state}, constrained.sql
+        preferred = model.suggest(db, question, ground_literals="prefer")
+        assert preferred.valid == off.valid
+    assert copied_wrong >= 2, "the unguided model copied the unseen states itself: no test"
+    with pytest.raises(Exception, match=re.escape("ground_literals")):
+        model.complete(db, UNSEEN[0], ground_literals="always")
+
+
+def test_cli_eval_takes_the_grounding_mode(exported: Path, pairs: Path, geo_dir: Path) -> None:
+    import subprocess
+
+    from tests.conftest import SYMGEN
+
+    db = str(geo_dir / "geography.sqlite")
+    for mode in ("off", "prefer", "constrain"):
+        proc = subprocess.run(
+            [*SYMGEN, "complete", "--model", str(exported), "--db", db,
+             "--ground-literals", mode, json.loads(pairs.read_text().splitlines()[0])["question"]],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0 and proc.stdout.startswith("SELECT"), proc.stderr
