@@ -189,7 +189,8 @@ def precision(
         n_questions=len(rows),
         qcfg=QuestionGenConfig(),
         acfg=AnswerGenConfig(samples=args.samples),
-        vcfg=VerifyConfig(min_votes=args.min_votes),
+        # the vote alone: every record carries its predicted-output match, read by `by_rule`
+        vcfg=VerifyConfig(min_votes=args.min_votes, expected_outputs=0.0),
         seed=0,
     )
     by_q = {" ".join(r["text"].split()): r for r in rows}

@@ -136,6 +136,25 @@ def test_reviewer_is_for_sql_llm_questions(
     assert not list(tmp_path.glob("o.*"))
 
 
+@pytest.mark.parametrize(
+    ("task", "share"), [("sql", "0.5"), ("bash", "0.5"), ("python", "1.5"), ("python", "-1")]
+)
+def test_expected_outputs_is_a_share_for_python(
+    capsys: pytest.CaptureFixture[str],
+    geo_db: Path,
+    geo_dir: Path,
+    tmp_path: Path,
+    task: str,
+    share: str,
+) -> None:
+    """--expected-outputs where it does not apply, or out of [0, 1]: refused, nothing written."""
+    out = tmp_path / "o.jsonl"
+    argv = ["--task", task, "--expected-outputs", share]
+    code, _, err = run(capsys, *gen_args(geo_db, geo_dir / "seed_10.jsonl", out, *argv))
+    assert code == 2 and "--expected-outputs is a share in [0, 1], for --task python" in err
+    assert not list(tmp_path.glob("o.*"))
+
+
 def test_reviewer_needs_a_generator_that_scores(
     capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path
 ) -> None:

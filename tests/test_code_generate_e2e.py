@@ -59,6 +59,8 @@ def test_generate_code_task(model_file, task: str, tmp_path: Path) -> None:  # t
             assert bash.static_check(record["query"]) is None and "support" in record
         else:
             assert py.static_check(record["query"]) is None and record["tests"]
+            assert len(record["outputs"]) == len(record["tests"])
+            assert 0 <= record["expected_matched"] <= record["expected_checked"]
     run = json.loads((tmp_path / "pairs.run.json").read_text())
     assert run["identity"]["task"] == task and run["stats"]["kept"] == len(kept)
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
