@@ -1,12 +1,13 @@
-"""Are the SQL's quoted values in the question? A preference among beams, not a validity rule.
+"""Are the SQL's quoted values in the question? A preference among beams, or a decoding mask.
 
 A small task model trained from scratch copies rare names badly: on GeoQuery dev, 47 of the 172
 wrong answers of the 1.5B-data `tiny` model quote a value the question never says
-("population of boulder" → `city_name = 'conbank'`), while no gold query there does. Preferring
-the first beam whose string literals all occur in the question fixes such answers when another
-beam copied the name. It stays a preference (`TaskModel.complete`'s `prefer`), because some
-values are legitimately not in the question (Spider's "male students" → `sex = 'M'`): when no
-beam is grounded, the choice is what it would have been without it.
+("population of boulder" → `city_name = 'conbank'`), while no gold query there does.
+`grounded_in` prefers the first valid beam whose string literals all occur in the question
+(`TaskModel.complete`'s `prefer`: when no beam is grounded, the choice is what it would have
+been without it). `LiteralGuard` goes further and masks the decoder's tokens so that a quoted
+value can only be one the question names; opt-in, because some values are legitimately not in
+the question (Spider's "male students" → `sex = 'M'`).
 """
 
 from __future__ import annotations
@@ -55,79 +56,14 @@ def all_of(*checks: Check | None) -> Check | None:
 
 
 # Words a quoted value rarely starts or ends with (the question's own wording).
-FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "and",
-        "or",
-        "not",
-        "no",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "does",
-        "do",
-        "did",
-        "there",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "me",
-        "my",
-        "you",
-        "your",
-        "we",
-        "our",
-        "they",
-        "their",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "where",
-        "when",
-        "why",
-        "how",
-        "many",
-        "much",
-        "give",
-        "list",
-        "show",
-        "tell",
-        "find",
-        "name",
-        "names",
-        "named",
-        "all",
-        "any",
-        "each",
-        "every",
-        "some",
-        "than",
-        "more",
-        "less",
-        "most",
-        "least",
-    ]
-)
+FUNCTION_WORDS = frozenset((
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or",
+    "not", "no", "is", "are", "was", "were", "be", "been", "does", "do", "did", "there", "that",
+    "this", "these", "those", "it", "its", "me", "my", "you", "your", "we", "our", "they",
+    "their", "what", "which", "who", "whom", "whose", "where", "when", "why", "how", "many",
+    "much", "give", "list", "show", "tell", "find", "name", "names", "named", "all", "any",
+    "each", "every", "some", "than", "more", "less", "most", "least",
+))  # fmt: skip
 
 
 def question_spans(question: str, max_words: int = 8) -> frozenset[str]:
