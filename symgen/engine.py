@@ -305,8 +305,8 @@ class TaskModel:
         editor; the full search ranks every finished beam). `prefer` (e.g. `ReturnsRows`) picks,
         among valid beams, the first it accepts, else still the first valid one.
         `ground_literals` (`symgen.grounding`): "prefer" adds to `prefer` that the quoted values
-        occur in the question; "constrain" also decodes them from the question's words only;
-        "off" neither.
+        occur in the question; "constrain" also masks decoding so a quoted value can only be a
+        database value the question names (else a run of its words); "off" neither.
         """
         if ground_literals not in GROUNDING:
             raise SymgenError(f"ground_literals: {ground_literals!r}; use {', '.join(GROUNDING)}")
