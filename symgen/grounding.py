@@ -17,11 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from symgen.questions import question_key
+
 Check = Callable[[str], bool]
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w%]+", " ", text.lower()).split())
 
 
 def string_literals(sql: str) -> list[str]:
@@ -33,10 +31,10 @@ def string_literals(sql: str) -> list[str]:
 def ungrounded(sql: str, question: str) -> list[str]:
     """String literals of `sql` that the question does not contain (case, spacing and
     punctuation ignored; a LIKE pattern's `%` wildcards dropped)."""
-    said = f" {normalise(question)} "
+    said = f" {question_key(question)} "
     out = []
     for value in string_literals(sql):
-        core = normalise(value).replace("%", " ").strip()
+        core = question_key(value)  # LIKE's % wildcards drop out with the punctuation
         if core and f" {core} " not in said:
             out.append(value)
     return out
