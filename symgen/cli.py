@@ -216,23 +216,30 @@ def _candidates(row: dict[str, Any]) -> list[Any]:
 def _verify_code(
     task_name: str, rows: list[dict[str, Any]], min_votes: Any
 ) -> list[dict[str, Any]]:
-    """Bash: parse, safety filter, soft vote. Python: each row's `tests` (test calls) or MBPP
-    `test_list` asserts drive the sandboxed execution."""
+    """Bash: parse, safety filter, soft vote. Python: each row's `tests` (test calls, with their
+    predicted `outputs`) or MBPP `test_list` asserts drive the sandboxed execution, and the
+    winner must reproduce the default share of those outputs, as in `symgen generate`."""
+    from symgen.config import VerifyConfig
     from symgen.tasks.code import make_task
-    from symgen.tasks.python import PythonTask, calls_from_asserts
+    from symgen.tasks.python import PythonTask, doctests_from_asserts, vote_and_expect
     from symgen.verify import verify
 
     base = make_task(task_name)
     kept = []
     for lineno, row in enumerate(rows, start=1):
-        task = base
-        tests: list[str] = []
-        if isinstance(base, PythonTask):
-            tests = row.get("tests") or calls_from_asserts(row.get("test_list") or [])
+        tests: list[str] = row.get("tests") or []
+        outputs: list[str] = row.get("outputs") or []
+        if not isinstance(base, PythonTask):
+            verdict = verify(base, _candidates(row), min_votes)
+        else:
+            if not tests:
+                pairs = doctests_from_asserts(row.get("test_list") or [])
+                tests, outputs = [c for c, _ in pairs], [o for _, o in pairs]
             if not tests:
                 raise SymgenError(f"record {lineno}: python candidates need 'tests' (calls)")
+            share = VerifyConfig.expected_outputs
             task = base.with_tests(tests)
-        verdict = verify(task, _candidates(row), min_votes)
+            verdict, _ = vote_and_expect(task, _candidates(row), min_votes, outputs, share)
         if verdict.kept:
             extra = {"tests": tests} if tests else {}
             kept.append(

@@ -508,3 +508,16 @@ def test_cli_verify_bash_and_python(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     (row,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert row["tests"] == ["dbl(2)"] and row["votes"] == 3
+    # the same vote against a predicted output it does not reproduce: dropped, as in generate
+    wrong = {"question": "triple", "tests": ["dbl(2)"], "outputs": ["6"]}
+    pcand.write_text(
+        json.dumps(wrong | {"candidates": [{"query": "def dbl(x):\n    return 2 * x"}] * 3}) + "\n"
+    )
+    run = subprocess.run(
+        [*SYMGEN, "verify", "--task", "python", "--candidates", str(pcand), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert out.read_text().strip() == ""

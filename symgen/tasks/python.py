@@ -376,12 +376,9 @@ class Context(CodeContext):
             max_tokens=max(self.answer_cfg.max_tokens, 256),
             seed=seed,
         )
-        verdict = verify(task, cands, min_votes)
-        if verdict.kept and verdict.program is not None:
-            key = task.execute(verdict.program).key
-            self.last_match = expectation(key if isinstance(key, tuple) else (), outputs)
-            if not expectation_met(self.last_match, self.verify_cfg.expected_outputs):
-                verdict = dataclasses.replace(verdict, kept=False, reason="expected_outputs")
+        verdict, self.last_match = vote_and_expect(
+            task, cands, min_votes, outputs, self.verify_cfg.expected_outputs
+        )
         return verdict, cands
 
     def identity(self) -> dict[str, str]:
@@ -401,6 +398,26 @@ class Context(CodeContext):
     last_tests: tuple[str, ...] = ()
     last_outputs: tuple[str, ...] = ()
     last_match: tuple[int, int] | None = None
+
+
+def vote_and_expect(
+    task: PythonTask,
+    candidates: Sequence[Candidate],
+    min_votes: MinVotes,
+    outputs: Sequence[str],
+    share: float,
+) -> tuple[Verdict, tuple[int, int] | None]:
+    """The vote, then the winner's results against the predicted `outputs` (one place for
+    `symgen generate` and `symgen verify`): the verdict and (matched, checked), None when
+    nothing won."""
+    verdict = verify(task, candidates, min_votes)
+    if not verdict.kept or verdict.program is None:
+        return verdict, None
+    key = task.execute(verdict.program).key
+    match = expectation(key if isinstance(key, tuple) else (), outputs)
+    if not expectation_met(match, share):
+        verdict = dataclasses.replace(verdict, kept=False, reason="expected_outputs")
+    return verdict, match
 
 
 def expectation(values: Sequence[Any], outputs: Sequence[str]) -> tuple[int, int]:
