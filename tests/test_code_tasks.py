@@ -463,6 +463,11 @@ def test_python_prompt_layout(tmp_path: Path) -> None:
 
 
 # ---- CLI verify --------------------------------------------------------------------------------
+def verify_cli(task: str, candidates: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [*SYMGEN, "verify", "--task", task, "--candidates", str(candidates), "--out", str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
 def test_cli_verify_bash_and_python(tmp_path: Path) -> None:
     cand = tmp_path / "c.jsonl"
     cand.write_text(
@@ -477,12 +482,7 @@ def test_cli_verify_bash_and_python(tmp_path: Path) -> None:
         + "\n"
     )
     out = tmp_path / "o.jsonl"
-    run = subprocess.run(
-        [*SYMGEN, "verify", "--task", "bash", "--candidates", str(cand), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = verify_cli("bash", cand, out)
     assert run.returncode == 0, run.stderr
     (row,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert (
@@ -499,12 +499,7 @@ def test_cli_verify_bash_and_python(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    run = subprocess.run(
-        [*SYMGEN, "verify", "--task", "python", "--candidates", str(pcand), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = verify_cli("python", pcand, out)
     assert run.returncode == 0, run.stderr
     (row,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert row["tests"] == ["dbl(2)"] and row["votes"] == 3
@@ -513,11 +508,6 @@ def test_cli_verify_bash_and_python(tmp_path: Path) -> None:
     pcand.write_text(
         json.dumps(wrong | {"candidates": [{"query": "def dbl(x):\n    return 2 * x"}] * 3}) + "\n"
     )
-    run = subprocess.run(
-        [*SYMGEN, "verify", "--task", "python", "--candidates", str(pcand), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = verify_cli("python", pcand, out)
     assert run.returncode == 0, run.stderr
     assert out.read_text().strip() == ""
