@@ -47,6 +47,7 @@ from benchmarks.common import (
 )
 from symgen.augment import with_augmented
 from symgen.config import (
+    GROUNDING,
     PROGRAM_FIRST_MIN_VOTES,
     PROGRAM_FIRST_SAMPLES,
     REVIEWER_MIN_VOTES,
@@ -330,7 +331,7 @@ def main() -> None:
     )
     ap.add_argument(
         "--ground-literals",
-        choices=("off", "prefer", "constrain"),
+        choices=GROUNDING,
         default="prefer",
         help="task rows' quoted values from the question (symgen eval --ground-literals)",
     )

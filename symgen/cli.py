@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from symgen.config import (
+    GROUNDING,
     PROGRAM_FIRST_MIN_VOTES,
     PROGRAM_FIRST_SAMPLES,
     REVIEWER_MIN_VOTES,
@@ -372,10 +373,11 @@ def _add_decoding(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ground-literals",
-        choices=("off", "prefer", "constrain"),
+        choices=GROUNDING,
         default="prefer",
         help="SQL: prefer the first valid beam whose quoted values the question contains; "
-        "constrain: decode quoted values from the question's words only (default prefer)",
+        "constrain: also mask decoding so a quoted value is a database value the question "
+        "names, else a run of its words (default prefer)",
     )
 
 

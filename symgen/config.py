@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# How the SQL engine treats quoted values the question does not contain (`symgen.grounding`):
+# "prefer" (default) re-ranks beams; "constrain" also masks decoding; "off" neither.
+GROUNDING = ("off", "prefer", "constrain")
+
 
 @dataclass
 class QuestionGenConfig:

@@ -21,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from symgen.config import GROUNDING
 from symgen.database import transpile
 from symgen.errors import MissingResource, SymgenError
 from symgen.grounding import LiteralGuard, all_of, grounded_in, literal_values
@@ -442,9 +443,6 @@ class TaskModel:
         if dialect == self.dialect:
             return sql
         return transpile(sql, self.dialect, dialect) or sql
-
-
-GROUNDING = ("off", "prefer", "constrain")
 
 
 def masked(row: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -143,3 +144,53 @@ def test_cli_eval_takes_the_grounding_mode(exported: Path, pairs: Path, geo_dir:
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert proc.returncode == 0 and proc.stdout.startswith("SELECT"), proc.stderr
+
+
+def test_ground_literals_editor_setting_over_lsp(
+    exported: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    """The editor setting reaches the engine through the real server: "off" lets the memorised
+    model quote states it saw, "constrain" (sent later, as a settings change) quotes the
+    comment's own state, and a bad value is reported."""
+    import asyncio
+
+    from lsprotocol import types
+
+    from symgen_server.client import lsp_session
+
+    options = {"database": str(geo_dir / "geography.sqlite"), "model": str(exported)}
+
+    async def quoted(s: Any, tag: str) -> list[set[str]]:
+        out = []
+        for i, question in enumerate(UNSEEN):
+            uri = (tmp_path / f"{tag}{i}.sql").as_uri()
+            s.open(uri, f"-- {question}\n")
+            got = await s.inline(uri, 1, 0)
+            assert got is not None and got.items, s.messages
+            out.append(set(string_literals(str(got.items[0].insert_text))))
+        return out
+
+    async def go() -> None:
+        async with lsp_session(tmp_path, options | {"groundLiterals": "off"}) as s:
+            off = await quoted(s, "off")
+            states = [{q.rsplit(" ", 1)[1]} for q in UNSEEN]
+            assert sum(o != st for o, st in zip(off, states, strict=True)) >= 2, (
+                "no test: off is right"
+            )
+            s.client.workspace_did_change_configuration(
+                types.DidChangeConfigurationParams(
+                    settings={"symgen": options | {"groundLiterals": "constrain"}}
+                )
+            )
+            await asyncio.sleep(0.5)
+            constrained = await quoted(s, "constrain")
+            assert all(c <= st for c, st in zip(constrained, states, strict=True)), constrained
+            s.client.workspace_did_change_configuration(
+                types.DidChangeConfigurationParams(
+                    settings={"symgen": options | {"groundLiterals": "always"}}
+                )
+            )
+            await asyncio.sleep(0.5)
+            assert any("groundLiterals" in m and "constrain" in m for m in s.messages)
+
+    asyncio.run(asyncio.wait_for(go(), 300))

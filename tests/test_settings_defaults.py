@@ -31,6 +31,20 @@ def test_vscode_package_defaults_are_the_servers() -> None:
     assert compared >= 10
 
 
+def test_every_server_setting_reaches_both_editors() -> None:
+    """A server setting an editor cannot send is one its users cannot change (VS Code only
+    sends the keys its package.json declares and config.ts copies)."""
+    package = json.loads((ROOT / "editor-clients/vscode/package.json").read_text())
+    declared = package["contributes"]["configuration"]["properties"]
+    config_ts = (ROOT / "editor-clients/vscode/src/config.ts").read_text()
+    nvim_doc = (ROOT / "editor-clients/nvim/doc/symgen.txt").read_text()
+    for name in SERVER_DEFAULTS.keys() - {"extra"}:
+        keys = [k for k, v in ALIASES.items() if v == name]
+        assert any(f"symgen.{k}" in declared for k in keys), f"package.json lacks {keys}"
+        assert any(f'"{k}"' in config_ts for k in keys), f"config.ts does not send {keys}"
+        assert any(re.search(rf"\b{k}\b", nvim_doc) for k in keys), f"nvim doc lacks {keys}"
+
+
 def test_nvim_doc_names_the_execution_guidance_default() -> None:
     doc = (ROOT / "editor-clients/nvim/doc/symgen.txt").read_text()
     block = doc[doc.index("executionGuided") :][:200]

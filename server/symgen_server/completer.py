@@ -215,6 +215,7 @@ class Completer:
                 max_tokens=settings.max_tokens,
                 should_stop=should_stop,
                 prefer=guide,
+                ground_literals=settings.ground_literals,
             ),
             lambda sql: format_sql(sql, settings.format, db.dialect),
         )

@@ -20,6 +20,7 @@ ALIASES = {  # camelCase (editor settings) -> field name
     "maxTokens": "max_tokens",
     "beamSize": "beam_size",
     "executionGuided": "execution_guided",
+    "groundLiterals": "ground_literals",
     "debounceMs": "debounce_ms",
     "enabled": "enabled",
     "format": "format",
@@ -49,6 +50,9 @@ class Settings:
     # prefer the first valid beam that returns rows (read-only, 0.5 s per candidate). Off by
     # default: on nine models it never gained beyond seed noise and always cost p95 (README)
     execution_guided: bool = False
+    # quoted values in the SQL must occur in the comment: "prefer" re-ranks beams (default),
+    # "constrain" also masks decoding to them, "off" neither (symgen.grounding; README numbers)
+    ground_literals: str = "prefer"
     debounce_ms: int = 0
     enabled: bool = True
     format: str = "oneline"  # or "pretty" (sqlglot's multi-line layout)
@@ -86,6 +90,12 @@ def _check(name: str, value: Any) -> Any:
     if name == "format":
         if value not in ("oneline", "pretty"):
             raise ValueError('expected "oneline" or "pretty"')
+        return value
+    if name == "ground_literals":
+        from symgen.config import GROUNDING
+
+        if value not in GROUNDING:
+            raise ValueError("expected " + " or ".join(f'"{g}"' for g in GROUNDING))
         return value
     if isinstance(default, bool):
         if not isinstance(value, bool):

@@ -12,18 +12,24 @@ export interface ConfigLike {
 /** The settings the server understands (camelCase, as in server/symgen_server/settings.py). */
 export interface InitOptions {
   model?: string;
+  pythonModel?: string;
+  bashModel?: string;
   database?: string;
   enabled?: boolean;
   debounceMs?: number;
   maxTokens?: number;
   beamSize?: number;
   executionGuided?: boolean;
+  groundLiterals?: "prefer" | "constrain" | "off";
+  threads?: number;
   commentPrefixes?: string[];
   format?: "oneline" | "pretty";
   generateQuestions?: number;
   samples?: number;
   minVotes?: string;
   trainMinutes?: number;
+  generator?: string;
+  arch?: string;
 }
 
 /** Values substituted into path settings. */
@@ -32,12 +38,15 @@ export interface PathVars {
   home?: string;
 }
 
-const STRING_KEYS = ["model", "database"] as const;
+const PATH_KEYS = ["model", "pythonModel", "bashModel", "database"] as const;
+/** Non-empty strings only: "" means "the server's default", so it is left out. */
+const CHOICE_KEYS = ["format", "groundLiterals", "generator", "arch"] as const;
 const BOOLEAN_KEYS = ["enabled", "executionGuided"] as const;
 const NUMBER_KEYS = [
   "debounceMs",
   "maxTokens",
   "beamSize",
+  "threads",
   "generateQuestions",
   "samples",
   "trainMinutes",
@@ -66,7 +75,7 @@ export function expandPath(value: string, vars: PathVars = {}): string {
  */
 export function settingsToInitOptions(config: ConfigLike, vars: PathVars = {}): InitOptions {
   const out: Record<string, unknown> = {};
-  for (const key of STRING_KEYS) {
+  for (const key of PATH_KEYS) {
     const value = config.get<unknown>(key);
     if (value !== undefined && value !== null) {
       out[key] = typeof value === "string" ? expandPath(value, vars) : value;
@@ -90,9 +99,11 @@ export function settingsToInitOptions(config: ConfigLike, vars: PathVars = {}): 
   } else if (prefixes !== undefined && prefixes !== null) {
     out.commentPrefixes = prefixes;
   }
-  const format = config.get<unknown>("format");
-  if (format !== undefined && format !== null && format !== "") {
-    out.format = format;
+  for (const key of CHOICE_KEYS) {
+    const value = config.get<unknown>(key);
+    if (value !== undefined && value !== null && value !== "") {
+      out[key] = value;
+    }
   }
   const minVotes = config.get<unknown>("minVotes");
   if (typeof minVotes === "number") {

@@ -22,40 +22,55 @@ describe("settingsToInitOptions", () => {
         serverCommand: ["x"],
         pythonPath: "/venv/bin/python",
         model: "/m",
+        pythonModel: "/py",
+        bashModel: "/sh",
         database: "/db.sqlite",
         enabled: false,
         debounceMs: 50,
         maxTokens: 100,
         beamSize: 2,
         executionGuided: false,
+        groundLiterals: "constrain",
+        threads: 2,
         commentPrefixes: ["sql:"],
         format: "pretty",
         generateQuestions: 3,
         samples: 4,
         minVotes: "2",
         trainMinutes: 5,
+        generator: "qwen2.5-coder-1.5b",
+        arch: "tiny",
       }),
     );
     assert.deepEqual(got, {
       model: "/m",
+      pythonModel: "/py",
+      bashModel: "/sh",
       database: "/db.sqlite",
       enabled: false,
       debounceMs: 50,
       maxTokens: 100,
       beamSize: 2,
       executionGuided: false,
+      groundLiterals: "constrain",
+      threads: 2,
       commentPrefixes: ["sql:"],
       format: "pretty",
       generateQuestions: 3,
       samples: 4,
       minVotes: "2",
       trainMinutes: 5,
+      generator: "qwen2.5-coder-1.5b",
+      arch: "tiny",
     });
   });
 
   it("omits unset keys so the server keeps its defaults", () => {
     assert.deepEqual(settingsToInitOptions(config({})), {});
-    assert.deepEqual(settingsToInitOptions(config({ format: "", minVotes: "" })), {});
+    assert.deepEqual(
+      settingsToInitOptions(config({ format: "", minVotes: "", groundLiterals: "", generator: "" })),
+      {},
+    );
   });
 
   it("sends minVotes as a string and a single prefix as a list", () => {
