@@ -155,17 +155,27 @@ def llm_rows(
     return rows
 
 
+# The SymGen row's data sources: (questions_from, only these templates, file name, count flag)
+SOURCES = {
+    "llm": ("llm", (), "geoquery.symgen.jsonl", "symgen_questions"),
+    "programs": ("programs", (), "geoquery.programs.jsonl", "program_questions"),
+    "attribute": ("programs", ("attribute",), "geoquery.attribute.jsonl", "attribute_questions"),
+}
+
+
 def generate(args: argparse.Namespace, db: Path, seeds: Path, out: Path, source: str) -> Path:
     """One resumable `symgen generate` run on `db` from `seeds` into `out`: the paper's gen-q
-    (`llm`, --symgen-questions) or program-first (`programs`, --program-questions)."""
-    programs = source == "programs"
+    (`llm`, --symgen-questions), program-first (`programs`, --program-questions), or program-first
+    on the attribute template only (`attribute`, --attribute-questions)."""
+    questions_from, templates, _, count = SOURCES[source]
+    programs = questions_from == "programs"
     stats = run_generate(
         db_path=db,
         seeds_path=seeds,
         out_path=out,
         open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
-        n_questions=args.program_questions if programs else args.symgen_questions,
-        qcfg=QuestionGenConfig(source=source),
+        n_questions=getattr(args, count),
+        qcfg=QuestionGenConfig(source=questions_from, templates=templates),
         acfg=AnswerGenConfig(samples=PROGRAM_FIRST_SAMPLES) if programs else AnswerGenConfig(),
         vcfg=VerifyConfig(min_votes=PROGRAM_FIRST_MIN_VOTES)
         if programs
@@ -193,12 +203,16 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     """The SymGen row's training files: the generated pairs (--questions-from) and the seeds,
     value-swapped into one file when `--augment N` asks (as `symgen demo` does)."""
     sources = ["llm", "programs"] if args.questions_from == "both" else [args.questions_from]
-    llm_name = "geoquery.symgen.reviewed.jsonl" if args.reviewer else "geoquery.symgen.jsonl"
-    names = {"llm": llm_name, "programs": "geoquery.programs.jsonl"}
-    limits = {"llm": args.symgen_questions, "programs": args.program_questions}
+    if getattr(args, "attribute_questions", 0):
+        sources.append("attribute")
+    names = {s: spec[2] for s, spec in SOURCES.items()}
+    if args.reviewer:
+        names["llm"] = "geoquery.symgen.reviewed.jsonl"
     work = generated_dir(work, args.generator)
     outs = [
-        first_questions(generate(args, db, seeds, work / names[s], s), limits[s], work)
+        first_questions(
+            generate(args, db, seeds, work / names[s], s), getattr(args, SOURCES[s][3]), work
+        )
         for s in sources
     ]
     if not args.augment:
@@ -207,7 +221,8 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     with open_database(db) as database:
         records, aug = with_augmented(records, database, per_pair=args.augment, seed=0)
     reviewed = ".reviewed" if args.reviewer else ""
-    path = work / f"geoquery.{args.questions_from}{reviewed}.aug{args.augment}.jsonl"
+    attribute = ".attribute" if "attribute" in sources else ""
+    path = work / f"geoquery.{args.questions_from}{reviewed}{attribute}.aug{args.augment}.jsonl"
     write_jsonl(path, records)
     print(f"value-swapped: {aug}, {len(records)} pairs in {path}")
     return [path]
@@ -344,6 +359,13 @@ def main() -> None:
     )
     ap.add_argument(
         "--program-questions", type=int, default=1000, help="program-first questions to generate"
+    )
+    ap.add_argument(
+        "--attribute-questions",
+        type=int,
+        default=0,
+        help="also program-first questions on the attribute template only ('how long is the "
+        "ohio river'), added to the SymGen row's data (0: none)",
     )
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
     ap.add_argument(

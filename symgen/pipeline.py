@@ -620,7 +620,8 @@ def _program_stage(
                 continue
             seen_p.add(key)
             run = ctx.db.execute(program)
-            if run.rows is None or not worth_asking(run.rows, qcfg.max_rows):
+            repeats_ok = template == "attribute"
+            if run.rows is None or not worth_asking(run.rows, qcfg.max_rows, repeats_ok=repeats_ok):
                 stats.failures.update(["program_result_unasked"])
                 continue
             (sample,) = generator.sample(

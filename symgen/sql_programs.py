@@ -195,6 +195,25 @@ def _lookup(f: SchemaFacts, rng: random.Random) -> str | None:
     return f"SELECT {f.name(t, shown)} FROM {f.name(t)} WHERE {f.name(t, key[0])}='{key[1]}';"
 
 
+def _attribute(f: SchemaFacts, rng: random.Random) -> str | None:
+    """One named entity's attribute: "how long is the ohio river", "what is the capital of
+    texas", the commonest everyday question. `_lookup` mostly shows the entity's name, so these
+    were rare (no river length by name in 2,507 1.5B pairs, while GeoQuery dev asks it often);
+    every (table, column) pair is equally likely here, so every attribute gets asked about."""
+    pairs = [
+        (t, c, e)
+        for t in f.text
+        if (e := entity_column(f, t)) is not None and f.values.get((t, e))
+        for c in (*f.text[t], *f.numeric[t])
+        if c != e
+    ]
+    if not pairs:
+        return None
+    t, c, e = rng.choice(pairs)
+    value = rng.choice(f.values[(t, e)])
+    return f"SELECT {f.name(t, c)} FROM {f.name(t)} WHERE {f.name(t, e)}='{value}';"
+
+
 def _filter(f: SchemaFacts, rng: random.Random) -> str | None:
     t = _pick_table(f, rng, numeric=True)
     if t is None:
@@ -317,6 +336,7 @@ def _ranking(f: SchemaFacts, rng: random.Random) -> str | None:
 
 TEMPLATES: dict[str, Template] = {
     "lookup": _lookup,
+    "attribute": _attribute,
     "filter": _filter,
     "count": _count,
     "extreme": _extreme,
@@ -356,11 +376,15 @@ def sample_programs(
         misses = 0 if produced else misses + 1
 
 
-def worth_asking(rows: Sequence[Sequence[object]], max_rows: int = 30) -> bool:
+def worth_asking(
+    rows: Sequence[Sequence[object]], max_rows: int = 30, *, repeats_ok: bool = False
+) -> bool:
     """Does a program's result make a question? Not empty, not NULL, not a long dump, and not
-    one value repeated (`SELECT country_name ... WHERE state_name='texas'` → 'usa' x 40)."""
+    one value repeated (`SELECT country_name ... WHERE state_name='texas'` → 'usa' x 40) unless
+    `repeats_ok`: an entity's attribute may repeat once per row of the entity (the ohio river's
+    length, once per state it crosses), and that is the answer the plain query gives."""
     if not rows or len(rows) > max_rows:
         return False
     if all(v is None or v == "" for row in rows for v in row):
         return False
-    return len(rows) == 1 or len({tuple(r) for r in rows}) > 1
+    return repeats_ok or len(rows) == 1 or len({tuple(r) for r in rows}) > 1

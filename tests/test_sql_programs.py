@@ -68,12 +68,15 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
     the answer is never the value the question already names."""
     groups: set[str] = set()
     compared: set[str] = set()  # "states larger than texas": the row is named by its entity
+    attributes: set[str] = set()  # "how long is the ohio river": any column of a named entity
     for name, sql in itertools.islice(sample_programs(ctx.facts, random.Random(2)), 800):
         shown = re.match(r"SELECT (?:\w+\()?(\w+\.\w+)", sql)
         assert shown is not None, sql
         named = re.findall(r"(\w+\.\w+)='", sql)
-        if name in ("lookup", "filter", "extreme"):
+        if name in ("lookup", "attribute", "filter", "extreme"):
             assert shown.group(1) not in named, sql
+        if name == "attribute":
+            attributes.add(shown.group(1))
         if name in ("count", "extreme", "aggregate") and named:
             groups.add(named[0])
         if name == "ranking":
@@ -90,6 +93,7 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
     }, groups
     assert {"river.traverse", "city.state_name"} <= groups
     assert compared == {"state.state_name", "highlow.state_name", "mountain.mountain_name"}
+    assert {"river.length", "river.traverse", "state.capital", "city.population"} <= attributes
 
 
 def test_sampling_only_the_named_templates(ctx: SqlContext) -> None:
@@ -134,6 +138,17 @@ def test_a_schema_without_values_or_numbers_yields_nothing() -> None:
 )
 def test_worth_asking(rows: list[tuple[object, ...]], worth: bool) -> None:
     assert worth_asking(rows, max_rows=30) is worth
+
+
+def test_an_attribute_may_repeat_once_per_row_of_its_entity(ctx: SqlContext) -> None:
+    """GeoQuery's gold `river.length ... river_name='ohio'` returns the length once per state
+    the river crosses; the attribute template keeps such programs, the others still do not."""
+    sql = "SELECT river.length FROM river WHERE river.river_name='ohio';"
+    rows = ctx.db.execute(sql).rows
+    assert rows is not None and len(rows) > 1 and len(set(rows)) == 1
+    assert worth_asking(rows, repeats_ok=True) and not worth_asking(rows)
+    assert not worth_asking([], repeats_ok=True)
+    assert not worth_asking([(str(i),) for i in range(31)], repeats_ok=True)
 
 
 def test_anchored_verdict_counts_answers_that_reproduce_the_program(ctx: SqlContext) -> None:
