@@ -45,6 +45,16 @@ def test_every_server_setting_reaches_both_editors() -> None:
         assert any(re.search(rf"\b{k}\b", nvim_doc) for k in keys), f"nvim doc lacks {keys}"
 
 
+def test_readme_lists_every_server_setting_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("* Settings (`initializationOptions`") :][:1200]
+    for name in SERVER_DEFAULTS.keys() - {"extra"}:
+        keys = [k for k, v in ALIASES.items() if v == name]
+        assert any(f"`{k}`" in block for k in keys), f"README's settings lack {keys}"
+    said = re.search(r"`executionGuided` \((true|false)\)", block)
+    assert said and said.group(1) == str(SERVER_DEFAULTS["execution_guided"]).lower()
+
+
 def test_nvim_doc_names_the_execution_guidance_default() -> None:
     doc = (ROOT / "editor-clients/nvim/doc/symgen.txt").read_text()
     block = doc[doc.index("executionGuided") :][:200]
