@@ -177,7 +177,7 @@ def test_program_templates_are_checked(
         capsys,
         *gen_args(geo_db, seeds, out, "--questions-from", "programs", "--templates", "nested,x"),
     )
-    assert code == 2 and "unknown templates ['x']; choose from lookup, filter" in err
+    assert code == 2 and "unknown templates ['x']; choose from lookup, attribute, filter" in err
     assert list(tmp_path.iterdir()) == [geo_db]
 
 
