@@ -37,7 +37,13 @@ from symgen.prompt import (
     question_prompt,
 )
 from symgen.questions import acceptable, clean_question, generate_questions, question_key
-from symgen.sql_programs import SchemaFacts, sample_programs, schema_facts, worth_asking
+from symgen.sql_programs import (
+    REPEATING_TEMPLATES,
+    SchemaFacts,
+    sample_programs,
+    schema_facts,
+    worth_asking,
+)
 from symgen.tasks import code as codetask
 from symgen.tasks import sql as sqltask
 from symgen.verify import (
@@ -620,7 +626,7 @@ def _program_stage(
                 continue
             seen_p.add(key)
             run = ctx.db.execute(program)
-            repeats_ok = template == "attribute"
+            repeats_ok = template in REPEATING_TEMPLATES
             if run.rows is None or not worth_asking(run.rows, qcfg.max_rows, repeats_ok=repeats_ok):
                 stats.failures.update(["program_result_unasked"])
                 continue

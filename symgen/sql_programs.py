@@ -345,6 +345,8 @@ TEMPLATES: dict[str, Template] = {
     "nested": _nested,
     "ranking": _ranking,
 }
+# templates whose answer may be one value repeated (`worth_asking(repeats_ok=...)`)
+REPEATING_TEMPLATES = frozenset({"attribute"})
 
 
 def template_names(names: Iterable[str]) -> tuple[str, ...]:
