@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from symgen.config import GROUNDING
+
 ALIASES = {  # camelCase (editor settings) -> field name
     "model": "model",
     "modelPath": "model",
@@ -92,8 +94,6 @@ def _check(name: str, value: Any) -> Any:
             raise ValueError('expected "oneline" or "pretty"')
         return value
     if name == "ground_literals":
-        from symgen.config import GROUNDING
-
         if value not in GROUNDING:
             raise ValueError("expected " + " or ".join(f'"{g}"' for g in GROUNDING))
         return value
