@@ -20,8 +20,10 @@ cap, for the pretrained base whose steps cost seconds). The SymGen row trains on
 pairs plus the 10 seeds they came from, value-swapped (`symgen augment`) with `--augment N`.
 `--tag T` writes the rows under "geoquery_T" and paper_T.md/png, leaving the main table alone.
 
-Generation and training runs are resumable and cached under .symgen/bench/; the LLM rows (the
-slow ones) are cached per (generator, questions, samples) in .symgen/bench/rows/. Task-model
+Generated data (the LLM's hours) lives in benchmarks/generated/, tracked in git, so a run on a
+fresh machine resumes it instead of paying for it again, and the data behind a row is in the
+commit that reports it. Training runs and derived files are cached under .symgen/bench/; the LLM
+rows are cached per (generator, questions, samples) in .symgen/bench/rows/. Task-model
 evaluation is redone every run. Writes benchmarks/results/paper.json, paper.md and paper.png.
 """
 
@@ -32,6 +34,7 @@ import hashlib
 import json
 import math
 import random
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +49,7 @@ from benchmarks.common import (
     shared_data,
 )
 from symgen.augment import with_augmented
+from symgen.cli import stop_like_ctrl_c
 from symgen.config import (
     GROUNDING,
     PROGRAM_FIRST_MIN_VOTES,
@@ -68,6 +72,7 @@ from symgen.train import TrainConfig, train
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench"
+DATA = ROOT / "benchmarks" / "generated"  # tracked: generated pairs outlive the machine
 ROWS = [
     "llm_10shot_greedy",
     "llm_10shot_selfconsistency",
@@ -208,10 +213,10 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     names = {s: spec[2] for s, spec in SOURCES.items()}
     if args.reviewer:
         names["llm"] = "geoquery.symgen.reviewed.jsonl"
-    work = generated_dir(work, args.generator)
+    store, work = generated_dir(DATA, args.generator), generated_dir(work, args.generator)
     outs = [
         first_questions(
-            generate(args, db, seeds, work / names[s], s), getattr(args, SOURCES[s][3]), work
+            generate(args, db, seeds, store / names[s], s), getattr(args, SOURCES[s][3]), work
         )
         for s in sources
     ]
@@ -379,6 +384,7 @@ def main() -> None:
     ap.add_argument("--ema-decay", type=float, help="task models' weight average (symgen train)")
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)  # `kill` saves generation state as Ctrl-C does
 
     geo = shared_data() / "geoquery"
     WORK.mkdir(parents=True, exist_ok=True)

@@ -825,13 +825,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def stop_like_ctrl_c(signum: int, _frame: object) -> None:
+    """SIGTERM (`kill`, `timeout`, a CI runner or process manager) stops a job as Ctrl-C does:
+    the interrupt path saves what is done (pairs, run stats, a training checkpoint) instead of
+    the process dying mid-write. The signal number rides along for the exit code."""
+    raise KeyboardInterrupt(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Ctrl-C / SIGINT means "stop, keep what is done" even when started from a non-interactive
     # shell's background job, which would otherwise hand us SIGINT ignored; the editor server
-    # cancels jobs this way.
+    # cancels jobs this way. SIGTERM means the same.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     try:
         code: int = args.func(args)
         return code
@@ -841,6 +849,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # bad option values (e.g. --min-votes)
         _err(str(exc))
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _err("interrupted")
-        return 130
+        return 128 + (int(exc.args[0]) if exc.args else signal.SIGINT)

@@ -376,6 +376,17 @@ def _db_identity(spec: str | Path) -> str:
     return public_spec(text) if "://" in text else str(Path(text).resolve())
 
 
+def changed_identity(before: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The identity keys a resumed run differs in. The DB's location is not one of them when its
+    content hash agrees: data generated on one machine resumes on another (benchmarks/generated/
+    is tracked in git), while a different DB at the same path is still refused."""
+    keys = dict.fromkeys([*now, *before])
+    changed = [k for k in keys if before.get(k) != now.get(k)]
+    if "db_sha" in now and "db_sha" not in changed:
+        changed = [k for k in changed if k != "db"]
+    return changed
+
+
 def run_generate(
     *,
     db_path: str | Path | None,
@@ -438,9 +449,7 @@ def run_generate(
     rej_path = out_path.with_name(out_path.stem + ".rejected.jsonl")
     run_path = out_path.with_name(out_path.stem + ".run.json")
     previous = json.loads(run_path.read_text()) if run_path.exists() else None
-    if previous and previous.get("identity") != identity:
-        keys = dict.fromkeys([*identity, *previous["identity"]])
-        changed = [k for k in keys if previous["identity"].get(k) != identity.get(k)]
+    if previous and (changed := changed_identity(previous.get("identity", {}), identity)):
         raise SymgenError(
             f"{out_path} belongs to a run with a different {', '.join(changed)}; "
             "use a new --out (or delete the old files) instead of mixing data"
