@@ -34,7 +34,6 @@ import hashlib
 import json
 import math
 import random
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,7 +48,6 @@ from benchmarks.common import (
     shared_data,
 )
 from symgen.augment import with_augmented
-from symgen.cli import stop_like_ctrl_c
 from symgen.config import (
     GROUNDING,
     PROGRAM_FIRST_MIN_VOTES,
@@ -64,6 +62,7 @@ from symgen.dataset import read_jsonl, read_pairs, write_jsonl
 from symgen.evaluate import Item, evaluate, evaluate_in_fresh_process, read_items
 from symgen.export import export
 from symgen.generate import Generator, open_generator
+from symgen.interrupts import stop_like_ctrl_c
 from symgen.pipeline import SqlContext, answer, build_context, run_generate
 from symgen.questions import question_key
 from symgen.registry import generated_dir, load_registry, model_path
@@ -384,7 +383,7 @@ def main() -> None:
     ap.add_argument("--ema-decay", type=float, help="task models' weight average (symgen train)")
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, stop_like_ctrl_c)  # `kill` saves generation state as Ctrl-C does
+    stop_like_ctrl_c()  # Ctrl-C or `kill`, even in a background job: generation state is saved
 
     geo = shared_data() / "geoquery"
     WORK.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from symgen.config import (
     VerifyConfig,
 )
 from symgen.errors import SymgenError
+from symgen.interrupts import exit_code, stop_like_ctrl_c
 
 
 def _err(msg: str) -> None:
@@ -825,21 +825,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def stop_like_ctrl_c(signum: int, _frame: object) -> None:
-    """SIGTERM (`kill`, `timeout`, a CI runner or process manager) stops a job as Ctrl-C does:
-    the interrupt path saves what is done (pairs, run stats, a training checkpoint) instead of
-    the process dying mid-write. The signal number rides along for the exit code."""
-    raise KeyboardInterrupt(signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Ctrl-C / SIGINT means "stop, keep what is done" even when started from a non-interactive
-    # shell's background job, which would otherwise hand us SIGINT ignored; the editor server
-    # cancels jobs this way. SIGTERM means the same.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    # SIGINT and SIGTERM mean "stop, keep what is done"; the editor server cancels jobs this way
+    stop_like_ctrl_c()
     try:
         code: int = args.func(args)
         return code
@@ -851,4 +841,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         _err("interrupted")
-        return 128 + (int(exc.args[0]) if exc.args else signal.SIGINT)
+        return exit_code(exc)
