@@ -164,15 +164,24 @@ SOURCES = {
     "llm": ("llm", (), "geoquery.symgen.jsonl", "symgen_questions"),
     "programs": ("programs", (), "geoquery.programs.jsonl", "program_questions"),
     "attribute": ("programs", ("attribute",), "geoquery.attribute.jsonl", "attribute_questions"),
+    "paraphrases": ("paraphrases", (), "geoquery.paraphrases.jsonl", "paraphrase_questions"),
 }
 
 
-def generate(args: argparse.Namespace, db: Path, seeds: Path, out: Path, source: str) -> Path:
+def generate(
+    args: argparse.Namespace,
+    db: Path,
+    seeds: Path,
+    out: Path,
+    source: str,
+    paraphrase_from: Path | None = None,
+) -> Path:
     """One resumable `symgen generate` run on `db` from `seeds` into `out`: the paper's gen-q
-    (`llm`, --symgen-questions), program-first (`programs`, --program-questions), or program-first
-    on the attribute template only (`attribute`, --attribute-questions)."""
+    (`llm`, --symgen-questions), program-first (`programs`, --program-questions), program-first
+    on the attribute template only (`attribute`, --attribute-questions), or rewrites of the pairs
+    in `paraphrase_from` (`paraphrases`, --paraphrase-questions)."""
     questions_from, templates, _, count = SOURCES[source]
-    programs = questions_from == "programs"
+    programs = questions_from in ("programs", "paraphrases")
     stats = run_generate(
         db_path=db,
         seeds_path=seeds,
@@ -187,6 +196,7 @@ def generate(args: argparse.Namespace, db: Path, seeds: Path, out: Path, source:
         if args.reviewer
         else VerifyConfig(),
         seed=0,
+        paraphrase_from=paraphrase_from,
     )
     print(f"SymGen data ({source}) on {db.stem}: {json.dumps(stats.as_dict())}")
     return out
@@ -219,6 +229,15 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
         )
         for s in sources
     ]
+    if getattr(args, "paraphrase_questions", 0):
+        # every kept pair so far and the seeds, in a fixed shuffled order, so a budget of
+        # rewrites covers all sources alike
+        pairs = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
+        random.Random(0).shuffle(pairs)
+        from_path = work / "geoquery.paraphrase_sources.jsonl"
+        write_jsonl(from_path, [{"question": r["question"], "query": r["query"]} for r in pairs])
+        out = generate(args, db, seeds, store / names["paraphrases"], "paraphrases", from_path)
+        outs.append(first_questions(out, args.paraphrase_questions, work))
     if not args.augment:
         return [*outs, seeds]
     records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
@@ -226,7 +245,10 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
         records, aug = with_augmented(records, database, per_pair=args.augment, seed=0)
     reviewed = ".reviewed" if args.reviewer else ""
     attribute = ".attribute" if "attribute" in sources else ""
-    path = work / f"geoquery.{args.questions_from}{reviewed}{attribute}.aug{args.augment}.jsonl"
+    para = ".para" if getattr(args, "paraphrase_questions", 0) else ""
+    path = (
+        work / f"geoquery.{args.questions_from}{reviewed}{attribute}{para}.aug{args.augment}.jsonl"
+    )
     write_jsonl(path, records)
     print(f"value-swapped: {aug}, {len(records)} pairs in {path}")
     return [path]
@@ -363,6 +385,13 @@ def main() -> None:
     )
     ap.add_argument(
         "--program-questions", type=int, default=1000, help="program-first questions to generate"
+    )
+    ap.add_argument(
+        "--paraphrase-questions",
+        type=int,
+        default=0,
+        help="rewrites of the SymGen row's kept pairs and seeds, each checked against its pair's "
+        "SQL (symgen generate --questions-from paraphrases); 0: none",
     )
     ap.add_argument(
         "--attribute-questions",

@@ -112,8 +112,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if templates and args.questions_from != "programs":
         raise SymgenError("--templates is for --questions-from programs")
     template_names(templates)  # a wrong name fails here, before a model is loaded
-    qcfg = QuestionGenConfig(source=args.questions_from, templates=templates)
-    programs = args.questions_from == "programs"
+    paraphrases = args.questions_from == "paraphrases"
+    if paraphrases != bool(args.paraphrase):
+        raise SymgenError("--questions-from paraphrases and --paraphrase PAIRS.jsonl go together")
+    if paraphrases and args.task != "sql":
+        raise SymgenError("--questions-from paraphrases is for --task sql")
+    if args.paraphrases_per_pair < 1:
+        raise SymgenError("--paraphrases-per-pair must be at least 1")
+    qcfg = QuestionGenConfig(
+        source=args.questions_from,
+        templates=templates,
+        paraphrases_per_pair=args.paraphrases_per_pair,
+    )
+    # paraphrases are checked against their pair's SQL, as program-first questions are
+    programs = args.questions_from in ("programs", "paraphrases")
     samples = args.samples or (PROGRAM_FIRST_SAMPLES if programs else AnswerGenConfig.samples)
     if args.reviewer and (programs or args.task != "sql"):
         raise SymgenError(
@@ -161,6 +173,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         seed_dialect=args.seed_dialect,
         max_minutes=args.max_minutes,
+        paraphrase_from=Path(args.paraphrase) if args.paraphrase else None,
     )
     print(json.dumps(stats.as_dict()), file=sys.stderr)
     print(f"{stats.kept} verified pairs in {args.out} ({stats.rejected} questions rejected)")
@@ -622,11 +635,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--questions-from",
-        choices=("llm", "programs"),
+        choices=("llm", "programs", "paraphrases"),
         default="llm",
         help="llm: new questions sampled from the seed questions (the paper's gen-q); programs "
         "(--task sql): SQL sampled from a grammar over the whole schema, described by the LLM and "
-        "kept when --min-votes of the --samples answers to that question agree with it",
+        "kept when --min-votes of the --samples answers to that question agree with it; "
+        "paraphrases (--task sql): the questions of --paraphrase's verified pairs reworded by the "
+        "LLM, each checked against its pair's SQL the same way",
+    )
+    gen.add_argument(
+        "--paraphrase",
+        default=None,
+        metavar="PAIRS.jsonl",
+        help="with --questions-from paraphrases: verified pairs to reword (e.g. an earlier "
+        "`symgen generate` output); --questions counts the rewrites",
+    )
+    gen.add_argument(
+        "--paraphrases-per-pair",
+        type=int,
+        default=QuestionGenConfig.paraphrases_per_pair,
+        help=f"rewrites sampled per pair (default {QuestionGenConfig.paraphrases_per_pair})",
     )
     gen.add_argument(
         "--templates",

@@ -29,6 +29,11 @@ class QuestionGenConfig:
     # program-first: sample only these grammar templates (empty: all, in turn); e.g. the shapes a
     # small generator describes well, or the hard ones for a bigger generator
     templates: tuple[str, ...] = ()
+    # "paraphrases" (SQL): rewrites of already verified pairs (`symgen.paraphrase`), checked like
+    # program-first pairs against the pair's SQL
+    paraphrases_per_pair: int = 3  # rewrites sampled together per verified question
+    paraphrase_temperature: float = 0.9  # diverse wording; the anchored check guards the meaning
+    paraphrase_min_words: int = 2  # "how large is texas": users' questions can be this short
 
 
 # Program-first pairs are checked against a known program rather than voted among themselves: an

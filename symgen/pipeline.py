@@ -24,10 +24,11 @@ from typing import Any, Protocol
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.database import DIALECT_NAMES, Database, Table, open_database, public_spec, transpile
-from symgen.dataset import JsonlAppender, Pair, read_pairs, read_resumable
+from symgen.dataset import JsonlAppender, Pair, read_jsonl, read_pairs, read_resumable
 from symgen.errors import SymgenError
 from symgen.generate import Generator, Scorer
 from symgen.knowledge import ValueIndex, hint_line, relevant_tables, schema_ddl, sql_name
+from symgen.paraphrase import paraphrase_questions
 from symgen.progress import bar as progress_bar
 from symgen.prompt import (
     Demo,
@@ -403,12 +404,14 @@ def run_generate(
     seed_dialect: str | None = None,
     task: str = "sql",
     max_minutes: float | None = None,
+    paraphrase_from: Path | None = None,
 ) -> RunStats:
     """The whole `symgen generate` job; see the module docstring for files and resume.
 
     `task` is `sql` (needs `db_path`) or a code language of `symgen.tasks.code.LANGUAGES`.
     `max_minutes` bounds this call's wall time: no new question is answered after it (at least
-    one is, so every run makes progress) and the rest are left for a rerun, which resumes."""
+    one is, so every run makes progress) and the rest are left for a rerun, which resumes.
+    `paraphrase_from` holds the verified pairs that `qcfg.source == "paraphrases"` rewrites."""
     min_votes = MinVotes.parse(vcfg.min_votes)
     ctx: GenContext
     if task == "sql":
@@ -428,8 +431,18 @@ def run_generate(
             "seeds_sha": _fingerprint(seeds_path),
             "prompt_hash": sql_ctx.prompt_hash,
         }
-        if qcfg.source == "programs":
-            identity["questions_from"] = "programs"
+        if qcfg.source in ("programs", "paraphrases"):
+            identity["questions_from"] = qcfg.source
+        sources: list[tuple[str, str]] = []
+        if qcfg.source == "paraphrases":
+            if paraphrase_from is None:
+                raise SymgenError(
+                    "--questions-from paraphrases needs --paraphrase (verified pairs)"
+                )
+            sources = [
+                (r["question"], r["query"])
+                for r in read_jsonl(paraphrase_from, required=("question", "query"))
+            ]
         if sql_ctx.min_pmi is not None:
             identity["reviewer_min_pmi"] = str(sql_ctx.min_pmi)
         ctx = sql_ctx
@@ -494,45 +507,51 @@ def run_generate(
         pending = [q for q in questions[:n_questions] if question_key(q) not in done]
         if missing <= 0 and not pending:
             log(f"nothing to do: {out_path} is complete for {n_questions} questions")
-        else:
-            generator = open_gen()
-            _check_same_generator(previous, generator.name, out_path)
-            if isinstance(ctx, SqlContext) and ctx.min_pmi is not None:
-                ctx.reviewer(generator)
-            if missing > 0:
-                if qcfg.source == "programs":
-                    new = _program_stage(
-                        generator, sql_ctx, questions, programs, n_questions, q_path, qcfg, seed,
-                        stats, progress,
-                    )  # fmt: skip
-                else:
-                    new = _question_stage(
-                        generator, ctx, seed_questions, questions, n_questions, q_path, qcfg,
-                        seed, stats, progress,
-                    )  # fmt: skip
-                pending += new
-                if len(questions) < n_questions:
-                    log(f"warning: only {len(questions)} distinct questions after the gen-q budget")
-            _answer_stage(
-                generator,
-                ctx,
-                pending,
-                programs,
-                out_path,
-                rej_path,
-                acfg,
-                min_votes,
-                seed,
-                seed_ids,
-                stats,
-                progress,
-                deadline,
+            # run.json keeps describing the run that made the data, not today's defaults
+            return stats
+        generator = open_gen()
+        _check_same_generator(previous, generator.name, out_path)
+        if isinstance(ctx, SqlContext) and ctx.min_pmi is not None:
+            ctx.reviewer(generator)
+        if missing > 0:
+            if qcfg.source == "paraphrases":
+                new = _paraphrase_stage(
+                    generator, seed_questions, sources, questions, programs, q_records,
+                    n_questions, q_path, qcfg, seed, stats, progress,
+                )  # fmt: skip
+            elif qcfg.source == "programs":
+                new = _program_stage(
+                    generator, sql_ctx, questions, programs, n_questions, q_path, qcfg, seed,
+                    stats, progress,
+                )  # fmt: skip
+            else:
+                new = _question_stage(
+                    generator, ctx, seed_questions, questions, n_questions, q_path, qcfg,
+                    seed, stats, progress,
+                )  # fmt: skip
+            pending += new
+            if len(questions) < n_questions:
+                log(f"warning: only {len(questions)} distinct questions after the gen-q budget")
+        _answer_stage(
+            generator,
+            ctx,
+            pending,
+            programs,
+            out_path,
+            rej_path,
+            acfg,
+            min_votes,
+            seed,
+            seed_ids,
+            stats,
+            progress,
+            deadline,
+        )
+        if stats.left_for_later:
+            log(
+                f"time budget of {max_minutes:g} min reached: {stats.left_for_later} of "
+                f"{n_questions} questions left unanswered; rerun to answer them"
             )
-            if stats.left_for_later:
-                log(
-                    f"time budget of {max_minutes:g} min reached: {stats.left_for_later} of "
-                    f"{n_questions} questions left unanswered; rerun to answer them"
-                )
     except KeyboardInterrupt:
         log(f"interrupted: {stats.kept} verified pairs so far are in {out_path}; rerun to resume")
         save_run()
@@ -590,6 +609,56 @@ def _question_stage(
             qout.write({"question": q})
             questions.append(q)
             new.append(q)
+            stats.questions_generated += 1
+            bar.update()
+    return new
+
+
+def _paraphrase_stage(
+    generator: Generator,
+    user_questions: Sequence[str],
+    sources: Sequence[tuple[str, str]],
+    questions: list[str],
+    programs: dict[str, str],
+    q_records: Sequence[dict[str, Any]],
+    n_questions: int,
+    q_path: Path,
+    qcfg: QuestionGenConfig,
+    seed: int,
+    stats: RunStats,
+    progress: bool,
+) -> list[str]:
+    """Rewrites of the verified `sources` pairs, each appended to `q_path` with its SQL as the
+    program (so the answer stage checks it like a program-first pair) and its source question,
+    which a rerun skips."""
+    done = {question_key(r["paraphrase_of"]) for r in q_records if r.get("paraphrase_of")}
+    todo = [(q, sql) for q, sql in sources if question_key(q) not in done]
+    new: list[str] = []
+    with (
+        JsonlAppender(q_path) as qout,
+        progress_bar(
+            total=n_questions,
+            initial=len(questions),
+            desc="gen-q (paraphrases)",
+            unit="q",
+            disable=not progress,
+        ) as bar,
+    ):
+        for rewrite, source, sql in paraphrase_questions(
+            generator,
+            user_questions,
+            todo,
+            qcfg,
+            known=[*questions, *(q for q, _ in sources)],
+            seed=seed + len(questions),
+            on_reject=lambda why: stats.failures.update([why]),
+        ):
+            if len(questions) >= n_questions:
+                break
+            qout.write({"question": rewrite, "program": sql, "paraphrase_of": source})
+            questions.append(rewrite)
+            programs[question_key(rewrite)] = sql
+            new.append(rewrite)
             stats.questions_generated += 1
             bar.update()
     return new

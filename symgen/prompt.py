@@ -87,3 +87,34 @@ def describe_prompt(schema: str, demos: Sequence[Demo], program: str) -> str:
         f"{schema}\n\n{DESCRIBE_INSTRUCTION}\n\n{shots}\n\n"
         f"-- SQL: {' '.join(program.split())}\n-- Question:"
     )
+
+
+PARAPHRASE_INSTRUCTION = (
+    "-- People ask the same thing in many ways. Each question below is followed by another way "
+    "a user could ask it: other words and sentence shape, the same meaning, every name and "
+    "number kept exactly as written."
+)
+# Domain-neutral rewrites (not the user's data): they teach the task, rewording, while the
+# user's own questions above them set the register.
+PARAPHRASE_DEMOS = (
+    ("what is the salary of john smith", "how much does john smith earn"),
+    ("which employees work in sales", "who works in sales"),
+    ("how many orders did acme place", "number of orders placed by acme"),
+    ("what is the age of the oldest customer", "how old is the oldest customer"),
+    ("which products cost more than 20 dollars", "give me the products priced over 20 dollars"),
+    ("what is the largest department", "which department is the biggest"),
+    ("what is the total revenue of all stores", "how much do the stores make combined"),
+    ("list the offices in paris", "tell me what offices are in paris"),
+)
+
+
+def paraphrase_prompt(user_questions: Sequence[str], question: str) -> str:
+    """Prompt whose continuation is `question` asked another way (stop at the end of the line).
+
+    Everything before the last two lines is shared by every question, so llama.cpp caches it."""
+    style = "\n".join(f"-- {' '.join(q.split())}" for q in user_questions)
+    shots = "\n\n".join(f"-- Question: {a}\n-- Asked another way: {b}" for a, b in PARAPHRASE_DEMOS)
+    return (
+        f"-- Questions the users of this database asked:\n{style}\n\n{PARAPHRASE_INSTRUCTION}\n\n"
+        f"{shots}\n\n-- Question: {' '.join(question.split())}\n-- Asked another way:"
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from symgen.paraphrase import values_named
 from symgen.sqlite_db import ReadOnlyDatabase
 from symgen.tasks.sql import static_check
 from tests.conftest import sha256
@@ -77,10 +78,12 @@ def test_generate_verifies_and_resumes(
     run = json.loads((tmp_path / "pairs.run.json").read_text())
     assert run["stats"]["kept"] == len(kept)
     # Rerun: nothing redone, nothing duplicated.
-    snapshot = out.read_bytes()
+    snapshot, run_json = out.read_bytes(), (tmp_path / "pairs.run.json").read_bytes()
     proc = run_cli(generate_cmd(geo_db, geo_dir / "seed_10.jsonl", out, 3))
     assert proc.returncode == 0 and "nothing to do" in proc.stderr
     assert out.read_bytes() == snapshot
+    # the run's record (its stats and config) is the first run's, not the idle rerun's
+    assert (tmp_path / "pairs.run.json").read_bytes() == run_json
     assert json.loads((tmp_path / "pairs.run.json").read_text())["generator"] == run["generator"]
     # Extending the file with another LLM is refused before it writes: no mixed provenance.
     model_file("smollm2-135m")
@@ -100,7 +103,8 @@ def test_generate_verifies_and_resumes(
         conn.execute("CREATE TABLE extra (x INTEGER)")
     conn.close()
     proc = run_cli(generate_cmd(moved, geo_dir / "seed_10.jsonl", out, 3))
-    assert proc.returncode == 2 and "belongs to a run with a different db_sha" in proc.stderr
+    assert proc.returncode == 2 and "belongs to a run with a different" in proc.stderr
+    assert "db_sha" in proc.stderr  # (the altered schema changes the prompt's hash too)
     assert out.read_bytes() == snapshot and sha256(geo_db) == before
 
 
@@ -231,3 +235,56 @@ def test_generate_on_postgres(model_file, pg, geo_dir: Path, tmp_path: Path) -> 
         json.loads(run)["identity"]["db"] == f"postgresql://{RO_USER}@127.0.0.1:{pg.port}/geography"
     )
     assert pg_digest(pg) == before
+
+
+SOURCE_PAIRS = [
+    ("how many people live in texas", "SELECT state.population FROM state WHERE state.state_name = 'texas'"),
+    ("what is the capital of ohio", "SELECT state.capital FROM state WHERE state.state_name = 'ohio'"),
+    ("what rivers flow through colorado", "SELECT river.river_name FROM river WHERE river.traverse = 'colorado'"),
+]  # fmt: skip
+
+
+def test_paraphrases_reword_verified_pairs_and_keep_their_sql(
+    model_file, geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`--questions-from paraphrases`: the real LLM rewords verified pairs; a rewrite keeps its
+    pair's SQL only when it still names the pair's values and a fresh answer reproduces the
+    SQL's result; a rerun redoes nothing."""
+    model_file("qwen2.5-coder-0.5b")
+    source = tmp_path / "verified.jsonl"
+    source.write_text(
+        "".join(json.dumps({"question": q, "query": s}) + "\n" for q, s in SOURCE_PAIRS)
+    )
+    out = tmp_path / "para.jsonl"
+    cmd = [
+        *generate_cmd(geo_db, geo_dir / "seed_10.jsonl", out, 5, "--questions-from", "paraphrases"),
+        "--paraphrase",
+        str(source),
+    ]
+    proc = run_cli(cmd)
+    assert proc.returncode == 0, proc.stderr
+    questions = lines(tmp_path / "para.questions.jsonl")
+    kept, rejected = lines(out), lines(tmp_path / "para.rejected.jsonl")
+    assert len(questions) == 5 and len(kept) + len(rejected) == 5
+    sql_of = dict(SOURCE_PAIRS)
+    for q in questions:
+        assert q["program"] == sql_of[q["paraphrase_of"]]
+        assert q["question"] not in sql_of and q["question"].strip()
+        assert values_named(q["paraphrase_of"], q["program"])[0] in q["question"].lower()
+    assert kept, f"no rewrite of three one-table questions kept: {rejected}"
+    by_question = {q["question"]: q for q in questions}
+    for pair in kept:
+        assert pair["query"] == by_question[pair["question"]]["program"]
+        assert pair["votes"] >= 1 and pair["n_samples"] == 4
+    assert all(r["reason"] for r in rejected)
+    snapshot = out.read_bytes()
+    proc = run_cli(cmd)
+    assert proc.returncode == 0 and "nothing to do" in proc.stderr, proc.stderr
+    assert out.read_bytes() == snapshot
+    # bad input: no pairs named, or a pairs file without SQL, is refused before a model loads
+    proc = run_cli(cmd[:-2])
+    assert proc.returncode == 2 and "--paraphrase PAIRS.jsonl" in proc.stderr
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"question": "how big is texas", "query": "SELECT 1"}\n{"question": "x"}\n')
+    proc = run_cli([*cmd[:-2], "--paraphrase", str(broken), "--out", str(tmp_path / "b.jsonl")])
+    assert proc.returncode == 2 and "broken.jsonl:2: missing" in proc.stderr, proc.stderr

@@ -1,0 +1,132 @@
+"""Paraphrases of verified pairs: which values a rewrite must keep, which rewrites are refused,
+and the prompt's cache-friendly layout. The loop runs on a scripted generator here; the real
+LLM and the anchored check run in test_generate_e2e."""
+
+from __future__ import annotations
+
+import pytest
+
+from symgen.config import QuestionGenConfig
+from symgen.generate import GenStats, Sample
+from symgen.paraphrase import paraphrase_questions, rewrite_rejection, values_named
+from symgen.prompt import paraphrase_prompt
+
+AUSTIN = "SELECT city.population FROM city WHERE city.city_name = 'austin'"
+VALUES = [  # question, SQL, values the question spells out (a rewrite must keep them)
+    ("how many people live in austin", AUSTIN, ["austin"]),
+    ("how many people live in Austin ?", AUSTIN, ["austin"]),
+    ("what is the population of the capital of texas", AUSTIN, []),  # 'austin' is not named
+    (
+        "rivers longer than 500 km in texas",
+        "SELECT river_name FROM river WHERE length > 500 AND traverse = 'texas'",
+        ["texas", "500"],
+    ),
+    (  # 150000 is the SQL's reading of "major", not a number the user wrote
+        "major cities in ohio",
+        "SELECT city_name FROM city WHERE population > 150000 AND state_name = 'ohio'",
+        ["ohio"],
+    ),
+    (
+        "flights from o'hare",
+        "SELECT * FROM flights WHERE origin = 'o''hare'",
+        ["o'hare"],
+    ),
+    (  # a number inside a quoted value is not a separate number
+        "what is on route 66",
+        "SELECT name FROM place WHERE road = 'route 66'",
+        ["route 66"],
+    ),
+    ("how many people live in austinburg", AUSTIN, []),  # whole words only
+]
+
+
+@pytest.mark.parametrize(("question", "sql", "want"), VALUES)
+def test_values_named(question: str, sql: str, want: list[str]) -> None:
+    assert values_named(question, sql) == want
+
+
+CFG = QuestionGenConfig()
+REJECTIONS = [  # rewrite of "how many people live in austin" -> reason (None: usable)
+    ("how many residents does austin have", None),
+    ("what is the population of austin", None),
+    ("how many people live in dallas", "paraphrase_lost_value"),
+    ("population", "paraphrase_length"),
+    ("how many people live in austin", "paraphrase_duplicate"),
+    ("How many people live in Austin?", "paraphrase_duplicate"),
+    (" ".join(["austin"] * 40), "paraphrase_length"),
+]
+
+
+@pytest.mark.parametrize(("rewrite", "why"), REJECTIONS)
+def test_rewrite_rejection(rewrite: str, why: str | None) -> None:
+    source = "how many people live in austin"
+    assert (
+        rewrite_rejection(rewrite, source, AUSTIN, {"how many people live in austin"}, CFG) == why
+    )
+
+
+def test_prompt_shares_everything_but_the_question() -> None:
+    users = ["give me the cities in virginia", "what is the capital of texas"]
+    a = paraphrase_prompt(users, "how many people live in austin")
+    b = paraphrase_prompt(users, "what  is the\nlongest river")
+    head = a[: a.rindex("-- Question:")]
+    assert b.startswith(head)  # llama.cpp reuses the cached prefix
+    assert b.endswith("-- Question: what is the longest river\n-- Asked another way:")
+    assert all(f"-- {q}" in head for q in users)  # the users' own wording sets the register
+
+
+class Scripted:
+    """Replies with the next list of rewrites on each call, recording the prompts."""
+
+    name = "scripted"
+
+    def __init__(self, replies: list[list[str]]) -> None:
+        self.replies, self.stats = replies, GenStats()
+        self.prompts: list[str] = []
+
+    def sample(self, prompt: str, *, n: int = 1, **_: object) -> list[Sample]:
+        self.prompts.append(prompt)
+        return [Sample(text, -0.1, 5) for text in self.replies[len(self.prompts) - 1][:n]]
+
+    def close(self) -> None:
+        pass
+
+
+def test_paraphrase_loop_dedups_across_pairs_and_counts_rejections() -> None:
+    pairs = [
+        ("how many people live in austin", AUSTIN),
+        ("what is the population of austin", AUSTIN),
+    ]
+    gen = Scripted(
+        [
+            [
+                " how many residents does austin have\n",
+                "-- Asked another way: what is the population of austin",  # the other source
+                "how many people live in dallas",  # lost the value
+            ],
+            [
+                "how many residents does austin have",  # already produced for the first pair
+                "austin 's population",
+                "'tell me the population of austin'",
+            ],
+        ]
+    )
+    rejected: list[str] = []
+    out = list(
+        paraphrase_questions(
+            gen, ["what is the capital of texas"], pairs, CFG, on_reject=rejected.append
+        )
+    )
+    assert out == [
+        ("how many residents does austin have", pairs[0][0], AUSTIN),
+        ("austin 's population", pairs[1][0], AUSTIN),
+        ("tell me the population of austin", pairs[1][0], AUSTIN),
+    ]
+    assert sorted(rejected) == [
+        "paraphrase_duplicate",
+        "paraphrase_duplicate",
+        "paraphrase_lost_value",
+    ]
+    assert len(gen.prompts) == 2 and gen.prompts[1].endswith(
+        "-- Question: what is the population of austin\n-- Asked another way:"
+    )
