@@ -575,6 +575,49 @@ def _check_same_generator(previous: dict[str, Any] | None, name: str, out_path: 
         )
 
 
+class _NewQuestions:
+    """Where a gen-q stage puts each new question: appended to `q_path` (flushed, so a rerun
+    finds it), to the run's `questions` and `programs`, counted, and shown on a progress bar."""
+
+    def __init__(
+        self,
+        q_path: Path,
+        questions: list[str],
+        programs: dict[str, str],
+        n_questions: int,
+        stats: RunStats,
+        desc: str,
+        progress: bool,
+    ) -> None:
+        self.questions, self.programs, self.stats = questions, programs, stats
+        self.n_questions = n_questions
+        self.new: list[str] = []
+        self._out = JsonlAppender(q_path)
+        self._bar = progress_bar(
+            total=n_questions, initial=len(questions), desc=desc, unit="q", disable=not progress
+        )
+
+    def full(self) -> bool:
+        return len(self.questions) >= self.n_questions
+
+    def add(self, question: str, **extra: str) -> None:
+        """`extra` may hold the question's `program`, which the answer stage checks it against."""
+        self._out.write({"question": question, **extra})
+        self.questions.append(question)
+        if "program" in extra:
+            self.programs[question_key(question)] = extra["program"]
+        self.new.append(question)
+        self.stats.questions_generated += 1
+        self._bar.update()
+
+    def __enter__(self) -> _NewQuestions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
+        self._out.close()
+
+
 def _question_stage(
     generator: Generator,
     ctx: GenContext,
@@ -588,13 +631,7 @@ def _question_stage(
     progress: bool,
 ) -> list[str]:
     """gen-q until `questions` holds `n_questions`; each new one is appended to `q_path`."""
-    new: list[str] = []
-    with (
-        JsonlAppender(q_path) as qout,
-        progress_bar(
-            total=n_questions, initial=len(questions), desc="gen-q", unit="q", disable=not progress
-        ) as bar,
-    ):
+    with _NewQuestions(q_path, questions, {}, n_questions, stats, "gen-q", progress) as sink:
         for q in generate_questions(
             generator,
             ctx.knowledge,
@@ -606,12 +643,8 @@ def _question_stage(
             on_reject=lambda why: stats.failures.update([why]),
             make_prompt=ctx.question_prompt,
         ):
-            qout.write({"question": q})
-            questions.append(q)
-            new.append(q)
-            stats.questions_generated += 1
-            bar.update()
-    return new
+            sink.add(q)
+    return sink.new
 
 
 def _paraphrase_stage(
@@ -633,17 +666,9 @@ def _paraphrase_stage(
     which a rerun skips."""
     done = {question_key(r["paraphrase_of"]) for r in q_records if r.get("paraphrase_of")}
     todo = [(q, sql) for q, sql in sources if question_key(q) not in done]
-    new: list[str] = []
-    with (
-        JsonlAppender(q_path) as qout,
-        progress_bar(
-            total=n_questions,
-            initial=len(questions),
-            desc="gen-q (paraphrases)",
-            unit="q",
-            disable=not progress,
-        ) as bar,
-    ):
+    with _NewQuestions(
+        q_path, questions, programs, n_questions, stats, "gen-q (paraphrases)", progress
+    ) as sink:
         for rewrite, source, sql in paraphrase_questions(
             generator,
             user_questions,
@@ -653,15 +678,10 @@ def _paraphrase_stage(
             seed=seed + len(questions),
             on_reject=lambda why: stats.failures.update([why]),
         ):
-            if len(questions) >= n_questions:
+            if sink.full():
                 break
-            qout.write({"question": rewrite, "program": sql, "paraphrase_of": source})
-            questions.append(rewrite)
-            programs[question_key(rewrite)] = sql
-            new.append(rewrite)
-            stats.questions_generated += 1
-            bar.update()
-    return new
+            sink.add(rewrite, program=sql, paraphrase_of=source)
+    return sink.new
 
 
 def _program_stage(
@@ -678,24 +698,16 @@ def _program_stage(
 ) -> list[str]:
     """Program-first gen-q: sample SQL from the schema grammar, keep programs with a result
     worth asking for, and let the LLM write the question; appended to `q_path` with its program."""
-    new: list[str] = []
     seen_q = {question_key(q) for q in questions} | {question_key(d.question) for d in ctx.demos}
     seen_p = {ctx.task.dedup_key(p) for p in programs.values()}
     seen_p |= {ctx.task.dedup_key(d.query) for d in ctx.demos}
     rng = random.Random(seed * 7_919 + len(questions))
     tries = 0
-    with (
-        JsonlAppender(q_path) as qout,
-        progress_bar(
-            total=n_questions,
-            initial=len(questions),
-            desc="gen-q (programs)",
-            unit="q",
-            disable=not progress,
-        ) as bar,
-    ):
+    with _NewQuestions(
+        q_path, questions, programs, n_questions, stats, "gen-q (programs)", progress
+    ) as sink:
         for template, program in sample_programs(ctx.facts, rng, qcfg.templates):
-            if len(questions) >= n_questions or tries >= n_questions * 50:
+            if sink.full() or tries >= n_questions * 50:
                 break
             tries += 1
             key = ctx.task.dedup_key(program)
@@ -724,13 +736,8 @@ def _program_stage(
                 stats.failures.update(["question_duplicate"])
                 continue
             seen_q.add(question_key(question))
-            qout.write({"question": question, "program": program, "template": template})
-            questions.append(question)
-            programs[question_key(question)] = program
-            new.append(question)
-            stats.questions_generated += 1
-            bar.update()
-    return new
+            sink.add(question, program=program, template=template)
+    return sink.new
 
 
 def _answer_stage(
