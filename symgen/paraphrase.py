@@ -1,7 +1,7 @@
 """Paraphrase verified pairs: the same SQL, asked in the other ways users ask it.
 
 Why: a task model trained from scratch understands only wordings it has seen, and generated
-questions repeat the LLM's favourite ones (GeoQuery, 1.5B: 60% of the kept questions begin
+questions repeat the LLM's favourite ones (GeoQuery, 1.5B: 69% of the kept questions begin
 "what is"), while users write "how many people live in X" or "how large is X". The LLM rewrites
 each kept question; a rewrite must still name every value its SQL filters on, and is then checked
 like a program-first pair (`SqlContext.answer_anchored`): the generator, asked the rewrite
