@@ -6,8 +6,9 @@ mention get no data at all. Sampling programs from a small grammar over *every* 
 value, then letting the LLM describe each one (`program_prompt`) and checking that description by
 back-translation (`SqlContext.answer_anchored`), covers the schema evenly and keeps SQL that is
 correct by construction. The grammar is the shapes of everyday questions: lookups, filters,
-counts, extremes (global and within a group), aggregates, comparisons with another row, nesting
-through columns that share values, and group-by rankings.
+counts, extremes (global and within a group; the row's name, or another of its attributes),
+aggregates, comparisons with another row, nesting through columns that share values, and
+group-by rankings.
 
 Pure: the schema, its values and a `random.Random` in, SQL text out; execution is the caller's.
 """
@@ -252,6 +253,29 @@ def _extreme(f: SchemaFacts, rng: random.Random) -> str | None:
     n, agg = rng.choice(f.numeric[t]), rng.choice(("max", "min"))
     key = _pick_value(f, rng, t, grouping=True) if rng.random() < 0.5 else None
     shown = _shown(f, rng, t, n, *(key[:1] if key else ())) or n
+    return _extreme_sql(f, t, shown, n, agg, key)
+
+
+def _superlative(f: SchemaFacts, rng: random.Random) -> str | None:
+    """Another attribute of the row with the largest or smallest value: "what is the capital of
+    the state with the largest population", "how long is the longest river in texas".
+    `_extreme` mostly shows the entity's name, so the task model trained on 1.5B data answered
+    "the state with the largest population" where dev asked for its capital (4 of the 38 dev
+    questions the 1.5B got right and that model got wrong, 2026-12-01)."""
+    t = _pick_table(f, rng, numeric=True)
+    if t is None:
+        return None
+    n, agg = rng.choice(f.numeric[t]), rng.choice(("max", "min"))
+    key = _pick_value(f, rng, t, grouping=True) if rng.random() < 0.5 else None
+    entity = entity_column(f, t)
+    shown = [c for c in (*f.text[t], *f.numeric[t]) if c != entity and (not key or c != key[0])]
+    return _extreme_sql(f, t, rng.choice(shown), n, agg, key) if shown else None
+
+
+def _extreme_sql(
+    f: SchemaFacts, t: str, shown: str, n: str, agg: str, key: tuple[str, str] | None
+) -> str:
+    """`shown` of the row(s) of `t` whose `n` is the `agg` (max/min), within `key`'s group."""
     if key is None:
         return (
             f"SELECT {f.name(t, shown)} FROM {f.name(t)} WHERE {f.name(t, n)}="
@@ -340,6 +364,7 @@ TEMPLATES: dict[str, Template] = {
     "filter": _filter,
     "count": _count,
     "extreme": _extreme,
+    "superlative": _superlative,
     "aggregate": _aggregate,
     "compare": _compare,
     "nested": _nested,

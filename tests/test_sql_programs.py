@@ -69,12 +69,17 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
     groups: set[str] = set()
     compared: set[str] = set()  # "states larger than texas": the row is named by its entity
     attributes: set[str] = set()  # "how long is the ohio river": any column of a named entity
+    superlatives: set[str] = set()  # "the capital of the state with the largest population"
     for name, sql in itertools.islice(sample_programs(ctx.facts, random.Random(2)), 800):
         shown = re.match(r"SELECT (?:\w+\()?(\w+\.\w+)", sql)
         assert shown is not None, sql
         named = re.findall(r"(\w+\.\w+)='", sql)
-        if name in ("lookup", "attribute", "filter", "extreme"):
+        if name in ("lookup", "attribute", "filter", "extreme", "superlative"):
             assert shown.group(1) not in named, sql
+        if name == "superlative":  # another attribute of the extreme row, never its name
+            table, column = shown.group(1).split(".")
+            assert column != entity_column(ctx.facts, table), sql
+            superlatives.add(shown.group(1))
         if name == "attribute":
             attributes.add(shown.group(1))
         if name in ("count", "extreme", "aggregate") and named:
@@ -94,6 +99,7 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
     assert {"river.traverse", "city.state_name"} <= groups
     assert compared == {"state.state_name", "highlow.state_name", "mountain.mountain_name"}
     assert {"river.length", "river.traverse", "state.capital", "city.population"} <= attributes
+    assert {"state.capital", "river.length", "highlow.highest_point"} <= superlatives
 
 
 def test_sampling_only_the_named_templates(ctx: SqlContext) -> None:
