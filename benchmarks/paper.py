@@ -164,6 +164,12 @@ SOURCES = {
     "llm": ("llm", (), "geoquery.symgen.jsonl", "symgen_questions"),
     "programs": ("programs", (), "geoquery.programs.jsonl", "program_questions"),
     "attribute": ("programs", ("attribute",), "geoquery.attribute.jsonl", "attribute_questions"),
+    "compound": (
+        "programs",
+        ("superlative", "nested", "extreme", "ranking", "count"),
+        "geoquery.compound.jsonl",
+        "compound_questions",
+    ),
     "paraphrases": ("paraphrases", (), "geoquery.paraphrases.jsonl", "paraphrase_questions"),
 }
 
@@ -178,8 +184,9 @@ def generate(
 ) -> Path:
     """One resumable `symgen generate` run on `db` from `seeds` into `out`: the paper's gen-q
     (`llm`, --symgen-questions), program-first (`programs`, --program-questions), program-first
-    on the attribute template only (`attribute`, --attribute-questions), or rewrites of the pairs
-    in `paraphrase_from` (`paraphrases`, --paraphrase-questions)."""
+    on the attribute template only (`attribute`, --attribute-questions), on the templates of
+    superlatives, nesting, rankings and counts (`compound`, --compound-questions), or rewrites
+    of the pairs in `paraphrase_from` (`paraphrases`, --paraphrase-questions)."""
     questions_from, templates, _, count = SOURCES[source]
     programs = questions_from in ("programs", "paraphrases")
     stats = run_generate(
@@ -217,8 +224,7 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     """The SymGen row's training files: the generated pairs (--questions-from) and the seeds,
     value-swapped into one file when `--augment N` asks (as `symgen demo` does)."""
     sources = ["llm", "programs"] if args.questions_from == "both" else [args.questions_from]
-    if getattr(args, "attribute_questions", 0):
-        sources.append("attribute")
+    sources += [s for s in ("attribute", "compound") if getattr(args, SOURCES[s][3], 0)]
     names = {s: spec[2] for s, spec in SOURCES.items()}
     if args.reviewer:
         names["llm"] = "geoquery.symgen.reviewed.jsonl"
@@ -242,12 +248,16 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
         return [*outs, seeds]
     records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
     with open_database(db) as database:
-        records, aug = with_augmented(records, database, per_pair=args.augment, seed=0)
+        records, aug = with_augmented(
+            records, database, per_pair=args.augment, seed=0, flip=getattr(args, "flip", False)
+        )
     reviewed = ".reviewed" if args.reviewer else ""
-    attribute = ".attribute" if "attribute" in sources else ""
+    attribute = "".join(f".{s}" for s in ("attribute", "compound") if s in sources)
     para = ".para" if getattr(args, "paraphrase_questions", 0) else ""
+    flip = ".flip" if getattr(args, "flip", False) else ""
     path = (
-        work / f"geoquery.{args.questions_from}{reviewed}{attribute}{para}.aug{args.augment}.jsonl"
+        work
+        / f"geoquery.{args.questions_from}{reviewed}{attribute}{para}{flip}.aug{args.augment}.jsonl"
     )
     write_jsonl(path, records)
     print(f"value-swapped: {aug}, {len(records)} pairs in {path}")
@@ -400,7 +410,21 @@ def main() -> None:
         help="also program-first questions on the attribute template only ('how long is the "
         "ohio river'), added to the SymGen row's data (0: none)",
     )
+    ap.add_argument(
+        "--compound-questions",
+        type=int,
+        default=0,
+        help="also program-first questions on the superlative, nested, extreme, ranking and "
+        "count templates ('the capital of the state with the largest population'), added to "
+        "the SymGen row's data (0: none)",
+    )
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
+    ap.add_argument(
+        "--flip",
+        action="store_true",
+        help="with --augment: also each SymGen pair's direction flip ('largest'/max → "
+        "'smallest'/min; symgen augment --flip)",
+    )
     ap.add_argument(
         "--reviewer",
         action="store_true",
@@ -458,6 +482,7 @@ def main() -> None:
         "generator": args.generator,
         "arch": args.arch,
         "augment": args.augment,
+        "flip": args.flip,
         "questions_from": args.questions_from,
         "execution_guided": args.guided,
         "ground_literals": args.ground_literals,

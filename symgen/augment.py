@@ -21,6 +21,7 @@ from typing import Any
 from sqlglot import exp
 
 from symgen.database import Database
+from symgen.direction_flip import flip_direction
 from symgen.tasks.sql import is_empty_result, parse
 
 
@@ -38,6 +39,7 @@ class AugmentStats:
     pairs: int = 0
     with_slots: int = 0
     written: int = 0
+    flipped: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
 
@@ -138,17 +140,31 @@ def augment_pairs(
                 break
             slot = rng.choice(slots)
             swapped = substitute(question, sql, slot, rng.choice(values[(slot.table, slot.column)]))
-            if swapped is None or swapped[0].strip().lower() in seen:
+            if swapped is None:
                 stats.rejected["duplicate_or_ambiguous"] += 1
                 continue
-            run = db.execute(swapped[1])
-            if run.rows is None or is_empty_result(run.rows):
-                stats.rejected["empty_or_error"] += 1
+            if not _admit(swapped, seen, db, stats):
                 continue
-            seen.add(swapped[0].strip().lower())
             made += 1
             stats.written += 1
             yield _record(rec, swapped, slot)
+
+
+def _admit(
+    pair: tuple[str, str], seen: set[str], db: Database, stats: AugmentStats, kind: str = ""
+) -> bool:
+    """Is a new (question, SQL) pair's question new and its SQL non-empty on `db`? A kept one's
+    question joins `seen`; a refused one is counted under its reason (prefixed by `kind`)."""
+    key = pair[0].strip().lower()
+    if key in seen:
+        stats.rejected[f"{kind}duplicate" if kind else "duplicate_or_ambiguous"] += 1
+        return False
+    run = db.execute(pair[1])
+    if run.rows is None or is_empty_result(run.rows):
+        stats.rejected[f"{kind}empty_or_error"] += 1
+        return False
+    seen.add(key)
+    return True
 
 
 def _record(rec: dict[str, Any], swapped: tuple[str, str], slot: Slot) -> dict[str, Any]:
@@ -163,11 +179,37 @@ def _record(rec: dict[str, Any], swapped: tuple[str, str], slot: Slot) -> dict[s
     )
 
 
+def flipped_pairs(
+    records: Sequence[dict[str, Any]], db: Database, stats: AugmentStats | None = None
+) -> Iterator[dict[str, Any]]:
+    """Each record's direction flip (`symgen.direction_flip`) whose SQL returns rows on `db`
+    and whose question is new."""
+    stats = stats if stats is not None else AugmentStats()
+    seen = {r["question"].strip().lower() for r in records}
+    for rec in records:
+        flipped = flip_direction(rec["question"], rec["query"])
+        if flipped is None or not _admit(flipped, seen, db, stats, "flip_"):
+            continue
+        stats.flipped += 1
+        rest = {k: v for k, v in rec.items() if k not in ("question", "query")}
+        yield (
+            {"question": flipped[0], "query": flipped[1]} | rest | {"flipped_from": rec["question"]}
+        )
+
+
 def with_augmented(
-    records: Iterable[dict[str, Any]], db: Database, *, per_pair: int = 4, seed: int = 0
+    records: Iterable[dict[str, Any]],
+    db: Database,
+    *,
+    per_pair: int = 4,
+    seed: int = 0,
+    flip: bool = False,
 ) -> tuple[list[dict[str, Any]], AugmentStats]:
-    """The original records followed by their augmentations, with the run's counts."""
+    """The original records (and, with `flip`, their direction flips) followed by their value
+    swaps, with the run's counts."""
     originals = list(records)
     stats = AugmentStats()
+    if flip:
+        originals += list(flipped_pairs(originals, db, stats))
     extra = list(augment_pairs(originals, db, per_pair=per_pair, seed=seed, stats=stats))
     return originals + extra, stats

@@ -528,11 +528,15 @@ def cmd_augment(args: argparse.Namespace) -> int:
     if Path(args.out).resolve() == Path(args.data).resolve():
         raise SymgenError(f"--out {args.out} is the input file: choose a new path")
     with open_database(args.db) as db:
-        out, stats = with_augmented(records, db, per_pair=args.per_pair, seed=args.seed)
+        out, stats = with_augmented(
+            records, db, per_pair=args.per_pair, seed=args.seed, flip=args.flip
+        )
     write_jsonl(args.out, out)
+    flipped = f" + {stats.flipped} direction flips" if args.flip else ""
     print(
-        f"{stats.pairs} pairs ({stats.with_slots} with swappable values) + {stats.written} "
-        f"value-swapped pairs, each executed non-empty -> {args.out}; skipped {dict(stats.rejected)}"
+        f"{len(records)} pairs{flipped} ({stats.with_slots} with swappable values) + "
+        f"{stats.written} value-swapped pairs, each executed non-empty -> {args.out}; "
+        f"skipped {dict(stats.rejected)}"
     )
     return 0
 
@@ -824,6 +828,13 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--out", required=True, help="originals + augmented pairs (new file)")
     au.add_argument("--per-pair", type=int, default=4, help="at most this many per pair")
     au.add_argument("--seed", type=int, default=0)
+    au.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also each pair asking for the other end: 'largest'/max → 'smallest'/min, when "
+        "the question has one superlative and the SQL one direction that agree",
+    )
     au.set_defaults(func=cmd_augment)
 
     cp = sub.add_parser(
