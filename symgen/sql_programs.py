@@ -261,14 +261,16 @@ def _superlative(f: SchemaFacts, rng: random.Random) -> str | None:
     the state with the largest population", "how long is the longest river in texas".
     `_extreme` mostly shows the entity's name, so the task model trained on 1.5B data answered
     "the state with the largest population" where dev asked for its capital (4 of the 38 dev
-    questions the 1.5B got right and that model got wrong, 2026-12-01)."""
+    questions the 1.5B got right and that model got wrong, 2026-12-01). Never the measured
+    column itself: the 1.5B described `SELECT length ... WHERE length=(SELECT min(length) ...)`
+    as "the shortest river in alabama" (a name), and 7 of the first 97 such programs were kept."""
     t = _pick_table(f, rng, numeric=True)
     if t is None:
         return None
     n, agg = rng.choice(f.numeric[t]), rng.choice(("max", "min"))
     key = _pick_value(f, rng, t, grouping=True) if rng.random() < 0.5 else None
     entity = entity_column(f, t)
-    shown = [c for c in (*f.text[t], *f.numeric[t]) if c != entity and (not key or c != key[0])]
+    shown = [c for c in (*f.text[t], *f.numeric[t]) if c not in (entity, n, *(key or ())[:1])]
     return _extreme_sql(f, t, rng.choice(shown), n, agg, key) if shown else None
 
 
