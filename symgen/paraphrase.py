@@ -62,9 +62,11 @@ def paraphrase_questions(
     known: Iterable[str] = (),
     seed: int = 0,
     on_reject: Callable[[str], None] = lambda reason: None,
+    on_done: Callable[[str], None] = lambda source: None,
 ) -> Iterator[tuple[str, str, str]]:
     """For each (question, sql) of `pairs`, yield up to `cfg.paraphrases_per_pair` distinct
-    rewrites as (rewrite, source question, sql), never a question already in `known`."""
+    rewrites as (rewrite, source question, sql), never a question already in `known`;
+    `on_done(source)` once every sample of a source was yielded or refused."""
     pairs = list(pairs)
     seen = {question_key(q) for q in [*known, *(source for source, _ in pairs)]}
     for n, (source, sql) in enumerate(pairs):
@@ -84,3 +86,4 @@ def paraphrase_questions(
                 continue
             seen.add(question_key(rewrite))
             yield rewrite, source, sql
+        on_done(source)

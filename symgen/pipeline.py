@@ -662,13 +662,21 @@ def _paraphrase_stage(
     progress: bool,
 ) -> list[str]:
     """Rewrites of the verified `sources` pairs, each appended to `q_path` with its SQL as the
-    program (so the answer stage checks it like a program-first pair) and its source question,
-    which a rerun skips."""
+    program (so the answer stage checks it like a program-first pair) and its source question.
+    A rerun skips a source with a written rewrite, and one listed in `OUT.reworded.jsonl`
+    (every rewrite asked for was written or refused): without that list, each rerun asked
+    again for the sources whose rewrites were all refused, and a finished command's data
+    grew by a few pairs each time it ran."""
+    asked_path = q_path.with_name(q_path.name.replace(".questions.", ".reworded."))
     done = {question_key(r["paraphrase_of"]) for r in q_records if r.get("paraphrase_of")}
+    done |= {question_key(r["question"]) for r in read_resumable(asked_path)}
     todo = [(q, sql) for q, sql in sources if question_key(q) not in done]
-    with _NewQuestions(
-        q_path, questions, programs, n_questions, stats, "gen-q (paraphrases)", progress
-    ) as sink:
+    with (
+        JsonlAppender(asked_path) as asked,
+        _NewQuestions(
+            q_path, questions, programs, n_questions, stats, "gen-q (paraphrases)", progress
+        ) as sink,
+    ):
         for rewrite, source, sql in paraphrase_questions(
             generator,
             user_questions,
@@ -677,6 +685,7 @@ def _paraphrase_stage(
             known=[*questions, *(q for q, _ in sources)],
             seed=seed + len(questions),
             on_reject=lambda why: stats.failures.update([why]),
+            on_done=lambda source: asked.write({"question": source}),
         ):
             if sink.full():
                 break

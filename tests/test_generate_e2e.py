@@ -281,6 +281,19 @@ def test_paraphrases_reword_verified_pairs_and_keep_their_sql(
     proc = run_cli(cmd)
     assert proc.returncode == 0 and "nothing to do" in proc.stderr, proc.stderr
     assert out.read_bytes() == snapshot
+    # more rewrites than the sources can give (3 pairs x 3): each source is asked once, and a
+    # rerun of that command asks nothing again (it used to re-ask the ones whose rewrites were
+    # all refused, so a finished command's data grew on every run)
+    more = [*cmd[: cmd.index("--questions") + 1], "50", *cmd[cmd.index("--questions") + 2 :]]
+    proc = run_cli(more)
+    assert proc.returncode == 0 and "only" in proc.stderr, proc.stderr
+    asked = {r["question"] for r in lines(tmp_path / "para.reworded.jsonl")}
+    written = {q["paraphrase_of"] for q in lines(tmp_path / "para.questions.jsonl")}
+    assert asked | written == set(sql_of) and asked  # every source asked, ≥ 1 to the end
+    snapshot = (tmp_path / "para.questions.jsonl").read_bytes(), out.read_bytes()
+    proc = run_cli(more)
+    assert proc.returncode == 0, proc.stderr
+    assert ((tmp_path / "para.questions.jsonl").read_bytes(), out.read_bytes()) == snapshot
     # bad input: no pairs named, or a pairs file without SQL, is refused before a model loads
     proc = run_cli(cmd[:-2])
     assert proc.returncode == 2 and "--paraphrase PAIRS.jsonl" in proc.stderr

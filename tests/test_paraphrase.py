@@ -112,11 +112,19 @@ def test_paraphrase_loop_dedups_across_pairs_and_counts_rejections() -> None:
         ]
     )
     rejected: list[str] = []
-    out = list(
-        paraphrase_questions(
-            gen, ["what is the capital of texas"], pairs, CFG, on_reject=rejected.append
-        )
+    finished: list[str] = []  # sources whose every rewrite was yielded or refused
+    loop = paraphrase_questions(
+        gen,
+        ["what is the capital of texas"],
+        pairs,
+        CFG,
+        on_reject=rejected.append,
+        on_done=finished.append,
     )
+    first = next(loop)
+    assert finished == []  # the first source's other two rewrites are still to come
+    out = [first, *loop]
+    assert finished == [pairs[0][0], pairs[1][0]]
     assert out == [
         ("how many residents does austin have", pairs[0][0], AUSTIN),
         ("austin 's population", pairs[1][0], AUSTIN),
