@@ -4,11 +4,15 @@ LLM and the anchored check run in test_generate_e2e."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from symgen.config import QuestionGenConfig
+from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.dataset import read_jsonl, write_jsonl
 from symgen.generate import GenStats, Sample
 from symgen.paraphrase import paraphrase_questions, rewrite_rejection, values_named
+from symgen.pipeline import RunStats, run_generate
 from symgen.prompt import paraphrase_prompt
 
 AUSTIN = "SELECT city.population FROM city WHERE city.city_name = 'austin'"
@@ -138,3 +142,56 @@ def test_paraphrase_loop_dedups_across_pairs_and_counts_rejections() -> None:
     assert len(gen.prompts) == 2 and gen.prompts[1].endswith(
         "-- Question: what is the population of austin\n-- Asked another way:"
     )
+
+
+def test_a_rerun_does_not_ask_again_for_pairs_whose_rewrites_were_all_refused(
+    geo_dir: Path, tmp_path: Path
+) -> None:
+    """The pipeline's resume, with a scripted generator so that one pair's rewrites are surely
+    all refused (the real LLM's e2e test is in test_generate_e2e): asking for more rewrites than
+    the pairs give asks each pair once, and the same command again asks nothing. It used to
+    ask again for the refused pair on every rerun, so a finished command's data kept growing."""
+    sql_a = "SELECT state.capital FROM state WHERE state.state_name='texas';"
+    sql_b = "SELECT state.area FROM state WHERE state.state_name='ohio';"
+    pairs = tmp_path / "pairs.jsonl"
+    write_jsonl(
+        pairs,
+        [
+            {"question": "what is the capital of texas", "query": sql_a},
+            {"question": "how big is ohio", "query": sql_b},
+        ],
+    )
+    gen = Scripted(
+        [
+            ["what is the capital of texas", "the capital of dallas"],  # a duplicate, a lost value
+            ["what is the area of ohio"],
+            [sql_b] * 4,  # the answers to the one rewrite: it reproduces its pair's result
+        ]
+    )
+
+    def run() -> RunStats:
+        return run_generate(
+            db_path=geo_dir / "geography.sqlite",
+            seeds_path=geo_dir / "seed_10.jsonl",
+            out_path=tmp_path / "para.jsonl",
+            open_gen=lambda: gen,
+            n_questions=6,  # more than two pairs can give
+            qcfg=QuestionGenConfig(source="paraphrases", paraphrases_per_pair=2),
+            acfg=AnswerGenConfig(samples=4),
+            vcfg=VerifyConfig(min_votes=1),
+            progress=False,
+            log=lambda _m: None,
+            paraphrase_from=pairs,
+        )
+
+    stats = run()
+    assert stats.kept == 1 and len(gen.prompts) == 3
+    assert [r["question"] for r in read_jsonl(tmp_path / "para.jsonl")] == [
+        "what is the area of ohio"
+    ]
+    assert {r["question"] for r in read_jsonl(tmp_path / "para.reworded.jsonl")} == {
+        "what is the capital of texas",
+        "how big is ohio",
+    }
+    run()
+    assert len(gen.prompts) == 3  # nothing asked again
