@@ -252,12 +252,12 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
             records, database, per_pair=args.augment, seed=0, flip=getattr(args, "flip", False)
         )
     reviewed = ".reviewed" if args.reviewer else ""
-    attribute = "".join(f".{s}" for s in ("attribute", "compound") if s in sources)
+    programs = "".join(f".{s}" for s in ("attribute", "compound") if s in sources)
     para = ".para" if getattr(args, "paraphrase_questions", 0) else ""
     flip = ".flip" if getattr(args, "flip", False) else ""
     path = (
         work
-        / f"geoquery.{args.questions_from}{reviewed}{attribute}{para}{flip}.aug{args.augment}.jsonl"
+        / f"geoquery.{args.questions_from}{reviewed}{programs}{para}{flip}.aug{args.augment}.jsonl"
     )
     write_jsonl(path, records)
     print(f"value-swapped: {aug}, {len(records)} pairs in {path}")

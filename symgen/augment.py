@@ -143,7 +143,7 @@ def augment_pairs(
             if swapped is None:
                 stats.rejected["duplicate_or_ambiguous"] += 1
                 continue
-            if not _admit(swapped, seen, db, stats):
+            if not _admit(swapped, seen, db, stats, "duplicate_or_ambiguous", "empty_or_error"):
                 continue
             made += 1
             stats.written += 1
@@ -151,17 +151,22 @@ def augment_pairs(
 
 
 def _admit(
-    pair: tuple[str, str], seen: set[str], db: Database, stats: AugmentStats, kind: str = ""
+    pair: tuple[str, str],
+    seen: set[str],
+    db: Database,
+    stats: AugmentStats,
+    duplicate: str,
+    empty: str,
 ) -> bool:
     """Is a new (question, SQL) pair's question new and its SQL non-empty on `db`? A kept one's
-    question joins `seen`; a refused one is counted under its reason (prefixed by `kind`)."""
+    question joins `seen`; a refused one is counted under the reason `duplicate` or `empty`."""
     key = pair[0].strip().lower()
     if key in seen:
-        stats.rejected[f"{kind}duplicate" if kind else "duplicate_or_ambiguous"] += 1
+        stats.rejected[duplicate] += 1
         return False
     run = db.execute(pair[1])
     if run.rows is None or is_empty_result(run.rows):
-        stats.rejected[f"{kind}empty_or_error"] += 1
+        stats.rejected[empty] += 1
         return False
     seen.add(key)
     return True
@@ -188,7 +193,9 @@ def flipped_pairs(
     seen = {r["question"].strip().lower() for r in records}
     for rec in records:
         flipped = flip_direction(rec["question"], rec["query"])
-        if flipped is None or not _admit(flipped, seen, db, stats, "flip_"):
+        if flipped is None or not _admit(
+            flipped, seen, db, stats, "flip_duplicate", "flip_empty_or_error"
+        ):
             continue
         stats.flipped += 1
         rest = {k: v for k, v in rec.items() if k not in ("question", "query")}

@@ -75,12 +75,12 @@ def _flip_sql(sql: str) -> tuple[str, str] | None:
 
         return direction, _AGG.sub(swap, sql)
     m = orders[0]
+    if not m.group(1).strip():
+        return None
     written = (m.group(2) or "").strip()
     direction = "up" if written.lower() == "desc" else "down"
     new = "asc" if direction == "up" else "desc"
     new = new.upper() if (written or m.group(0)[:5]).isupper() else new
-    if not m.group(1).strip():
-        return None
     if m.group(2):  # the written direction, replaced
         return direction, f"{sql[: m.start(2)]} {new}{sql[m.end(2) :]}"
     return direction, f"{sql[: m.end(1)]} {new}{sql[m.end(1) :]}"  # ASC was implied
@@ -93,11 +93,11 @@ def flip_direction(question: str, sql: str) -> tuple[str, str] | None:
     s = _flip_sql(sql)
     if q is None or s is None or q[0] != s[0]:
         return None
-    word = question[q[1] : q[2]].lower()
-    if any(w in name for name in _IDENTIFIER.findall(sql.lower()) for w in (word, q[3])):
-        return None  # "the highest elevation" names a column (highlow.highest_elevation)
     _, start, end, opposite = q
     original = question[start:end]
+    names = _IDENTIFIER.findall(sql.lower())
+    if any(w in name for name in names for w in (original.lower(), opposite)):
+        return None  # "the highest elevation" names a column (highlow.highest_elevation)
     if original.isupper():
         opposite = opposite.upper()
     elif original[:1].isupper():

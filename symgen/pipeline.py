@@ -667,7 +667,7 @@ def _paraphrase_stage(
     (every rewrite asked for was written or refused): without that list, each rerun asked
     again for the sources whose rewrites were all refused, and a finished command's data
     grew by a few pairs each time it ran."""
-    asked_path = q_path.with_name(q_path.name.replace(".questions.", ".reworded."))
+    asked_path = q_path.with_name(q_path.name.removesuffix(".questions.jsonl") + ".reworded.jsonl")
     done = {question_key(r["paraphrase_of"]) for r in q_records if r.get("paraphrase_of")}
     done |= {question_key(r["question"]) for r in read_resumable(asked_path)}
     todo = [(q, sql) for q, sql in sources if question_key(q) not in done]

@@ -247,31 +247,42 @@ def _count(f: SchemaFacts, rng: random.Random) -> str | None:
 
 
 def _extreme(f: SchemaFacts, rng: random.Random) -> str | None:
-    t = _pick_table(f, rng, numeric=True)
-    if t is None:
-        return None
-    n, agg = rng.choice(f.numeric[t]), rng.choice(("max", "min"))
-    key = _pick_value(f, rng, t, grouping=True) if rng.random() < 0.5 else None
-    shown = _shown(f, rng, t, n, *(key[:1] if key else ())) or n
-    return _extreme_sql(f, t, shown, n, agg, key)
+    return _extreme_of(
+        f, rng, lambda t, n, key: _shown(f, rng, t, n, *(key[:1] if key else ())) or n
+    )
 
 
 def _superlative(f: SchemaFacts, rng: random.Random) -> str | None:
     """Another attribute of the row with the largest or smallest value: "what is the capital of
-    the state with the largest population", "how long is the longest river in texas".
-    `_extreme` mostly shows the entity's name, so the task model trained on 1.5B data answered
-    "the state with the largest population" where dev asked for its capital (4 of the 38 dev
-    questions the 1.5B got right and that model got wrong, 2026-12-01). Never the measured
-    column itself: the 1.5B described `SELECT length ... WHERE length=(SELECT min(length) ...)`
-    as "the shortest river in alabama" (a name), and 7 of the first 97 such programs were kept."""
+    the state with the largest population". `_extreme` mostly shows the entity's name, so the
+    task model trained on 1.5B data answered "the state with the largest population" where dev
+    asked for its capital (4 of the 38 dev questions the 1.5B got right and that model got
+    wrong, 2026-12-01). Never the measured column itself: the 1.5B described `SELECT length ...
+    WHERE length=(SELECT min(length) ...)` as "the shortest river in alabama" (a name), and 8 of
+    the first 97 such programs were kept."""
+
+    def pick(t: str, n: str, key: tuple[str, str] | None) -> str | None:
+        entity = entity_column(f, t)
+        shown = [c for c in (*f.text[t], *f.numeric[t]) if c not in (entity, n, *(key or ())[:1])]
+        return rng.choice(shown) if shown else None
+
+    return _extreme_of(f, rng, pick)
+
+
+def _extreme_of(
+    f: SchemaFacts,
+    rng: random.Random,
+    pick_shown: Callable[[str, str, tuple[str, str] | None], str | None],
+) -> str | None:
+    """A table, a numeric column `n`, max or min and maybe a group; `pick_shown(table, n, key)`
+    chooses the projected column."""
     t = _pick_table(f, rng, numeric=True)
     if t is None:
         return None
     n, agg = rng.choice(f.numeric[t]), rng.choice(("max", "min"))
     key = _pick_value(f, rng, t, grouping=True) if rng.random() < 0.5 else None
-    entity = entity_column(f, t)
-    shown = [c for c in (*f.text[t], *f.numeric[t]) if c not in (entity, n, *(key or ())[:1])]
-    return _extreme_sql(f, t, rng.choice(shown), n, agg, key) if shown else None
+    shown = pick_shown(t, n, key)
+    return None if shown is None else _extreme_sql(f, t, shown, n, agg, key)
 
 
 def _extreme_sql(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from symgen.augment import flipped_pairs, with_augmented
 from symgen.database import open_database
 from symgen.dataset import read_jsonl, write_jsonl
 from symgen.direction_flip import flip_direction
-from tests.conftest import SYMGEN
+from tests.conftest import SYMGEN, sha256
 
 # (question, sql, expected (question, sql) or None)
 FLIP_CASES: list[tuple[str, str, tuple[str, str] | None]] = [
@@ -91,7 +90,7 @@ def test_flip_direction(question: str, sql: str, expected: tuple[str, str] | Non
 
 
 def test_flips_on_real_geoquery_execute_and_keep_provenance(geo_db: Path) -> None:
-    before = hashlib.sha256(geo_db.read_bytes()).hexdigest()
+    before = sha256(geo_db)
     records: list[dict[str, Any]] = [
         {
             "question": "which state has the lowest population density",
@@ -124,7 +123,7 @@ def test_flips_on_real_geoquery_execute_and_keep_provenance(geo_db: Path) -> Non
         off, off_stats = with_augmented(records, db, per_pair=2, seed=0)
         assert off_stats.flipped == 0 and not any("flipped_from" in r for r in off)
         assert list(flipped_pairs(records[1:], db)) == []
-    assert hashlib.sha256(geo_db.read_bytes()).hexdigest() == before
+    assert sha256(geo_db) == before
 
 
 def test_augment_cli_flip(geo_dir: Path, geo_db: Path, tmp_path: Path) -> None:
