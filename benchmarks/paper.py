@@ -63,6 +63,7 @@ from symgen.evaluate import Item, evaluate, evaluate_in_fresh_process, read_item
 from symgen.export import export
 from symgen.generate import Generator, open_generator
 from symgen.interrupts import stop_like_ctrl_c
+from symgen.number_grounding import drop_unstated
 from symgen.pipeline import SqlContext, answer, build_context, run_generate
 from symgen.questions import question_key
 from symgen.registry import generated_dir, load_registry, model_path
@@ -159,19 +160,44 @@ def llm_rows(
     return rows
 
 
-# The SymGen row's data sources: (questions_from, only these templates, file name, count flag)
+COMPOUND = ("superlative", "nested", "extreme", "ranking", "count")
+# The SymGen row's data sources: (questions_from, only these templates, file name, count flag,
+# programs described with their results). The first program-first files were generated before
+# the describer saw results; the `*_results` ones describe the same sampled programs with them.
 SOURCES = {
-    "llm": ("llm", (), "geoquery.symgen.jsonl", "symgen_questions"),
-    "programs": ("programs", (), "geoquery.programs.jsonl", "program_questions"),
-    "attribute": ("programs", ("attribute",), "geoquery.attribute.jsonl", "attribute_questions"),
-    "compound": (
+    "llm": ("llm", (), "geoquery.symgen.jsonl", "symgen_questions", False),
+    "programs": ("programs", (), "geoquery.programs.jsonl", "program_questions", False),
+    "attribute": (
         "programs",
-        ("superlative", "nested", "extreme", "ranking", "count"),
-        "geoquery.compound.jsonl",
-        "compound_questions",
+        ("attribute",),
+        "geoquery.attribute.jsonl",
+        "attribute_questions",
+        False,
     ),
-    "paraphrases": ("paraphrases", (), "geoquery.paraphrases.jsonl", "paraphrase_questions"),
+    "compound": ("programs", COMPOUND, "geoquery.compound.jsonl", "compound_questions", False),
+    "attribute_results": (
+        "programs",
+        ("attribute",),
+        "geoquery.attribute.results.jsonl",
+        "attribute_results_questions",
+        True,
+    ),
+    "compound_results": (
+        "programs",
+        COMPOUND,
+        "geoquery.compound.results.jsonl",
+        "compound_results_questions",
+        True,
+    ),
+    "paraphrases": (
+        "paraphrases",
+        (),
+        "geoquery.paraphrases.jsonl",
+        "paraphrase_questions",
+        False,
+    ),
 }
+EXTRA_SOURCES = ("attribute", "compound", "attribute_results", "compound_results")
 
 
 def generate(
@@ -187,7 +213,7 @@ def generate(
     on the attribute template only (`attribute`, --attribute-questions), on the templates of
     superlatives, nesting, rankings and counts (`compound`, --compound-questions), or rewrites
     of the pairs in `paraphrase_from` (`paraphrases`, --paraphrase-questions)."""
-    questions_from, templates, _, count = SOURCES[source]
+    questions_from, templates, _, count, results = SOURCES[source]
     programs = questions_from in ("programs", "paraphrases")
     stats = run_generate(
         db_path=db,
@@ -195,7 +221,9 @@ def generate(
         out_path=out,
         open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
         n_questions=getattr(args, count),
-        qcfg=QuestionGenConfig(source=questions_from, templates=templates),
+        qcfg=QuestionGenConfig(
+            source=questions_from, templates=templates, describe_results=results
+        ),
         acfg=AnswerGenConfig(samples=PROGRAM_FIRST_SAMPLES) if programs else AnswerGenConfig(),
         vcfg=VerifyConfig(min_votes=PROGRAM_FIRST_MIN_VOTES)
         if programs
@@ -224,7 +252,7 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     """The SymGen row's training files: the generated pairs (--questions-from) and the seeds,
     value-swapped into one file when `--augment N` asks (as `symgen demo` does)."""
     sources = ["llm", "programs"] if args.questions_from == "both" else [args.questions_from]
-    sources += [s for s in ("attribute", "compound") if getattr(args, SOURCES[s][3], 0)]
+    sources += [s for s in EXTRA_SOURCES if getattr(args, SOURCES[s][3], 0)]
     names = {s: spec[2] for s, spec in SOURCES.items()}
     if args.reviewer:
         names["llm"] = "geoquery.symgen.reviewed.jsonl"
@@ -244,6 +272,16 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
         write_jsonl(from_path, [{"question": r["question"], "query": r["query"]} for r in pairs])
         out = generate(args, db, seeds, store / names["paraphrases"], "paraphrases", from_path)
         outs.append(first_questions(out, args.paraphrase_questions, work))
+    seed_pairs = [(r["question"], r["query"]) for r in read_jsonl(seeds)]
+    unstated = 0
+    for i, out in enumerate(outs):
+        # data generated before the verifier refused unstated numbers gets the same rule here
+        kept, dropped = drop_unstated(read_jsonl(out), seed_pairs)
+        if dropped:
+            outs[i] = out.with_name(f"{out.stem}.stated.jsonl")
+            write_jsonl(outs[i], kept)
+            unstated += dropped
+    print(f"unstated numbers: {unstated} generated pairs dropped")
     if not args.augment:
         return [*outs, seeds]
     records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
@@ -252,7 +290,7 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
             records, database, per_pair=args.augment, seed=0, flip=getattr(args, "flip", False)
         )
     reviewed = ".reviewed" if args.reviewer else ""
-    programs = "".join(f".{s}" for s in ("attribute", "compound") if s in sources)
+    programs = "".join(f".{s}" for s in EXTRA_SOURCES if s in sources)
     para = ".para" if getattr(args, "paraphrase_questions", 0) else ""
     flip = ".flip" if getattr(args, "flip", False) else ""
     path = (
@@ -418,6 +456,15 @@ def main() -> None:
         "count templates ('the capital of the state with the largest population'), added to "
         "the SymGen row's data (0: none)",
     )
+    for kind in ("attribute", "compound"):
+        ap.add_argument(
+            f"--{kind}-results-questions",
+            type=int,
+            default=0,
+            help=f"also --{kind}-questions' templates described with each program's result "
+            "(`symgen generate --describe-results on`; the same sampled programs first), added "
+            "to the SymGen row's data (0: none)",
+        )
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
     ap.add_argument(
         "--flip",

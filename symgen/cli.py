@@ -123,6 +123,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         source=args.questions_from,
         templates=templates,
         paraphrases_per_pair=args.paraphrases_per_pair,
+        describe_results=args.describe_results == "on",
     )
     # paraphrases are checked against their pair's SQL, as program-first questions are
     programs = args.questions_from in ("programs", "paraphrases")
@@ -665,6 +666,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="with --questions-from programs: only these grammar templates, comma-separated "
         "(default all; a wrong name lists them)",
+    )
+    gen.add_argument(
+        "--describe-results",
+        choices=("on", "off"),
+        default="on" if QuestionGenConfig.describe_results else "off",
+        help="with --questions-from programs: show the LLM what each SQL returns when it writes "
+        "the question (default %(default)s)",
     )
     gen.add_argument(
         "--samples",

@@ -25,6 +25,9 @@ class QuestionGenConfig:
     # back-translation (`symgen.sql_programs`): broader coverage, SQL correct by construction.
     source: str = "llm"
     describe_temperature: float = 0.3  # a program has one meaning: describe it near-greedily
+    # program-first: show the describer what each SQL returns (`-- Result:` line), so a column
+    # whose name hides its meaning (`river.traverse` holds states) is described by its values
+    describe_results: bool = True
     max_rows: int = 30  # programs whose result is longer make no sensible question
     # program-first: sample only these grammar templates (empty: all, in turn); e.g. the shapes a
     # small generator describes well, or the hard ones for a bigger generator

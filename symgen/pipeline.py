@@ -28,6 +28,7 @@ from symgen.dataset import JsonlAppender, Pair, read_jsonl, read_pairs, read_res
 from symgen.errors import SymgenError
 from symgen.generate import Generator, Scorer
 from symgen.knowledge import ValueIndex, hint_line, relevant_tables, schema_ddl, sql_name
+from symgen.number_grounding import conventions, unstated_numbers
 from symgen.paraphrase import paraphrase_questions
 from symgen.progress import bar as progress_bar
 from symgen.prompt import (
@@ -36,6 +37,7 @@ from symgen.prompt import (
     answer_prompt,
     describe_prompt,
     question_prompt,
+    result_line,
 )
 from symgen.questions import acceptable, clean_question, generate_questions, question_key
 from symgen.sql_programs import (
@@ -153,8 +155,29 @@ class SqlContext(PromptedVote):
             self.tables, self.db.text_values(), numbers, self.dialect, grouping=grouping
         )
 
-    def describe_prompt(self, program: str) -> str:
-        return describe_prompt(self.schema, self.demos, program)
+    def describe_prompt(self, program: str, rows: Sequence[Sequence[object]] | None = None) -> str:
+        """Without `rows` (the reviewer's read-back), SQL then question; with the program's
+        result rows, every SQL shows what it returns (QuestionGenConfig.describe_results)."""
+        if rows is None:
+            return describe_prompt(self.schema, self.demos, program)
+        return describe_prompt(
+            self.schema, self.demos, program, self.demo_results, result_line(rows)
+        )
+
+    @cached_property
+    def conventions(self) -> frozenset[tuple[str, float]]:
+        """The numbers the seeds compare with without saying them ("major" cities)."""
+        return conventions((d.question, d.query) for d in self.demos)
+
+    def unstated(self, question: str, sql: str) -> list[str]:
+        """Why an agreed pair is still refused: the comparisons of its SQL with a number the
+        question never states (`symgen.number_grounding`)."""
+        return unstated_numbers(sql, question, self.conventions)
+
+    @cached_property
+    def demo_results(self) -> list[str]:
+        """What each demonstration's SQL returns on this database, for the describe prompt."""
+        return [result_line(self.db.execute(d.query).rows or ()) for d in self.demos]
 
     def answer(
         self,
@@ -433,6 +456,9 @@ def run_generate(
         }
         if qcfg.source in ("programs", "paraphrases"):
             identity["questions_from"] = qcfg.source
+        if qcfg.source == "programs" and qcfg.describe_results:
+            # absent = described without results (data generated before the option existed)
+            identity["describe_results"] = "on"
         sources: list[tuple[str, str]] = []
         if qcfg.source == "paraphrases":
             if paraphrase_from is None:
@@ -730,7 +756,7 @@ def _program_stage(
                 stats.failures.update(["program_result_unasked"])
                 continue
             (sample,) = generator.sample(
-                ctx.describe_prompt(program),
+                ctx.describe_prompt(program, run.rows if qcfg.describe_results else None),
                 n=1,
                 temperature=qcfg.describe_temperature,
                 max_tokens=qcfg.max_tokens,
@@ -802,6 +828,11 @@ def _answer_stage(
             stats.questions_answered += 1
             stats.failures.update(verdict.failures)
             record = ctx.record(question, verdict)
+            unstated = (
+                ctx.unstated(question, record["query"])
+                if verdict.kept and isinstance(ctx, SqlContext)
+                else []
+            )
             prov = {
                 **verdict.provenance(),
                 "required": verdict.required,
@@ -809,9 +840,13 @@ def _answer_stage(
                 "seed_ids": seed_ids,
                 "prompt_hash": ctx.prompt_hash,
             }
-            if verdict.kept:
+            if verdict.kept and not unstated:
                 out.write({**record, **prov})
                 stats.kept += 1
+            elif unstated:
+                stats.failures.update(["unstated_number"])
+                rej.write({**record, "reason": "unstated_number", "unstated": unstated, **prov})
+                stats.rejected += 1
             else:
                 rej.write({**record, "reason": verdict.reason, **prov})
                 stats.rejected += 1

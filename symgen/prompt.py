@@ -74,19 +74,49 @@ DESCRIBE_INSTRUCTION = (
 )
 
 
-def describe_prompt(schema: str, demos: Sequence[Demo], program: str) -> str:
+def _sql_block(query: str, result: str | None) -> str:
+    block = f"-- SQL: {' '.join(query.split())}"
+    return f"{block}\n-- Result: {result}" if result is not None else block
+
+
+def describe_prompt(
+    schema: str,
+    demos: Sequence[Demo],
+    program: str,
+    results: Sequence[str] | None = None,
+    result: str = "",
+) -> str:
     """Prompt whose continuation is the question `program` answers (program-first gen-q).
 
     The seeds shown backwards (SQL, then question) teach the users' wording; the schema prefix
-    and demonstrations are shared by every program, so llama.cpp caches them."""
+    and demonstrations are shared by every program, so llama.cpp caches them. With `results`
+    (one `result_line` per demo) every SQL is followed by what it returns and `program` by
+    `result`: a column named `traverse` says little, its values (state names) say what the
+    question must ask for."""
+    if results is not None and len(results) != len(demos):
+        raise ValueError(f"{len(results)} results for {len(demos)} demonstrations")
     shots = "\n\n".join(
-        f"-- SQL: {' '.join(d.query.split())}\n-- Question: {' '.join(d.question.split())}"
-        for d in demos
+        f"{_sql_block(d.query, None if results is None else results[i])}\n"
+        f"-- Question: {' '.join(d.question.split())}"
+        for i, d in enumerate(demos)
     )
-    return (
-        f"{schema}\n\n{DESCRIBE_INSTRUCTION}\n\n{shots}\n\n"
-        f"-- SQL: {' '.join(program.split())}\n-- Question:"
-    )
+    last = _sql_block(program, None if results is None else result)
+    return f"{schema}\n\n{DESCRIBE_INSTRUCTION}\n\n{shots}\n\n{last}\n-- Question:"
+
+
+def result_line(rows: Sequence[Sequence[object]], limit: int = 5) -> str:
+    """A query's result as one short line for the describe prompt: the first `limit` rows
+    (values joined by ", ", rows by "; "), then how many there are in all."""
+    if not rows:
+        return "(no rows)"
+
+    def value(v: object) -> str:
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return " ".join(str(v).split()) if v is not None else "NULL"
+
+    shown = "; ".join(", ".join(value(v) for v in row) for row in rows[:limit])
+    return shown if len(rows) <= limit else f"{shown}; ... ({len(rows)} rows)"
 
 
 PARAPHRASE_INSTRUCTION = (

@@ -226,3 +226,65 @@ def test_generate_from_programs_end_to_end(  # type: ignore[no-untyped-def]
     proc = _generate(geo_db, seeds, out, "programs", 8)
     assert proc.returncode == 0 and "nothing to do" in proc.stderr
     assert out.read_bytes() == snapshot and sha256(geo_db) == before
+
+
+class Describer:
+    """Scripted generator: a new question for each describe prompt, a wrong answer otherwise;
+    records the describe prompts."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        from symgen.generate import GenStats
+
+        self.stats, self.described = GenStats(), []  # type: ignore[var-annotated]
+
+    def sample(self, prompt: str, *, n: int = 1, **_: object) -> list:  # type: ignore[type-arg]
+        from symgen.generate import Sample
+
+        if prompt.endswith("-- Question:"):
+            self.described.append(prompt)
+            return [
+                Sample(f" which things are asked about here number {len(self.described)}", -1, 9)
+            ]
+        return [Sample(" 1", -0.1, 2)] * n
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("results", [True, False])
+def test_program_stage_shows_the_describer_each_programs_result(
+    ctx: SqlContext, geo_dir: Path, tmp_path: Path, results: bool
+) -> None:
+    """The describe prompt of every sampled program ends with what that program returns (read
+    from the DB), after the seeds' own results; `describe_results=False` shows none."""
+    from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+    from symgen.database import open_database
+    from symgen.dataset import read_jsonl
+    from symgen.pipeline import run_generate
+    from symgen.prompt import result_line
+
+    gen = Describer()
+    out = tmp_path / "p.jsonl"
+    run_generate(
+        db_path=geo_dir / "geography.sqlite",
+        seeds_path=geo_dir / "seed_10.jsonl",
+        out_path=out,
+        open_gen=lambda: gen,
+        n_questions=3,
+        qcfg=QuestionGenConfig(source="programs", describe_results=results),
+        acfg=AnswerGenConfig(samples=2),
+        vcfg=VerifyConfig(min_votes="1"),
+        progress=False,
+        log=lambda _m: None,
+    )
+    asked = read_jsonl(tmp_path / "p.questions.jsonl")
+    assert len(asked) == 3 == len(gen.described)
+    with open_database(geo_dir / "geography.sqlite") as db:
+        for row, prompt in zip(asked, gen.described, strict=True):
+            tail = f"-- SQL: {' '.join(row['program'].split())}\n"
+            if results:
+                tail += f"-- Result: {result_line(db.execute(row['program']).rows or ())}\n"
+            assert prompt.endswith(tail + "-- Question:")
+            assert prompt.count("-- Result:") == (len(ctx.demos) + 1 if results else 0)
