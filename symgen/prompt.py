@@ -104,16 +104,18 @@ def describe_prompt(
     return f"{schema}\n\n{DESCRIBE_INSTRUCTION}\n\n{shots}\n\n{last}\n-- Question:"
 
 
-def result_line(rows: Sequence[Sequence[object]], limit: int = 5) -> str:
+def result_line(rows: Sequence[Sequence[object]], limit: int = 5, width: int = 40) -> str:
     """A query's result as one short line for the describe prompt: the first `limit` rows
-    (values joined by ", ", rows by "; "), then how many there are in all."""
+    (values joined by ", ", rows by "; ", each cut to `width` characters), then how many there
+    are in all."""
     if not rows:
         return "(no rows)"
 
     def value(v: object) -> str:
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
-        return " ".join(str(v).split()) if v is not None else "NULL"
+        text = " ".join(str(v).split()) if v is not None else "NULL"
+        return text if len(text) <= width else text[: width - 3] + "..."
 
     shown = "; ".join(", ".join(value(v) for v in row) for row in rows[:limit])
     return shown if len(rows) <= limit else f"{shown}; ... ({len(rows)} rows)"

@@ -70,6 +70,7 @@ def test_value_index_prefers_longest_phrase() -> None:
         ([(2.5,), (None,)], "2.5; NULL"),
         ([("new  york", 7)], "new york, 7"),
         ([(s,) for s in "abcdefg"], "a; b; c; d; e; ... (7 rows)"),
+        ([("x" * 50,)], "x" * 37 + "..."),  # a long text value cannot flood the prompt
     ],
 )
 def test_result_line(rows: list[tuple[object, ...]], line: str) -> None:
