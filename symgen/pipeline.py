@@ -489,8 +489,15 @@ def run_generate(
     run_path = out_path.with_name(out_path.stem + ".run.json")
     previous = json.loads(run_path.read_text()) if run_path.exists() else None
     if previous and (changed := changed_identity(previous.get("identity", {}), identity)):
+        hint = (
+            " (programs described before --describe-results existed: resume with "
+            "--describe-results off)"
+            if changed == ["describe_results"]
+            and "describe_results" not in previous.get("identity", {})
+            else ""
+        )
         raise SymgenError(
-            f"{out_path} belongs to a run with a different {', '.join(changed)}; "
+            f"{out_path} belongs to a run with a different {', '.join(changed)}{hint}; "
             "use a new --out (or delete the old files) instead of mixing data"
         )
     q_records = read_resumable(q_path)

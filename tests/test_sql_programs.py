@@ -288,3 +288,37 @@ def test_program_stage_shows_the_describer_each_programs_result(
                 tail += f"-- Result: {result_line(db.execute(row['program']).rows or ())}\n"
             assert prompt.endswith(tail + "-- Question:")
             assert prompt.count("-- Result:") == (len(ctx.demos) + 1 if results else 0)
+
+
+def test_older_program_run_resumes_only_with_describe_results_off(
+    geo_dir: Path, tmp_path: Path
+) -> None:
+    """A program-first run from before the option (no describe_results in its identity) is not
+    silently extended with differently described questions; the error says how to resume."""
+    from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+    from symgen.errors import SymgenError
+    from symgen.pipeline import run_generate
+
+    out = tmp_path / "p.jsonl"
+
+    def run(results: bool) -> None:
+        run_generate(
+            db_path=geo_dir / "geography.sqlite",
+            seeds_path=geo_dir / "seed_10.jsonl",
+            out_path=out,
+            open_gen=Describer,
+            n_questions=1,
+            qcfg=QuestionGenConfig(source="programs", describe_results=results),
+            acfg=AnswerGenConfig(samples=2),
+            vcfg=VerifyConfig(min_votes="1"),
+            progress=False,
+            log=lambda _m: None,
+        )
+
+    run(False)  # what an older run's files look like
+    assert (
+        "describe_results" not in json.loads(out.with_suffix(".run.json").read_text())["identity"]
+    )
+    with pytest.raises(SymgenError, match="resume with --describe-results off"):
+        run(True)
+    run(False)  # resumes: nothing to do
