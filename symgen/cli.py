@@ -183,7 +183,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from symgen.database import open_database
-    from symgen.dataset import read_jsonl, write_jsonl
+    from symgen.dataset import read_jsonl, read_pairs, write_jsonl
+    from symgen.number_grounding import conventions, unstated_numbers
     from symgen.tasks.sql import SqlTask
     from symgen.verify import MinVotes, verify
 
@@ -197,18 +198,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise SymgenError(
                 f'{args.candidates}: record {lineno}: \'candidates\' must be a list of {{"query": ..., "logprob": ...}}'
             )
+    unstated = 0
     if args.task != "sql":
         kept = _verify_code(args.task, rows, min_votes)
     else:
         if not args.db:
             raise SymgenError("--task sql needs --db")
         kept = []
+        seeds = read_pairs(args.seeds) if args.seeds else []
+        known = conventions((p.question, p.query) for p in seeds)
         with open_database(args.db) as db:
             _warn(db.warnings)
             task = SqlTask(db, allow_empty=args.allow_empty)
             for row in rows:
                 verdict = verify(task, _candidates(row), min_votes)
-                if verdict.kept:
+                if verdict.kept and unstated_numbers(verdict.program or "", row["question"], known):
+                    unstated += 1
+                elif verdict.kept:
                     kept.append(
                         {
                             "question": row["question"],
@@ -219,6 +225,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
                     )
     write_jsonl(args.out, kept)
     print(f"{len(kept)} of {len(rows)} questions kept in {args.out}")
+    if unstated:
+        print(f"{unstated} agreed but refused: their SQL compares with a number never stated")
     return 0
 
 
@@ -737,6 +745,13 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--out", required=True)
     ver.add_argument("--min-votes", default=vcfg.min_votes)
     ver.add_argument("--allow-empty", action="store_true")
+    ver.add_argument(
+        "--seeds",
+        default=None,
+        help="(--task sql) the users' seed pairs: numbers they compare with unstated ('major' "
+        "cities → population > 150000) are conventions; any other number a kept SQL compares "
+        "with must be stated in its question (refused as unstated_number either way)",
+    )
     ver.set_defaults(func=cmd_verify)
 
     ask = sub.add_parser("ask", help="answer one question with the LLM directly (the baseline)")

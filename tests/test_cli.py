@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from symgen.cli import main
+from symgen.dataset import read_jsonl, write_jsonl
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -226,3 +227,35 @@ def test_verify_command(capsys: pytest.CaptureFixture[str], geo_db: Path, tmp_pa
         capsys, "verify", "--db", str(geo_db), "--candidates", str(cands), "--out", str(out)
     )
     assert code == 2 and "'candidates' must be a list" in err
+
+
+def test_verify_refuses_unstated_numbers_but_keeps_the_seeds_conventions(
+    capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    """Both questions' candidates agree; "major" means 150000 in the seeds (kept with --seeds),
+    while the capital question never asks for an area (refused either way)."""
+    major = (
+        "SELECT city.city_name FROM city WHERE city.state_name='texas' AND city.population>150000"
+    )
+    smuggled = (
+        "SELECT state.capital FROM state WHERE state.state_name='wisconsin' AND state.area<70000"
+    )
+    cands = tmp_path / "cands.jsonl"
+    write_jsonl(
+        cands,
+        [
+            {"question": q, "candidates": [{"query": sql, "logprob": -0.1}] * 2}
+            for q, sql in [
+                ("what are the major cities in texas", major),
+                ("what is the capital of wisconsin", smuggled),
+            ]
+        ],
+    )
+    out = tmp_path / "kept.jsonl"
+    args = ["verify", "--db", str(geo_db), "--candidates", str(cands), "--out", str(out)]
+    args += ["--min-votes", "2"]
+    code, stdout, _ = run(capsys, *args, "--seeds", str(geo_dir / "seed_10.jsonl"))
+    assert code == 0 and "1 of 2 questions kept" in stdout and "1 agreed but refused" in stdout
+    assert [r["query"] for r in read_jsonl(out)] == [major]
+    code, stdout, _ = run(capsys, *args)  # no seeds: no conventions, so "major" is unstated
+    assert code == 0 and "0 of 2 questions kept" in stdout and "2 agreed but refused" in stdout
