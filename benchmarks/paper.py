@@ -37,7 +37,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from benchmarks.common import (
     RESULTS,
@@ -160,42 +160,41 @@ def llm_rows(
     return rows
 
 
+class Source(NamedTuple):
+    """One of the SymGen row's data sources."""
+
+    questions_from: str  # symgen generate --questions-from
+    templates: tuple[str, ...]  # only these grammar templates (programs)
+    file: str  # under benchmarks/generated/<generator>/
+    count_flag: str  # the flag (args attribute) that sets how many questions
+    describe_results: bool = False  # programs described with their results
+
+
 COMPOUND = ("superlative", "nested", "extreme", "ranking", "count")
-# The SymGen row's data sources: (questions_from, only these templates, file name, count flag,
-# programs described with their results). The first program-first files were generated before
-# the describer saw results; the `*_results` ones describe the same sampled programs with them.
+# The first program-first files were generated before the describer saw results (and are pinned
+# to that); the `*_results` ones describe the same sampled programs with them.
 SOURCES = {
-    "llm": ("llm", (), "geoquery.symgen.jsonl", "symgen_questions", False),
-    "programs": ("programs", (), "geoquery.programs.jsonl", "program_questions", False),
-    "attribute": (
-        "programs",
-        ("attribute",),
-        "geoquery.attribute.jsonl",
-        "attribute_questions",
-        False,
+    "llm": Source("llm", (), "geoquery.symgen.jsonl", "symgen_questions"),
+    "programs": Source("programs", (), "geoquery.programs.jsonl", "program_questions"),
+    "attribute": Source(
+        "programs", ("attribute",), "geoquery.attribute.jsonl", "attribute_questions"
     ),
-    "compound": ("programs", COMPOUND, "geoquery.compound.jsonl", "compound_questions", False),
-    "attribute_results": (
+    "compound": Source("programs", COMPOUND, "geoquery.compound.jsonl", "compound_questions"),
+    "attribute_results": Source(
         "programs",
         ("attribute",),
         "geoquery.attribute.results.jsonl",
         "attribute_results_questions",
-        True,
+        describe_results=True,
     ),
-    "compound_results": (
+    "compound_results": Source(
         "programs",
         COMPOUND,
         "geoquery.compound.results.jsonl",
         "compound_results_questions",
-        True,
+        describe_results=True,
     ),
-    "paraphrases": (
-        "paraphrases",
-        (),
-        "geoquery.paraphrases.jsonl",
-        "paraphrase_questions",
-        False,
-    ),
+    "paraphrases": Source("paraphrases", (), "geoquery.paraphrases.jsonl", "paraphrase_questions"),
 }
 EXTRA_SOURCES = ("attribute", "compound", "attribute_results", "compound_results")
 
@@ -212,17 +211,20 @@ def generate(
     (`llm`, --symgen-questions), program-first (`programs`, --program-questions), program-first
     on the attribute template only (`attribute`, --attribute-questions), on the templates of
     superlatives, nesting, rankings and counts (`compound`, --compound-questions), or rewrites
-    of the pairs in `paraphrase_from` (`paraphrases`, --paraphrase-questions)."""
-    questions_from, templates, _, count, results = SOURCES[source]
-    programs = questions_from in ("programs", "paraphrases")
+    of the pairs in `paraphrase_from` (`paraphrases`, --paraphrase-questions); the `*_results`
+    sources are the attribute and compound ones described with each program's result."""
+    spec = SOURCES[source]
+    programs = spec.questions_from in ("programs", "paraphrases")
     stats = run_generate(
         db_path=db,
         seeds_path=seeds,
         out_path=out,
         open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
-        n_questions=getattr(args, count),
+        n_questions=getattr(args, spec.count_flag),
         qcfg=QuestionGenConfig(
-            source=questions_from, templates=templates, describe_results=results
+            source=spec.questions_from,
+            templates=spec.templates,
+            describe_results=spec.describe_results,
         ),
         acfg=AnswerGenConfig(samples=PROGRAM_FIRST_SAMPLES) if programs else AnswerGenConfig(),
         vcfg=VerifyConfig(min_votes=PROGRAM_FIRST_MIN_VOTES)
@@ -252,14 +254,16 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     """The SymGen row's training files: the generated pairs (--questions-from) and the seeds,
     value-swapped into one file when `--augment N` asks (as `symgen demo` does)."""
     sources = ["llm", "programs"] if args.questions_from == "both" else [args.questions_from]
-    sources += [s for s in EXTRA_SOURCES if getattr(args, SOURCES[s][3], 0)]
-    names = {s: spec[2] for s, spec in SOURCES.items()}
+    sources += [s for s in EXTRA_SOURCES if getattr(args, SOURCES[s].count_flag, 0)]
+    names = {s: spec.file for s, spec in SOURCES.items()}
     if args.reviewer:
         names["llm"] = "geoquery.symgen.reviewed.jsonl"
     store, work = generated_dir(DATA, args.generator), generated_dir(work, args.generator)
     outs = [
         first_questions(
-            generate(args, db, seeds, store / names[s], s), getattr(args, SOURCES[s][3]), work
+            generate(args, db, seeds, store / names[s], s),
+            getattr(args, SOURCES[s].count_flag),
+            work,
         )
         for s in sources
     ]
