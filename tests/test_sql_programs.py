@@ -14,6 +14,7 @@ import pytest
 
 from symgen.database import Table
 from symgen.dataset import read_pairs
+from symgen.generate import GenStats, Sample
 from symgen.pipeline import SqlContext, build_context
 from symgen.sql_programs import TEMPLATES, entity_column, sample_programs, worth_asking
 from symgen.tasks.sql import SqlTask, static_check
@@ -235,13 +236,9 @@ class Describer:
     name = "scripted"
 
     def __init__(self) -> None:
-        from symgen.generate import GenStats
+        self.stats, self.described = GenStats(), list[str]()
 
-        self.stats, self.described = GenStats(), []  # type: ignore[var-annotated]
-
-    def sample(self, prompt: str, *, n: int = 1, **_: object) -> list:  # type: ignore[type-arg]
-        from symgen.generate import Sample
-
+    def sample(self, prompt: str, *, n: int = 1, **_: object) -> list[Sample]:
         if prompt.endswith("-- Question:"):
             self.described.append(prompt)
             return [
@@ -253,32 +250,37 @@ class Describer:
         pass
 
 
-@pytest.mark.parametrize("results", [True, False])
-def test_program_stage_shows_the_describer_each_programs_result(
-    ctx: SqlContext, geo_dir: Path, tmp_path: Path, results: bool
-) -> None:
-    """The describe prompt of every sampled program ends with what that program returns (read
-    from the DB), after the seeds' own results; `describe_results=False` shows none."""
+def _run_programs(geo_dir: Path, out: Path, gen: Describer, n: int, results: bool) -> None:
+    """A program-first `run_generate` on GeoQuery with a scripted generator: 2 answers each."""
     from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
-    from symgen.database import open_database
-    from symgen.dataset import read_jsonl
     from symgen.pipeline import run_generate
-    from symgen.prompt import result_line
 
-    gen = Describer()
-    out = tmp_path / "p.jsonl"
     run_generate(
         db_path=geo_dir / "geography.sqlite",
         seeds_path=geo_dir / "seed_10.jsonl",
         out_path=out,
         open_gen=lambda: gen,
-        n_questions=3,
+        n_questions=n,
         qcfg=QuestionGenConfig(source="programs", describe_results=results),
         acfg=AnswerGenConfig(samples=2),
         vcfg=VerifyConfig(min_votes="1"),
         progress=False,
         log=lambda _m: None,
     )
+
+
+@pytest.mark.parametrize("results", [True, False])
+def test_program_stage_shows_the_describer_each_programs_result(
+    ctx: SqlContext, geo_dir: Path, tmp_path: Path, results: bool
+) -> None:
+    """The describe prompt of every sampled program ends with what that program returns (read
+    from the DB), after the seeds' own results; `describe_results=False` shows none."""
+    from symgen.database import open_database
+    from symgen.dataset import read_jsonl
+    from symgen.prompt import result_line
+
+    gen = Describer()
+    _run_programs(geo_dir, tmp_path / "p.jsonl", gen, 3, results)
     asked = read_jsonl(tmp_path / "p.questions.jsonl")
     assert len(asked) == 3 == len(gen.described)
     with open_database(geo_dir / "geography.sqlite") as db:
@@ -295,25 +297,12 @@ def test_older_program_run_resumes_only_with_describe_results_off(
 ) -> None:
     """A program-first run from before the option (no describe_results in its identity) is not
     silently extended with differently described questions; the error says how to resume."""
-    from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
     from symgen.errors import SymgenError
-    from symgen.pipeline import run_generate
 
     out = tmp_path / "p.jsonl"
 
     def run(results: bool) -> None:
-        run_generate(
-            db_path=geo_dir / "geography.sqlite",
-            seeds_path=geo_dir / "seed_10.jsonl",
-            out_path=out,
-            open_gen=Describer,
-            n_questions=1,
-            qcfg=QuestionGenConfig(source="programs", describe_results=results),
-            acfg=AnswerGenConfig(samples=2),
-            vcfg=VerifyConfig(min_votes="1"),
-            progress=False,
-            log=lambda _m: None,
-        )
+        _run_programs(geo_dir, out, Describer(), 1, results)
 
     run(False)  # what an older run's files look like
     assert (
