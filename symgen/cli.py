@@ -550,6 +550,23 @@ def cmd_augment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compose(args: argparse.Namespace) -> int:
+    from symgen.compose_run import run_compose
+
+    outcome = run_compose(
+        db_path=args.db,
+        seeds_path=Path(args.seeds),
+        pairs_paths=[Path(p) for p in args.pairs],
+        out_path=Path(args.out),
+        open_gen=_open_gen(args),
+        n_questions=args.questions,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    print(f"{json.dumps(dict(outcome))} -> {args.out}")
+    return 0
+
+
 def cmd_db_copy(args: argparse.Namespace) -> int:
     from symgen.database import public_spec
     from symgen.db_copy import copy_sqlite
@@ -859,6 +876,22 @@ def build_parser() -> argparse.ArgumentParser:
         "the question has one superlative and the SQL one direction that agree",
     )
     au.set_defaults(func=cmd_augment)
+
+    cm = sub.add_parser(
+        "compose",
+        help="nested SQL pairs from verified ones: one pair's answer replaces a value another "
+        "pair's question names; the LLM joins the two questions",
+    )
+    cm.add_argument("--db", required=True, help="the database the pairs run on: " + DB_HELP)
+    cm.add_argument("--seeds", required=True, help="the seed pairs (also composed)")
+    cm.add_argument(
+        "--pairs", action="append", default=[], help="verified pairs JSONL (repeatable)"
+    )
+    cm.add_argument("--out", required=True, help="composed pairs JSONL (rerun to resume)")
+    cm.add_argument("--questions", type=int, default=100, help="composed pairs to keep")
+    _add_generator(cm)
+    cm.add_argument("--quiet", action="store_true", help="no progress bar")
+    cm.set_defaults(func=cmd_compose)
 
     cp = sub.add_parser(
         "db-copy", help="copy a SQLite database into a new .duckdb file or a PostgreSQL database"

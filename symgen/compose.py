@@ -1,0 +1,263 @@
+"""Compose verified pairs: one pair's answer stands in for a value another pair's question names.
+
+Why: nested questions ("the populations of the states the mississippi runs through", "rivers in
+the states bordering alabama") were 76 of the 121 GeoQuery dev questions the task model missed
+(2026-12-01), and no check by agreement keeps them: the 1.5B describes such programs badly and
+its own answers to them rarely run, so back-translation refuses nearly all (6 of 390 nested
+programs kept). Their parts are easy, though, and already verified: "what is the population of
+montana" and "which states does the mississippi run through". Replacing `state.state_name=
+'montana'` by `state.state_name IN (<the second SQL>)` is correct by construction when the
+second SQL returns values of the same kind (both state names, `domain`), and it runs; the LLM
+only joins the two questions' words, which `fusion_rejection` checks: the replaced value gone,
+every other value and content word of both questions still there.
+
+Pure except `fuse_question`, which calls the generator; execution is the caller's
+(`symgen.compose_run`).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from symgen.generate import Generator
+from symgen.paraphrase import values_named
+from symgen.questions import clean_question, question_key
+from symgen.sql_programs import SchemaFacts, entity_column
+
+_T = TypeVar("_T")
+_STRING = re.compile(r"'(?:[^']|'')*'")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+# `table.column = 'value'` (the outer pair's filter a composition replaces)
+_EQUALS = re.compile(r"\b(\w+)\.(\w+)\s*=\s*'((?:[^']|'')*)'")
+# a single projected column, no aggregate (the inner pair's answer is a set of values)
+_PROJECTION = re.compile(r"^\s*SELECT\s+(?:DISTINCT\s+)?(\w+)\.(\w+)\s+FROM\b", re.IGNORECASE)
+
+FUSE_INSTRUCTION = (
+    "-- Two questions become one: the answer to the second question replaces the quoted name "
+    "in the first. Write the combined question as a user would ask it, keeping every other "
+    "name and number exactly as written."
+)
+# Domain-neutral (not the user's data), like the paraphrase demos: they teach the joining.
+FUSE_DEMOS = (
+    (
+        'what is the budget of "sales"',
+        "which departments does alice work in",
+        "what is the budget of the departments alice works in",
+    ),
+    (
+        'which employees work in "berlin"',
+        "what city has the largest office",
+        "which employees work in the city with the largest office",
+    ),
+    (
+        'how many projects does "bob" lead',
+        "who manages the marketing department",
+        "how many projects does the manager of the marketing department lead",
+    ),
+    (
+        'what is the cheapest product made in "ohio"',
+        "where are the suppliers of acme located",
+        "what is the cheapest product made where the suppliers of acme are located",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Composition:
+    """`outer`'s filter `column = 'value'` replaced by `column IN (inner_sql)`."""
+
+    outer_question: str
+    outer_sql: str
+    inner_question: str
+    inner_sql: str
+    column: str  # table.column in the outer SQL
+    value: str  # the value the inner answer replaces
+    sql: str
+
+
+def domain(f: SchemaFacts, table: str, column: str) -> tuple[str, str] | None:
+    """The entity column whose values `table.column` holds: state.state_name for river.traverse,
+    border_info.border and state.state_name itself; None for a column naming no entity."""
+    own = [(table, column)] if column == entity_column(f, table) else []
+    linked = [
+        (b, cb)
+        for a, ca, b, cb in f.links
+        if (a, ca) == (table, column) and cb == entity_column(f, b)
+    ]
+    unique = [(b, cb) for b, cb in [*own, *linked] if (b, cb) not in f.grouping]
+    if not unique:
+        return None
+    # state_name's own table (state) before another keyed by it (highlow)
+    return min(unique, key=lambda t: (t[0] not in t[1], t[0]))
+
+
+def _unquote(value: str) -> str:
+    return value.replace("''", "'")
+
+
+def outer_filters(f: SchemaFacts, question: str, sql: str) -> list[tuple[str, str, str]]:
+    """(table.column, value, its domain's "t.c") the question names and the SQL filters on."""
+    named = set(values_named(question, sql))
+    found = []
+    for table, column, value in dict.fromkeys(_EQUALS.findall(sql)):
+        dom = domain(f, table, column)
+        if dom is not None and _unquote(value) in named:
+            found.append((f"{table}.{column}", value, f"{dom[0]}.{dom[1]}"))
+    return found
+
+
+def inner_domain(f: SchemaFacts, sql: str) -> str | None:
+    """The domain of the values `sql` answers with, when it answers with one column's values."""
+    m = _PROJECTION.match(sql)
+    if m is None:
+        return None
+    dom = domain(f, m.group(1), m.group(2))
+    return None if dom is None else f"{dom[0]}.{dom[1]}"
+
+
+def compose_sql(outer_sql: str, column: str, value: str, inner_sql: str) -> str:
+    """Every `column = 'value'` of `outer_sql` becomes `column IN(inner_sql)`."""
+    inner = inner_sql.strip().rstrip(";").strip()
+    table, col = column.split(".")
+    pattern = re.compile(rf"\b{re.escape(table)}\.{re.escape(col)}\s*=\s*'{re.escape(value)}'")
+    return pattern.sub(lambda _: f"{column} IN({inner})", outer_sql)
+
+
+def shape(sql: str) -> str:
+    """`sql` with its literals blanked: pairs that differ only in values share a shape."""
+    return _NUMBER.sub("0", _STRING.sub("''", sql))
+
+
+def _by_shape(items: list[_T], sql_of: Callable[[_T], str]) -> list[list[_T]]:
+    groups: dict[str, list[_T]] = {}
+    for item in items:
+        groups.setdefault(shape(sql_of(item)), []).append(item)
+    return list(groups.values())
+
+
+def compositions(
+    f: SchemaFacts, pairs: Sequence[tuple[str, str]], rng: random.Random
+) -> Iterator[Composition]:
+    """Endless random compositions of `pairs` whose parts fit (same domain, different pairs),
+    each (outer, inner, filter) at most once; stops when none is left. Both parts are drawn
+    shape first, then a pair of that shape: otherwise the commonest shape ("what state is X
+    in", one per city) would fill the data."""
+    inner_pairs: dict[str, list[tuple[str, str]]] = {}
+    for q, sql in pairs:
+        if (dom := inner_domain(f, sql)) is not None:
+            inner_pairs.setdefault(dom, []).append((q, sql))
+    inners = {dom: _by_shape(ps, lambda p: p[1]) for dom, ps in inner_pairs.items()}
+    outers = _by_shape(
+        [
+            (q, sql, filt)
+            for q, sql in pairs
+            for filt in outer_filters(f, q, sql)
+            if filt[2] in inners
+        ],
+        lambda o: o[1],
+    )
+    total = sum(len(group) for group in outers) * max(map(len, inner_pairs.values()), default=0)
+    seen: set[tuple[str, str, str]] = set()
+    misses = 0
+    while outers and misses < 10 * total + 1000:
+        q, sql, (column, value, dom) = rng.choice(rng.choice(outers))
+        iq, isql = rng.choice(rng.choice(inners[dom]))
+        key = (q, iq, column)
+        if key in seen or question_key(iq) == question_key(q):
+            misses += 1
+            continue
+        misses = 0
+        seen.add(key)
+        yield Composition(q, sql, iq, isql, column, value, compose_sql(sql, column, value, isql))
+
+
+def fuse_prompt(outer_question: str, value: str, inner_question: str) -> str:
+    """The prompt whose continuation is the combined question (stop at the end of the line);
+    everything before the last three lines is shared, so llama.cpp caches it."""
+    shots = "\n\n".join(
+        f"-- Question: {a}\n-- The quoted name is the answer to: {b}\n-- Combined: {c}"
+        for a, b, c in FUSE_DEMOS
+    )
+    marked = re.sub(
+        rf"(?<!\w){re.escape(value)}(?!\w)",
+        f'"{value}"',
+        " ".join(outer_question.split()),
+        count=1,
+    )
+    return (
+        f"{FUSE_INSTRUCTION}\n\n{shots}\n\n-- Question: {marked}\n"
+        f"-- The quoted name is the answer to: {' '.join(inner_question.split())}\n-- Combined:"
+    )
+
+
+def fusion_rejection(fused: str, c: Composition, min_words: int, max_words: int) -> str | None:
+    """Why `fused` cannot stand for `c.sql`, or None: it must name what the inner question
+    names, and no longer the value the inner answer replaced."""
+    if not min_words <= len(fused.split()) <= max_words:
+        return "fusion_length"
+    words = fused.lower()
+    if re.search(rf"(?<!\w){re.escape(_unquote(c.value).lower())}(?!\w)", words) and not re.search(
+        rf"(?<!\w){re.escape(_unquote(c.value).lower())}(?!\w)", c.inner_question.lower()
+    ):
+        return "fusion_kept_value"
+    named = values_named(c.inner_question, c.inner_sql)
+    outer_named = [v for v in values_named(c.outer_question, c.outer_sql) if v != _unquote(c.value)]
+    if any(
+        not re.search(rf"(?<!\w){re.escape(v.lower())}(?!\w)", words)
+        for v in [*named, *outer_named]
+    ):
+        return "fusion_lost_value"
+    if dropped_words(fused, c):
+        return "fusion_dropped_words"
+    return None
+
+
+# function words a joined question may reword or drop ("what state does X belong to" → "the
+# state of X"); every other word of either question must survive the join
+# fmt: off
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or",
+    "as", "is", "are", "was", "were", "be", "been", "being", "what", "which", "who", "whom",
+    "whose", "where", "when", "how", "many", "much", "does", "do", "did", "has", "have",
+    "having", "there", "their", "its", "it", "this", "that", "these", "those", "me", "give",
+    "name", "list", "show", "tell", "find", "all", "any", "some", "each", "every", "belong",
+    "located", "lie",
+})
+# fmt: on
+
+
+def _stem(word: str) -> str:
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + repl
+    return word
+
+
+def _content(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9]+", text.lower().replace("'s", ""))
+    return {_stem(w) for w in words if w not in _FUNCTION_WORDS}
+
+
+def dropped_words(fused: str, c: Composition) -> set[str]:
+    """Content words of the two questions the joined one lost (the replaced value aside):
+    measured on 30 joins by hand, 11 were wrong and 8 of those had dropped a word that
+    mattered ("bordering", "capital", "smaller population")."""
+    kept = _content(fused)
+    outer = _content(c.outer_question) - _content(_unquote(c.value))
+    return (outer | _content(c.inner_question)) - kept
+
+
+def fuse_question(generator: Generator, c: Composition, seed: int) -> str:
+    (sample,) = generator.sample(
+        fuse_prompt(c.outer_question, _unquote(c.value), c.inner_question),
+        n=1,
+        temperature=0.0,
+        max_tokens=60,
+        stop=("\n",),
+        seed=seed,
+    )
+    return clean_question(sample.text)
