@@ -51,6 +51,7 @@ from benchmarks.common import (
     shared_data,
 )
 from symgen.augment import with_augmented
+from symgen.compose_run import run_compose
 from symgen.config import (
     GROUNDING,
     PROGRAM_FIRST_MIN_VOTES,
@@ -86,7 +87,7 @@ ROWS = [
 ]
 # Rows whose training data holds no human train pair but the seeds: `--held-out-train` also
 # scores them on GeoQuery train without the seed questions.
-HELD_OUT_ROWS = ("task_symgen_10seeds", "task_seeds_only")
+HELD_OUT_ROWS = ("llm_10shot_greedy", "task_symgen_10seeds", "task_seeds_only")
 COLUMNS = [
     "name",
     "exec_acc",
@@ -107,9 +108,11 @@ def llm_rows(
     db_paths: dict[str, Path],
     wanted: set[str],
     cache_dir: Path = WORK / "rows",
+    held_out: list[Item] | None = None,
 ) -> list[dict[str, Any]]:
     """The generator's own accuracy, prompted per database by `contexts()` (built only when a
-    row is not cached: these rows take the longest)."""
+    row is not cached: these rows take the longest); greedy also on `held_out` when given, as
+    its own cached run whose accuracy joins the dev row (`exec_acc_train`)."""
     _, specs = load_registry()
     spec = specs[args.generator]
     base = {
@@ -118,28 +121,30 @@ def llm_rows(
         "train_minutes": 0.0,
     }
     plan = [
-        ("llm_10shot_greedy", 1, items),
-        ("llm_10shot_selfconsistency", args.sc_samples, items[: args.sc_limit or None]),
+        ("llm_10shot_greedy", 1, items, "dev"),
+        ("llm_10shot_selfconsistency", args.sc_samples, items[: args.sc_limit or None], "dev"),
     ]
+    if held_out:
+        plan.append(("llm_10shot_greedy", 1, held_out, "held_out"))
     rows: list[dict[str, Any]] = []
     todo = []
-    for name, samples, subset in plan:
+    for name, samples, subset, split in plan:
         which = hashlib.sha256(repr([(i.db, i.question) for i in subset]).encode()).hexdigest()
         key = f"{name}-{args.generator}-{samples}s-{len(subset)}q-{which[:8]}-{args.threads}t"
         cache = cache_dir / f"{key}.json"
         if name not in wanted:
             continue
         if cache.is_file():
-            rows.append(json.loads(cache.read_text()) | {"cached": True})
+            rows.append(json.loads(cache.read_text()) | {"cached": True, "split": split})
         else:
-            todo.append((name, samples, subset, cache))
+            todo.append((name, samples, subset, split, cache))
     if not todo:
-        return rows
+        return _held_out_joined(rows)
     ctxs = contexts()
     base["train_pairs"] = sum(len(c.demos) for c in ctxs.values())
     gen: Generator = open_generator(args.generator, n_threads=args.threads)
     try:
-        for name, samples, subset, cache in todo:
+        for name, samples, subset, split, cache in todo:
 
             def predict(db: str, q: str, k: int = samples) -> str:
                 verdict, cands = answer(
@@ -160,10 +165,21 @@ def llm_rows(
             row["measured_at"] = time.strftime("%Y-%m-%d %H:%M")
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps(row, indent=2))
-            rows.append(row)
+            rows.append(row | {"split": split})
     finally:
         gen.close()
-    return rows
+    return _held_out_joined(rows)
+
+
+def _held_out_joined(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each held-out run as two columns of its dev row."""
+    dev = [r for r in rows if r["split"] == "dev"]
+    for extra in (r for r in rows if r["split"] != "dev"):
+        for r in dev:
+            if r["name"] == extra["name"]:
+                r["exec_acc_train"] = extra["exec_acc"]
+                r["exact_match_train"] = extra["exact_match"]
+    return [{k: v for k, v in r.items() if k != "split"} for r in dev]
 
 
 class Source(NamedTuple):
@@ -292,6 +308,8 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
             write_jsonl(outs[i], kept)
             unstated += dropped
     print(f"unstated numbers: {unstated} generated pairs dropped")
+    if getattr(args, "composition_questions", 0):
+        outs.append(compose(args, db, seeds, outs, store, work))
     if not args.augment:
         return [*outs, seeds]
     records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
@@ -302,6 +320,9 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     reviewed = ".reviewed" if args.reviewer else ""
     programs = "".join(f".{s}" for s in EXTRA_SOURCES if s in sources)
     para = ".para" if getattr(args, "paraphrase_questions", 0) else ""
+    para += (
+        f".comp{args.composition_questions}" if getattr(args, "composition_questions", 0) else ""
+    )
     flip = ".flip" if getattr(args, "flip", False) else ""
     path = (
         work
@@ -310,6 +331,26 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     write_jsonl(path, records)
     print(f"value-swapped: {aug}, {len(records)} pairs in {path}")
     return [path]
+
+
+def compose(
+    args: argparse.Namespace, db: Path, seeds: Path, outs: list[Path], store: Path, work: Path
+) -> Path:
+    """Nested pairs composed from the kept ones (`symgen compose`, --composition-questions):
+    one pair's answer replaces a value another pair's question names; the first N kept."""
+    out = store / "geoquery.compositions.jsonl"
+    outcome = run_compose(
+        db_path=db,
+        seeds_path=seeds,
+        pairs_paths=outs,
+        out_path=out,
+        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
+        n_questions=args.composition_questions,
+    )
+    print(f"SymGen data (compositions) on {db.stem}: {json.dumps(dict(outcome))}")
+    path = work / f"{out.stem}.first{args.composition_questions}.jsonl"
+    write_jsonl(path, read_jsonl(out)[: args.composition_questions])
+    return path
 
 
 def human_subset(geo: Path, n: int) -> Path:
@@ -497,6 +538,13 @@ def main() -> None:
             "(`symgen generate --describe-results on`; the same sampled programs first), added "
             "to the SymGen row's data (0: none)",
         )
+    ap.add_argument(
+        "--composition-questions",
+        type=int,
+        default=0,
+        help="also nested pairs composed from the SymGen row's kept pairs and seeds (one "
+        "pair's answer replacing a value another's question names; symgen compose), 0: none",
+    )
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
     ap.add_argument(
         "--flip",
@@ -542,13 +590,13 @@ def main() -> None:
         "task_human_100": lambda: [human_subset(geo, 100)],
         "task_human_600": lambda: [geo / "train.jsonl"],
     }
-    if wanted & {"llm_10shot_greedy", "llm_10shot_selfconsistency"}:
 
-        def contexts() -> dict[str, SqlContext]:
-            return {"geography": build_context(db, read_pairs(seeds))}
+    def contexts() -> dict[str, SqlContext]:
+        return {"geography": build_context(db, read_pairs(seeds))}
 
-        rows += llm_rows(args, contexts, items, {"geography": db}, wanted)
     held_out = held_out_items(geo, seeds) if args.held_out_train else None
+    if wanted & {"llm_10shot_greedy", "llm_10shot_selfconsistency"}:
+        rows += llm_rows(args, contexts, items, {"geography": db}, wanted, held_out=held_out)
     for name, files in data.items():
         if name in wanted:
             unseen = held_out if name in HELD_OUT_ROWS else None
