@@ -194,22 +194,21 @@ def fuse_prompt(outer_question: str, value: str, inner_question: str) -> str:
     )
 
 
+def _mentions(text: str, value: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", text.lower()) is not None
+
+
 def fusion_rejection(fused: str, c: Composition, min_words: int, max_words: int) -> str | None:
-    """Why `fused` cannot stand for `c.sql`, or None: it must name what the inner question
-    names, and no longer the value the inner answer replaced."""
+    """Why `fused` cannot stand for `c.sql`, or None: it no longer names the replaced value
+    (unless the inner question does), and keeps every other value and content word of both."""
     if not min_words <= len(fused.split()) <= max_words:
         return "fusion_length"
-    words = fused.lower()
-    if re.search(rf"(?<!\w){re.escape(_unquote(c.value).lower())}(?!\w)", words) and not re.search(
-        rf"(?<!\w){re.escape(_unquote(c.value).lower())}(?!\w)", c.inner_question.lower()
-    ):
+    value = _unquote(c.value)
+    if _mentions(fused, value) and not _mentions(c.inner_question, value):
         return "fusion_kept_value"
     named = values_named(c.inner_question, c.inner_sql)
-    outer_named = [v for v in values_named(c.outer_question, c.outer_sql) if v != _unquote(c.value)]
-    if any(
-        not re.search(rf"(?<!\w){re.escape(v.lower())}(?!\w)", words)
-        for v in [*named, *outer_named]
-    ):
+    outer_named = [v for v in values_named(c.outer_question, c.outer_sql) if v != value]
+    if not all(_mentions(fused, v) for v in [*named, *outer_named]):
         return "fusion_lost_value"
     if dropped_words(fused, c):
         return "fusion_dropped_words"
