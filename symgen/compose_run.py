@@ -20,10 +20,11 @@ from symgen.config import QuestionGenConfig
 from symgen.dataset import JsonlAppender, read_jsonl, read_pairs, read_resumable
 from symgen.errors import SymgenError
 from symgen.generate import Generator
-from symgen.pipeline import SqlContext, build_context
+from symgen.pipeline import SqlContext, build_context, check_same_generator
 from symgen.progress import bar as progress_bar
 from symgen.questions import question_key
 from symgen.sql_programs import worth_asking
+from symgen.tasks.sql import results_match
 
 
 def _key(c: Composition) -> str:
@@ -56,8 +57,9 @@ def run_compose(
     for p in [seeds_path, *pairs_paths]:
         if not p.exists():
             raise SymgenError(f"{p}: no such file (verified pairs from `symgen generate`)")
-    ctx = build_context(db_path, read_pairs(seeds_path))
-    pairs = [(p.question, p.query) for p in read_pairs(seeds_path)]
+    seeds = read_pairs(seeds_path)
+    ctx = build_context(db_path, seeds)
+    pairs = [(p.question, p.query) for p in seeds]
     for path in pairs_paths:
         pairs += [(r["question"], r["query"]) for r in read_jsonl(path, ("question", "query"))]
     pairs = list(dict.fromkeys(pairs))
@@ -80,11 +82,11 @@ def run_compose(
         return outcome
     cfg = QuestionGenConfig()
     generator = open_gen()
-    if previous and previous.get("generator") not in (None, generator.name):
+    try:
+        check_same_generator(previous, generator.name, out_path)
+    except SymgenError:
         generator.close()
-        raise SymgenError(
-            f"{out_path} was composed by {previous['generator']}, not {generator.name}"
-        )
+        raise
     run_path.parent.mkdir(parents=True, exist_ok=True)
     run_path.write_text(json.dumps({"identity": identity, "generator": generator.name}, indent=2))
     seen_q = {question_key(q) for q, _ in pairs} | {question_key(r["question"]) for r in kept}
@@ -143,6 +145,6 @@ def _refusal(ctx: SqlContext, c: Composition, seen_sql: set[str], max_rows: int)
     if not worth_asking(run.rows, max_rows, repeats_ok=True):
         return "result_unasked"
     before = ctx.db.execute(c.outer_sql)
-    if before.rows is not None and sorted(map(repr, before.rows)) == sorted(map(repr, run.rows)):
+    if before.rows is not None and results_match(before.rows, run.rows, ordered=False):
         return "same_result"
     return None

@@ -543,7 +543,7 @@ def run_generate(
             # run.json keeps describing the run that made the data, not today's defaults
             return stats
         generator = open_gen()
-        _check_same_generator(previous, generator.name, out_path)
+        check_same_generator(previous, generator.name, out_path)
         if isinstance(ctx, SqlContext) and ctx.min_pmi is not None:
             ctx.reviewer(generator)
         if missing > 0:
@@ -596,7 +596,7 @@ def run_generate(
     return stats
 
 
-def _check_same_generator(previous: dict[str, Any] | None, name: str, out_path: Path) -> None:
+def check_same_generator(previous: dict[str, Any] | None, name: str, out_path: Path) -> None:
     """A resumed run answers with the LLM that began it: the run's identity covers the DB, seeds
     and prompt but a generator is only known once loaded, and pairs from two LLMs in one file
     would make the file's run.json, and any benchmark row trained on it, name the wrong one."""
