@@ -376,6 +376,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from symgen.ensemble import make_ensemble
+
+    manifest = make_ensemble(args.model, args.out, name=args.name)
+    print(
+        f"ensemble of {len(manifest['ensemble'])} models in {args.out}: "
+        f"{manifest['params']:,} parameters, {manifest['mb_on_disk']} MB"
+    )
+    return 0
+
+
 def _add_decoding(p: argparse.ArgumentParser) -> None:
     """How `complete` and `eval` decode: the same choices the editor's settings offer."""
     p.add_argument("--beams", type=int, default=4)
@@ -829,6 +840,18 @@ def build_parser() -> argparse.ArgumentParser:
         "than the average",
     )
     ex.set_defaults(func=cmd_export)
+
+    en = sub.add_parser(
+        "ensemble",
+        help="one model from several exported ones trained on the same data (e.g. other "
+        "--seed): decoding averages their next-token probabilities",
+    )
+    en.add_argument(
+        "--model", action="append", required=True, help="exported model dir (twice or more)"
+    )
+    en.add_argument("--out", required=True, help="ensemble model directory")
+    en.add_argument("--name", default=None)
+    en.set_defaults(func=cmd_ensemble)
 
     co = sub.add_parser("complete", help="SQL or code for one request from an exported model")
     co.add_argument("--model", required=True)

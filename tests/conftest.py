@@ -71,6 +71,22 @@ def pairs(geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def memorised(model_dir: Path, pairs: Path, db_path: Path, int8: bool | None = None) -> int:
+    """How many of `pairs` the exported model answers with the gold rows (beam search of 4)."""
+    from symgen.engine import TaskModel
+    from symgen.sqlite_db import ReadOnlyDatabase
+    from symgen.task_data import DbKnowledge
+
+    db = DbKnowledge.load(db_path)
+    model = TaskModel(model_dir, int8=int8)
+    right = 0
+    with ReadOnlyDatabase(db_path) as conn:
+        for row in map(json.loads, pairs.read_text().splitlines()):
+            got = model.complete(db, row["question"], beams=4)
+            right += got.valid and conn.execute(got.sql).rows == conn.execute(row["query"]).rows
+    return right
+
+
 def train_cmd(pairs: Path, db: Path, out: Path) -> list[str]:
     return [
         *SYMGEN,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from symgen.sqlite_db import ReadOnlyDatabase
-from tests.conftest import N_PAIRS, RO_PASSWORD, RO_USER, SYMGEN
+from tests.conftest import N_PAIRS, RO_PASSWORD, RO_USER, SYMGEN, memorised
 from tests.pg_cluster import Cluster
 
 
@@ -96,17 +96,7 @@ def test_unsupported_config_falls_back_to_optimum(
 
 
 def test_complete_reproduces_trained_sql(exported: Path, pairs: Path, geo_dir: Path) -> None:
-    from symgen.engine import TaskModel
-    from symgen.task_data import DbKnowledge
-
-    db = DbKnowledge.load(geo_dir / "geography.sqlite")
-    model = TaskModel(exported, int8=False)
-    rows = [json.loads(x) for x in pairs.read_text().splitlines()]
-    right = 0
-    with ReadOnlyDatabase(db.path) as conn:
-        for row in rows:
-            got = model.complete(db, row["question"], beams=4)
-            right += got.valid and conn.execute(got.sql).rows == conn.execute(row["query"]).rows
+    right = memorised(exported, pairs, geo_dir / "geography.sqlite", int8=False)
     assert right >= N_PAIRS - 2, f"memorised only {right}/{N_PAIRS}"
 
 
