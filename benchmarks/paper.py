@@ -33,6 +33,7 @@ evaluation is redone every run. Writes benchmarks/results/paper.json, paper.md a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import math
@@ -63,6 +64,7 @@ from symgen.config import (
 )
 from symgen.database import open_database
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
+from symgen.ensemble import make_ensemble
 from symgen.evaluate import Item, evaluate, evaluate_in_fresh_process, read_items
 from symgen.export import export
 from symgen.generate import Generator, open_generator
@@ -400,11 +402,25 @@ def task_row(
     held_out: list[Item] | None = None,
 ) -> dict[str, Any]:
     """Train (resumable), export int8 ONNX and evaluate one task model through the engine, as
-    the editor runs it (`evaluate_in_fresh_process`); also on `held_out` when given."""
-    run_dir, onnx_dir = work / "runs" / name, work / "onnx" / name
+    the editor runs it (`evaluate_in_fresh_process`); also on `held_out` when given. With
+    `--ensemble-steps A,B`, one model per value (at most that many steps, seed `--seed` + i),
+    joined by `symgen ensemble`; the first is the row's usual run."""
     n_pairs = sum(len(read_jsonl(p)) for p in data)
-    meta = train(data, db_paths, run_dir, train_config(n_pairs, args))
-    manifest = export(run_dir, onnx_dir, int8=True, name=name)
+    steps = ensemble_steps(args)
+    k = len(steps)
+    members = [name] + [f"{name}.seed{args.seed + i}.cap{steps[i]}" for i in range(1, k)]
+    metas, manifests = [], []
+    for i, member in enumerate(members):
+        run_dir, onnx_dir = work / "runs" / member, work / "onnx" / member
+        limits = argparse.Namespace(**{**vars(args), "max_steps": steps[i]})
+        config = dataclasses.replace(train_config(n_pairs, limits), seed=args.seed + i)
+        metas.append(train(data, db_paths, run_dir, config))
+        manifests.append(export(run_dir, onnx_dir, int8=True, name=member))
+    manifest = manifests[0]
+    if k > 1:
+        onnx_dir = work / "onnx" / f"{name}.ensemble{k}"
+        manifest = make_ensemble([work / "onnx" / m for m in members], onnx_dir, name=name)
+    agreements = [m["int8_agreement"] for m in manifests if m.get("int8_agreement") is not None]
 
     def score(questions: list[Item]) -> dict[str, Any]:
         return evaluate_in_fresh_process(
@@ -427,13 +443,28 @@ def task_row(
         **res["summary"],
         **extra,
         "records": res["records"],
-        "params": meta["params"],
+        "params": sum(m["params"] for m in metas),
         "mb": manifest["mb_on_disk"],
-        "train_minutes": meta["train_minutes"],
-        "train_pairs": meta["examples"],
+        "train_minutes": round(sum(m["train_minutes"] for m in metas), 2),
+        "train_pairs": metas[0]["examples"],
         "int8_default": manifest["default_int8"],
-        "int8_agreement": manifest.get("int8_agreement"),
+        "int8_agreement": min(agreements) if len(agreements) == k else None,
+        **({"ensemble": k} if k > 1 else {}),
     }
+
+
+def ensemble_steps(args: argparse.Namespace) -> list[int]:
+    """Each member's step cap: `--ensemble-steps`, else the one model `--max-steps` trains."""
+    spec = getattr(args, "ensemble_steps", "")
+    if not spec:
+        return [args.max_steps]
+    try:
+        steps = [int(x) for x in spec.split(",")]
+    except ValueError:
+        raise SystemExit(f"--ensemble-steps {spec!r}: comma-separated step counts") from None
+    if len(steps) < 2 or min(steps) < 1:
+        raise SystemExit(f"--ensemble-steps {spec!r}: two or more positive step counts")
+    return steps
 
 
 def score_prefix(rows: list[dict[str, Any]], n_sc: int) -> int:
@@ -559,6 +590,12 @@ def main() -> None:
     )
     ap.add_argument("--max-minutes", type=float, help="cap on each task model's training")
     ap.add_argument("--seed", type=int, default=0, help="task models' training seed")
+    ap.add_argument(
+        "--ensemble-steps",
+        default="",
+        help="each task row: one model per comma-separated step cap (seeds seed, seed+1, ...; "
+        "replaces --max-steps), decoded as one (`symgen ensemble`)",
+    )
     ap.add_argument("--dropout", type=float, default=0.0, help="task models' residual dropout")
     ap.add_argument("--ema-decay", type=float, help="task models' weight average (symgen train)")
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
@@ -623,6 +660,7 @@ def main() -> None:
         "execution_guided": args.guided,
         "ground_literals": args.ground_literals,
         "seed": args.seed,
+        "ensemble_steps": args.ensemble_steps,
         "dropout": args.dropout,
         "ema_decay": args.ema_decay,
     }
