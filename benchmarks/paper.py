@@ -33,7 +33,6 @@ evaluation is redone every run. Writes benchmarks/results/paper.json, paper.md a
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import math
@@ -412,8 +411,8 @@ def task_row(
     metas, manifests = [], []
     for i, member in enumerate(members):
         run_dir, onnx_dir = work / "runs" / member, work / "onnx" / member
-        limits = argparse.Namespace(**{**vars(args), "max_steps": steps[i]})
-        config = dataclasses.replace(train_config(n_pairs, limits), seed=args.seed + i)
+        own = argparse.Namespace(**vars(args) | {"max_steps": steps[i], "seed": args.seed + i})
+        config = train_config(n_pairs, own)
         metas.append(train(data, db_paths, run_dir, config))
         manifests.append(export(run_dir, onnx_dir, int8=True, name=member))
     manifest = manifests[0]

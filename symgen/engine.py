@@ -64,6 +64,15 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def graph_file(manifest: dict[str, Any], int8: bool | None = None) -> str:
+    """The graph file a model runs: int8 when asked (None: when its export made it the
+    default) and it has one, else fp32."""
+    use_int8 = manifest.get("default_int8", False) if int8 is None else int8
+    return str(
+        manifest["onnx_int8"] if use_int8 and manifest.get("onnx_int8") else manifest["onnx"]
+    )
+
+
 def load_manifest(model_dir: str | Path) -> dict[str, Any]:
     path = Path(model_dir) / MANIFEST
     if not path.is_file():
@@ -84,9 +93,7 @@ class TaskModel:
         self.dir = Path(model_dir)
         self.manifest = load_manifest(self.dir)
         m = self.manifest
-        use_int8 = m.get("default_int8", False) if int8 is None else int8
-        onnx_name = m["onnx_int8"] if use_int8 and m.get("onnx_int8") else m["onnx"]
-        self.onnx_path = self.dir / onnx_name
+        self.onnx_path = self.dir / graph_file(m, int8)
         if not self.onnx_path.is_file():
             raise MissingResource(f"{self.onnx_path} missing; re-run `symgen export`")
         opts = ort.SessionOptions()

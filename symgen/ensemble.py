@@ -16,18 +16,11 @@ from typing import Any
 
 import onnx
 
-from symgen.engine import MANIFEST, load_manifest
+from symgen.engine import MANIFEST, graph_file, load_manifest
 from symgen.errors import MissingResource, SymgenError
 from symgen.graph_merge import merge_decoders
 
 SAME = ("task", "dialect", "eos_id", "pad_id", "num_layers", "num_kv_heads", "head_dim", "graph")
-
-
-def default_graph(manifest: dict[str, Any]) -> str:
-    """The file a member runs by default (int8 when its export kept int8 as the default)."""
-    if manifest.get("default_int8") and manifest.get("onnx_int8"):
-        return str(manifest["onnx_int8"])
-    return str(manifest["onnx"])
 
 
 def check_members(dirs: Sequence[Path], manifests: Sequence[dict[str, Any]]) -> None:
@@ -65,7 +58,7 @@ def make_ensemble(
         raise SymgenError(f"--out {out} is one of the members; choose a new directory")
     manifests = [load_manifest(d) for d in dirs]
     check_members(dirs, manifests)
-    files = [d / default_graph(m) for d, m in zip(dirs, manifests, strict=True)]
+    files = [d / graph_file(m) for d, m in zip(dirs, manifests, strict=True)]
     for f in files:
         if not f.is_file():
             raise MissingResource(f"{f} missing; re-run `symgen export` for that member")

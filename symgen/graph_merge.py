@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 import onnx
 from onnx import TensorProto, helper
 
-SHARED_INPUTS = ("input_ids", "attention_mask", "position_ids")
+T = TypeVar("T", onnx.NodeProto, onnx.TensorProto, onnx.ValueInfoProto)
 
 
 def _past(name: str) -> tuple[str, int, str] | None:
@@ -28,13 +29,20 @@ def _past(name: str) -> tuple[str, int, str] | None:
 
 def _rename(name: str, j: int, layers: int) -> str:
     """The merged graph's name for member j's tensor `name`."""
-    if not name or name in SHARED_INPUTS:
+    if not name or name == "input_ids":  # the one input every member reads
         return name
     cache = _past(name)
     if cache is not None:
         kind, layer, kv = cache
         return f"{kind}.{layer + j * layers}.{kv}"
     return f"m{j}/{name}"
+
+
+def _copy(proto: T, name: str) -> T:
+    out = type(proto)()
+    out.CopyFrom(proto)
+    out.name = name
+    return out
 
 
 def merge_decoders(models: Sequence[onnx.ModelProto], layers: int) -> onnx.ModelProto:
@@ -49,38 +57,22 @@ def merge_decoders(models: Sequence[onnx.ModelProto], layers: int) -> onnx.Model
     logits: list[str] = []
     for j, model in enumerate(models):
         g = model.graph
-        if any(n.op_type in ("If", "Loop", "Scan") for n in g.node):
-            raise ValueError("graphs with subgraphs are not supported")
         for node in g.node:
-            new = onnx.NodeProto()
-            new.CopyFrom(node)
-            new.name = f"m{j}/{node.name}" if node.name else ""
+            new = _copy(node, f"m{j}/{node.name}" if node.name else "")
             new.input[:] = [_rename(x, j, layers) for x in node.input]
             new.output[:] = [_rename(x, j, layers) for x in node.output]
             nodes.append(new)
-        for init in g.initializer:
-            t = onnx.TensorProto()
-            t.CopyFrom(init)
-            t.name = _rename(init.name, j, layers)
-            inits.append(t)
-        for vi in g.value_info:
-            v = onnx.ValueInfoProto()
-            v.CopyFrom(vi)
-            v.name = _rename(vi.name, j, layers)
-            infos.append(v)
+        inits += [_copy(t, _rename(t.name, j, layers)) for t in g.initializer]
+        infos += [_copy(v, _rename(v.name, j, layers)) for v in g.value_info]
         for vi in g.input:
-            v = onnx.ValueInfoProto()
-            v.CopyFrom(vi)
-            v.name = _rename(vi.name, j, layers)
-            inputs.setdefault(v.name, v)
+            name = _rename(vi.name, j, layers)
+            inputs.setdefault(name, _copy(vi, name))
         for vi in g.output:
-            v = onnx.ValueInfoProto()
-            v.CopyFrom(vi)
-            v.name = _rename(vi.name, j, layers)
+            name = _rename(vi.name, j, layers)
             if vi.name == "logits":
-                logits.append(v.name)
+                logits.append(name)
             else:
-                outputs.append(v)
+                outputs.append(_copy(vi, name))
     if len(logits) != len(models):
         raise ValueError("every member graph must output `logits`")
     # log mean_j p_j = logsumexp_j(log_softmax_j) - log n, over a new leading member axis
@@ -102,13 +94,10 @@ def merge_decoders(models: Sequence[onnx.ModelProto], layers: int) -> onnx.Model
     nodes.append(helper.make_node("Sub", ["ens/lse", "ens/log_n"], ["logits"]))
     first = models[0].graph
     logits_info = next(o for o in first.output if o.name == "logits")
-    ordered_inputs = [inputs[n] for n in SHARED_INPUTS if n in inputs] + [
-        v for n, v in inputs.items() if n not in SHARED_INPUTS
-    ]
     graph = helper.make_graph(
         nodes,
         "symgen_ensemble",
-        ordered_inputs,
+        list(inputs.values()),  # input_ids (member 0's first input), then every cache
         [logits_info, *outputs],
         initializer=inits,
         value_info=infos,
