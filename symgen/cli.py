@@ -13,6 +13,8 @@ from symgen.config import (
     GROUNDING,
     PROGRAM_FIRST_MIN_VOTES,
     PROGRAM_FIRST_SAMPLES,
+    PYTHON_MIN_VOTES,
+    PYTHON_SAMPLES,
     REVIEWER_MIN_VOTES,
     AnswerGenConfig,
     QuestionGenConfig,
@@ -127,19 +129,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     # paraphrases are checked against their pair's SQL, as program-first questions are
     programs = args.questions_from in ("programs", "paraphrases")
-    samples = args.samples or (PROGRAM_FIRST_SAMPLES if programs else AnswerGenConfig.samples)
     if args.reviewer and (programs or args.task != "sql"):
         raise SymgenError(
             "--reviewer is for --task sql with LLM questions (program-first pairs are already "
             "checked against their program)"
         )
-    default_votes = (
-        PROGRAM_FIRST_MIN_VOTES
-        if programs
-        else REVIEWER_MIN_VOTES
-        if args.reviewer
-        else VerifyConfig.min_votes
-    )
+    default_samples, default_votes = vote_defaults(args.task, programs, args.reviewer)
+    samples = args.samples or default_samples
     acfg = AnswerGenConfig(
         samples=samples, temperature=args.temperature, value_hints=args.value_hints
     )
@@ -148,16 +144,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         reviewer=args.reviewer,
         min_pmi=args.min_pmi,
-        expected_outputs=(
-            VerifyConfig.expected_outputs
-            if args.expected_outputs is None
-            else args.expected_outputs
-        ),
+        expected_outputs=_expected_outputs(args),
     )
-    if args.expected_outputs is not None and (
-        not 0.0 <= args.expected_outputs <= 1.0 or args.task != "python"
-    ):
-        raise SymgenError("--expected-outputs is a share in [0, 1], for --task python")
     if args.task == "sql" and not args.db:
         raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
     stats = run_generate(
@@ -199,8 +187,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 f'{args.candidates}: record {lineno}: \'candidates\' must be a list of {{"query": ..., "logprob": ...}}'
             )
     unstated = 0
+    share = _expected_outputs(args)
     if args.task != "sql":
-        kept = _verify_code(args.task, rows, min_votes)
+        kept = _verify_code(args.task, rows, min_votes, share)
     else:
         if not args.db:
             raise SymgenError("--task sql needs --db")
@@ -230,6 +219,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def vote_defaults(task: str, programs: bool, reviewer: bool) -> tuple[int, str]:
+    """(samples, min votes) when the command line leaves them out: each way of checking a
+    question has its own measured rule (see symgen.config)."""
+    if programs:
+        return PROGRAM_FIRST_SAMPLES, PROGRAM_FIRST_MIN_VOTES
+    if task == "python":
+        return PYTHON_SAMPLES, PYTHON_MIN_VOTES
+    votes = REVIEWER_MIN_VOTES if reviewer else VerifyConfig.min_votes
+    return AnswerGenConfig.samples, votes
+
+
+def _expected_outputs(args: argparse.Namespace) -> float:
+    """--expected-outputs, checked: a share in [0, 1], for --task python only."""
+    if args.expected_outputs is None:
+        return VerifyConfig.expected_outputs
+    if not 0.0 <= args.expected_outputs <= 1.0 or args.task != "python":
+        raise SymgenError("--expected-outputs is a share in [0, 1], for --task python")
+    return float(args.expected_outputs)
+
+
 def _candidates(row: dict[str, Any]) -> list[Any]:
     from symgen.verify import Candidate
 
@@ -237,12 +246,11 @@ def _candidates(row: dict[str, Any]) -> list[Any]:
 
 
 def _verify_code(
-    task_name: str, rows: list[dict[str, Any]], min_votes: Any
+    task_name: str, rows: list[dict[str, Any]], min_votes: Any, share: float
 ) -> list[dict[str, Any]]:
     """Bash: parse, safety filter, soft vote. Python: each row's `tests` (test calls, with their
     predicted `outputs`) or MBPP `test_list` asserts drive the sandboxed execution, and the
-    winner must reproduce the default share of those outputs, as in `symgen generate`."""
-    from symgen.config import VerifyConfig
+    winner must reproduce a `share` of those outputs, as in `symgen generate`."""
     from symgen.tasks.code import make_task
     from symgen.tasks.python import PythonTask, doctests_from_asserts, vote_and_expect
     from symgen.verify import verify
@@ -260,7 +268,6 @@ def _verify_code(
                 tests, outputs = [c for c, _ in pairs], [o for _, o in pairs]
             if not tests:
                 raise SymgenError(f"record {lineno}: python candidates need 'tests' (calls)")
-            share = VerifyConfig.expected_outputs
             task = base.with_tests(tests)
             verdict, _ = vote_and_expect(task, _candidates(row), min_votes, outputs, share)
         if verdict.kept:
@@ -714,16 +721,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples",
         type=int,
         default=None,
-        help=f"SQL samples per question (default {acfg.samples}; {PROGRAM_FIRST_SAMPLES} with "
-        "--questions-from programs)",
+        help=f"samples per question (default {acfg.samples}; {PROGRAM_FIRST_SAMPLES} with "
+        f"--questions-from programs, {PYTHON_SAMPLES} with --task python)",
     )
     gen.add_argument("--temperature", type=float, default=acfg.temperature)
     gen.add_argument(
         "--min-votes",
         default=None,
-        help=f"agreeing samples needed: count or fraction (default {vcfg.min_votes}; "
+        help=f"agreeing samples needed: count, fraction or 'all' (default {vcfg.min_votes}; "
         f"{PROGRAM_FIRST_MIN_VOTES} with --questions-from programs, {REVIEWER_MIN_VOTES} with "
-        "--reviewer)",
+        f"--reviewer, {PYTHON_MIN_VOTES} with --task python)",
     )
     gen.add_argument(
         "--reviewer",
@@ -772,6 +779,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("--out", required=True)
     ver.add_argument("--min-votes", default=vcfg.min_votes)
+    ver.add_argument(
+        "--expected-outputs",
+        type=float,
+        default=None,
+        help="python: share of a row's `outputs` (or its asserts' literals) the vote's winner "
+        f"must reproduce (default {vcfg.expected_outputs})",
+    )
     ver.add_argument("--allow-empty", action="store_true")
     ver.add_argument(
         "--seeds",

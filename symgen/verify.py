@@ -32,21 +32,27 @@ class Candidate:
 
 @dataclass(frozen=True)
 class MinVotes:
-    """Agreement threshold: a whole count (>= 1) or a fraction of the samples (0 < f < 1)."""
+    """Agreement threshold: a whole count (>= 1), a fraction of the samples (0 < f < 1), or
+    "all" of them."""
 
     value: float
+    every: bool = False
 
     @staticmethod
     def parse(text: str | float) -> MinVotes:
+        if isinstance(text, str) and text.strip().lower() == "all":
+            return MinVotes(1.0, every=True)
         try:
             value = float(text)
         except ValueError:
-            raise ValueError(f"min votes must be a number, got {text!r}") from None
+            raise ValueError(f"min votes must be a number or 'all', got {text!r}") from None
         if value <= 0 or (value >= 1 and not value.is_integer()):
             raise ValueError(f"min votes must be a count >= 1 or a fraction in (0, 1), got {text}")
         return MinVotes(value)
 
     def required(self, n_samples: int) -> int:
+        if self.every:
+            return max(1, n_samples)
         if self.value < 1:
             return max(1, math.ceil(self.value * n_samples - 1e-9))
         return int(self.value)

@@ -259,3 +259,23 @@ def test_verify_refuses_unstated_numbers_but_keeps_the_seeds_conventions(
     assert [r["query"] for r in read_jsonl(out)] == [major]
     code, stdout, _ = run(capsys, *args)  # no seeds: no conventions, so "major" is unstated
     assert code == 0 and "0 of 2 questions kept" in stdout and "2 agreed but refused" in stdout
+
+
+@pytest.mark.parametrize(
+    ("task", "programs", "reviewer", "defaults"),
+    [
+        ("sql", False, False, (8, "3")),
+        ("sql", True, False, (4, "1")),  # program-first: checked against the program
+        ("sql", False, True, (8, "2")),
+        ("bash", False, False, (8, "3")),
+        ("python", False, False, (4, "all")),  # every sample agrees (benchmarks/python_verifier)
+    ],
+)
+def test_vote_defaults(
+    task: str, programs: bool, reviewer: bool, defaults: tuple[int, str]
+) -> None:
+    from symgen.cli import vote_defaults
+    from symgen.verify import MinVotes
+
+    assert vote_defaults(task, programs, reviewer) == defaults
+    MinVotes.parse(defaults[1])  # every default parses

@@ -345,6 +345,22 @@ def test_python_vote_then_predicted_outputs(
     assert llm.prompts[1].endswith("# Question: Square it.\n# >>> sq(2)\n# 4\n# >>> sq(3)\n# 9\n")
 
 
+def test_python_given_calls_come_first_and_get_predicted_outputs(tmp_path: Path) -> None:
+    """A request that shows a call: the LLM predicts its output, then adds calls of its own."""
+    path = tmp_path / "s.jsonl"
+    row = {"text": "Cube it.", "code": "def cu(x): return x**3", "test_list": ["assert cu(2) == 8"]}
+    path.write_text(json.dumps(row) + "\n")
+    ctx = build_context("python", read_code_seeds(path))
+    llm = ScriptedLLM(" 25\n# >>> sq(3)\n# 9\n", [SQUARE, SQUARE])
+    verdict, _ = ctx.answer(
+        llm, "Square it.", samples=2, temperature=0.7, min_votes=MinVotes(2), given=["sq(5)"]
+    )
+    assert llm.prompts[0].endswith("# Question: Square it.\n# >>> sq(5)\n#")
+    record = ctx.record("Square it.", verdict)
+    assert record["tests"] == ["sq(5)", "sq(3)"] and record["outputs"] == ["25", "9"]
+    assert verdict.kept and (record["expected_matched"], record["expected_checked"]) == (2, 2)
+
+
 MBPP_PASS = [
     ("def sq(x):\n    return x * x", ["assert sq(3) == 9", "assert sq(0) == 0"], True),
     ("def square(x):\n    return x * x", ["assert sq(3) == 9"], True),  # only function: aliased
@@ -463,8 +479,11 @@ def test_python_prompt_layout(tmp_path: Path) -> None:
 
 
 # ---- CLI verify --------------------------------------------------------------------------------
-def verify_cli(task: str, candidates: Path, out: Path) -> subprocess.CompletedProcess[str]:
+def verify_cli(
+    task: str, candidates: Path, out: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     cmd = [*SYMGEN, "verify", "--task", task, "--candidates", str(candidates), "--out", str(out)]
+    cmd += extra
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -503,11 +522,16 @@ def test_cli_verify_bash_and_python(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     (row,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert row["tests"] == ["dbl(2)"] and row["votes"] == 3
-    # the same vote against a predicted output it does not reproduce: dropped, as in generate
+    # the same vote against a predicted output it does not reproduce: kept on the vote alone
+    # (the default), dropped when the winner must reproduce the prediction, as in generate
     wrong = {"question": "triple", "tests": ["dbl(2)"], "outputs": ["6"]}
     pcand.write_text(
         json.dumps(wrong | {"candidates": [{"query": "def dbl(x):\n    return 2 * x"}] * 3}) + "\n"
     )
     run = verify_cli("python", pcand, out)
+    assert run.returncode == 0 and len(out.read_text().splitlines()) == 1, run.stderr
+    run = verify_cli("python", pcand, out, "--expected-outputs", "1")
     assert run.returncode == 0, run.stderr
     assert out.read_text().strip() == ""
+    run = verify_cli("bash", cand, out, "--expected-outputs", "1")
+    assert run.returncode == 2 and "for --task python" in run.stderr

@@ -90,6 +90,15 @@ def test_fraction_threshold(task: SqlTask) -> None:
             MinVotes.parse(bad)
 
 
+def test_all_samples_must_agree(task: SqlTask) -> None:
+    """'all': every sample, however many were drawn (a failing sample breaks unanimity)."""
+    every = MinVotes.parse("all")
+    assert every.required(4) == 4 and every.required(8) == 8
+    assert verify(task, [Candidate(TEXAS_RIVERS)] * 4, every).kept
+    v = verify(task, [Candidate(TEXAS_RIVERS)] * 3 + [Candidate("SELECT nope FROM x")], every)
+    assert not v.kept and v.reason == "too_few_votes" and (v.votes, v.required) == (3, 4)
+
+
 @pytest.mark.parametrize(
     ("sql", "failure"),
     [

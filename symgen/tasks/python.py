@@ -335,18 +335,28 @@ class Context(CodeContext):
         return f"{self.question_block(seed.question)}{tests}{canonical(seed.program)}\n"
 
     def write_tests(
-        self, generator: Generator, question: str, seed: int | None
+        self, generator: Generator, question: str, seed: int | None, given: Sequence[str] = ()
     ) -> list[tuple[str, str]]:
-        """Test calls and the outputs the LLM expects, greedy, in the demonstrations' style."""
+        """Test calls and the outputs the LLM expects, greedy, in the demonstrations' style.
+        `given` calls (a request that shows how its function is called) come first; the LLM
+        predicts their outputs and adds calls of its own."""
+        if given:
+            head = "".join(f"{TEST_MARK}{call}\n" for call in given[:-1])
+            head += f"{TEST_MARK}{given[-1]}\n#"
+        else:
+            head = TEST_MARK.rstrip()
         raw = generator.sample(
-            self.prompt(question) + TEST_MARK.rstrip(),
+            self.prompt(question) + head,
             n=1,
             temperature=0.0,
             max_tokens=256,
             stop=TEST_STOP,
             seed=seed,
         )
-        return parse_doctests(TEST_MARK + raw[0].text.lstrip()) if raw else []
+        if not raw:
+            return []
+        text = head + raw[0].text if given else TEST_MARK + raw[0].text.lstrip()
+        return parse_doctests(text)
 
     def answer(
         self,
@@ -357,10 +367,11 @@ class Context(CodeContext):
         temperature: float,
         min_votes: MinVotes,
         seed: int | None = None,
+        given: Sequence[str] = (),
     ) -> tuple[Verdict, list[Candidate]]:
-        """Test calls first (greedy), then K candidate functions after them, then the vote and
-        the check against the predicted outputs."""
-        doctests = self.write_tests(generator, question, seed)
+        """Test calls first (greedy; `given` calls first), then K candidate functions after
+        them, then the vote and the check against the predicted outputs."""
+        doctests = self.write_tests(generator, question, seed, given)
         tests = [call for call, _ in doctests]
         outputs = [out for _, out in doctests]
         self.last_tests, self.last_outputs, self.last_match = tuple(tests), tuple(outputs), None
