@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import RESULTS, ROOT, markdown_table, write_result
+from symgen.cli import vote_defaults
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, write_jsonl
 from symgen.engine import TaskModel
@@ -328,14 +329,16 @@ def main() -> None:
     ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
     ap.add_argument("--test-limit", type=int, default=100)
     ap.add_argument("--questions", type=int, default=100, help="questions generated from seeds")
-    ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument(
+        "--samples", type=int, default=None, help="default: `symgen generate`'s for the task"
+    )
     ap.add_argument(
         "--gen-minutes",
         type=float,
         default=None,
         help="bound generation's wall time; a rerun answers the questions left",
     )
-    ap.add_argument("--min-votes", default="2")
+    ap.add_argument("--min-votes", default=None, help="default: `symgen generate`'s for the task")
     ap.add_argument(
         "--human-pairs",
         type=int,
@@ -361,6 +364,8 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.task:
+        samples, votes = vote_defaults(args.task, programs=False, reviewer=False)
+        args.samples, args.min_votes = args.samples or samples, args.min_votes or votes
         run_task(args.task, args)
     if args.report or not args.task:
         report()
