@@ -36,15 +36,14 @@ from symgen.dataset import JsonlAppender, read_jsonl, write_jsonl
 from symgen.generate import open_generator
 from symgen.progress import bar as progress_bar
 from symgen.registry import generated_dir
-from symgen.sandbox import run_python
 from symgen.tasks.base import Outcome
 from symgen.tasks.code import build_context, read_code_seeds
 from symgen.tasks.python import (
     PythonTask,
-    alias_setup,
     calls_from_asserts,
     canonical,
     passes_asserts,
+    run_asserts,
     vote_and_expect,
 )
 from symgen.verify import Candidate, MinVotes
@@ -75,7 +74,7 @@ def answer_task(
         gen,
         question,
         samples=samples,
-        temperature=0.8,
+        temperature=ctx.answer_cfg.temperature,
         min_votes=MinVotes(1),
         seed=row["task_id"],
         given=given,
@@ -103,23 +102,15 @@ def answer_task(
     }
 
 
+@functools.cache
 def signature_mismatch(task_id: int, program: str) -> bool:
     """Every one of MBPP's asserts fails with a TypeError: the function is called with
     arguments it does not take (MBPP's `find_Min_Sum(a, b, n)` passes lengths a request never
     mentions), a convention no verifier of the request alone can know."""
-    key = (task_id, program)
-    if key not in _MISMATCH:
-        asserts = mbpp()[task_id]["test_list"]
-        calls = calls_from_asserts(asserts)
-        name = calls[0].split("(", 1)[0] if calls else None
-        result = run_python(program + alias_setup(program, name), asserts)
-        _MISMATCH[key] = bool(result.probes) and all(
-            (p.error or "").startswith("TypeError") for p in result.probes
-        )
-    return _MISMATCH[key]
-
-
-_MISMATCH: dict[tuple[int, str], bool] = {}
+    result = run_asserts(program, mbpp()[task_id]["test_list"])
+    return bool(result.probes) and all(
+        (p.error or "").startswith("TypeError") for p in result.probes
+    )
 
 
 @functools.cache

@@ -27,7 +27,7 @@ from typing import Any
 
 from symgen._sandbox_runner import canon
 from symgen.generate import Generator
-from symgen.sandbox import Limits, SandboxCounter, run_python
+from symgen.sandbox import Limits, SandboxCounter, SandboxResult, run_python
 from symgen.tasks.base import Outcome
 from symgen.tasks.code import CodeContext, CodeSeed
 from symgen.verify import Candidate, MinVotes, Verdict, sample_candidates, verify
@@ -288,18 +288,26 @@ def make_task() -> PythonTask:
     return PythonTask()
 
 
-def passes_asserts(
+def run_asserts(
     program: str, asserts: Sequence[str], setup: str = "", limits: Limits | None = None
-) -> bool:
-    """MBPP's check: every assert passes, run in the sandbox (the name is aliased if needed)."""
+) -> SandboxResult:
+    """MBPP's asserts run in the sandbox after the program (its only function aliased to the
+    name the asserts call, if it differs)."""
     entry = next(iter(calls_from_asserts(asserts)), "")
     name = entry.split("(", 1)[0] if entry else None
-    result = run_python(
+    return run_python(
         program + alias_setup(program, name),
         list(asserts),
         setup=setup,
         limits=limits or Limits(timeout_s=10.0),
     )
+
+
+def passes_asserts(
+    program: str, asserts: Sequence[str], setup: str = "", limits: Limits | None = None
+) -> bool:
+    """MBPP's check: every assert passes (see `run_asserts`)."""
+    result = run_asserts(program, asserts, setup, limits)
     return result.ok and bool(result.probes) and all(p.ok for p in result.probes)
 
 
