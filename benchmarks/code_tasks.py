@@ -16,6 +16,8 @@ checked against MBPP's asserts.
     python -m benchmarks.code_tasks --task python
     python -m benchmarks.code_tasks --report             # table + chart from both results
     python -m benchmarks.code_tasks --task bash --arch smollm2-slim --tag slim   # beside them
+    python -m benchmarks.code_tasks --task bash --rows llm_10shot,task_human --human-pairs 11336 \
+        --tag human_all                                  # only the rows named
 
 Generation and training are resumable and cached under .symgen/bench/code/.
 """
@@ -238,6 +240,21 @@ def precision_by_rule(
     return out
 
 
+ROWS = ("llm_10shot", "task_symgen", "task_human")
+
+
+def rows_wanted(spec: str, human_pairs: int) -> list[str]:
+    """The rows `--rows` names (all by default). The human row alone needs `--human-pairs`:
+    by default it has as many pairs as the SymGen row, which then is not there to count."""
+    wanted = [r.strip() for r in spec.split(",") if r.strip()] or list(ROWS)
+    unknown = sorted(set(wanted) - set(ROWS))
+    if unknown:
+        raise SystemExit(f"unknown row(s) {', '.join(unknown)}; choose from {', '.join(ROWS)}")
+    if "task_human" in wanted and "task_symgen" not in wanted and not human_pairs:
+        raise SystemExit("--rows task_human without task_symgen needs --human-pairs N")
+    return wanted
+
+
 def run_task(task: str, args: argparse.Namespace) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     seeds, pool, test = (bash_splits if task == "bash" else python_splits)(args.test_limit)
@@ -259,14 +276,18 @@ def run_task(task: str, args: argparse.Namespace) -> None:
         print(f"wrote {write_result(name, payload)}")
         return
     items = read_code_items(test_path)
+    wanted = rows_wanted(args.rows, args.human_pairs)
     started = time.time()
-    rows = [llm_row(task, seeds_path, items, args)]
-    generated = symgen_data(task, seeds_path, args)
-    rows.append(task_row("task_symgen", task, [generated, seeds_path], items, args))
-    n_human = args.human_pairs or len(read_jsonl(generated)) + len(seeds)
-    human_path = WORK / f"{task}.human_{n_human}.jsonl"
-    write_jsonl(human_path, pool[:n_human])
-    rows.append(task_row("task_human", task, [human_path], items, args))
+    rows = [llm_row(task, seeds_path, items, args)] if "llm_10shot" in wanted else []
+    generated = None
+    if "task_symgen" in wanted:
+        generated = symgen_data(task, seeds_path, args)
+        rows.append(task_row("task_symgen", task, [generated, seeds_path], items, args))
+    if "task_human" in wanted:
+        n_human = args.human_pairs or len(read_jsonl(generated or seeds_path)) + len(seeds)
+        human_path = WORK / f"{task}.human_{n_human}.jsonl"
+        write_jsonl(human_path, pool[:n_human])
+        rows.append(task_row("task_human", task, [human_path], items, args))
     extra = {"verifier_precision": precision(seeds_path, pool, args)} if task == "python" else {}
     records = {r["name"]: r.pop("records", []) for r in rows}
     payload = {
@@ -344,6 +365,9 @@ def main() -> None:
         type=int,
         default=0,
         help="human row's pairs (default: as many as the SymGen row, the issue's comparison)",
+    )
+    ap.add_argument(
+        "--rows", default="", help=f"comma-separated rows (default: all of {', '.join(ROWS)})"
     )
     ap.add_argument("--precision-questions", type=int, default=30)
     ap.add_argument(
