@@ -284,11 +284,15 @@ def run_task(task: str, args: argparse.Namespace) -> None:
         generated = symgen_data(task, seeds_path, args)
         rows.append(task_row("task_symgen", task, [generated, seeds_path], items, args))
     if "task_human" in wanted:
-        n_human = args.human_pairs or len(read_jsonl(generated or seeds_path)) + len(seeds)
+        n_human = args.human_pairs
+        if not n_human and generated:  # the comparison: as many as the SymGen row
+            n_human = len(read_jsonl(generated)) + len(seeds)
         human_path = WORK / f"{task}.human_{n_human}.jsonl"
         write_jsonl(human_path, pool[:n_human])
         rows.append(task_row("task_human", task, [human_path], items, args))
-    extra = {"verifier_precision": precision(seeds_path, pool, args)} if task == "python" else {}
+    # the precision of the verifier that made the SymGen row: measured with that row only
+    with_precision = task == "python" and "task_symgen" in wanted
+    extra = {"verifier_precision": precision(seeds_path, pool, args)} if with_precision else {}
     records = {r["name"]: r.pop("records", []) for r in rows}
     payload = {
         "task": task,
