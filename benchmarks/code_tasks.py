@@ -19,7 +19,9 @@ checked against MBPP's asserts.
     python -m benchmarks.code_tasks --task bash --rows llm_10shot,task_human --human-pairs 11336 \
         --tag human_all                                  # only the rows named
 
-Generation and training are resumable and cached under .symgen/bench/code/.
+The SymGen data is written to benchmarks/generated/ (tracked; a rerun resumes it and more
+--questions extend it; `--generate-only --gen-minutes M` adds to it in bounded sessions);
+training runs and the LLM rows' caches stay in .symgen/bench/code/.
 """
 
 from __future__ import annotations
@@ -119,8 +121,14 @@ def llm_row(
     return row
 
 
+# The LLM's output is the expensive part (hours for Bash at scale), so like the GeoQuery data it
+# is tracked in git: a rerun on a fresh clone resumes it, and more questions extend it.
+GENERATED = ROOT / "benchmarks" / "generated"
+DATASET = {"bash": "nl2bash", "python": "mbpp"}
+
+
 def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
-    out = generated_dir(WORK, args.generator) / f"{task}.symgen.jsonl"
+    out = generated_dir(GENERATED, args.generator) / f"{DATASET[task]}.symgen.jsonl"
     stats = run_generate(
         task=task,
         db_path=None,
@@ -138,9 +146,25 @@ def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
     return out
 
 
+def augmented(task: str, name: str, data: list[Path], per_pair: int) -> Path:
+    """One file: the row's pairs followed by their argument swaps (Bash only, no LLM)."""
+    if task != "bash":
+        raise SystemExit("--augment applies to --task bash only")
+    from symgen.tasks.bash_augment import with_augmented_bash
+
+    records = [r for p in data for r in read_jsonl(p)]
+    out, stats = with_augmented_bash(records, per_pair=per_pair)
+    print(f"{name}: {len(records)} pairs + {stats.written} argument swaps ({dict(stats.rejected)})")
+    path = WORK / f"{task}.{name}.aug{per_pair}.jsonl"
+    write_jsonl(path, out)
+    return path
+
+
 def task_row(
     name: str, task: str, data: list[Path], items: list[CodeItem], args: argparse.Namespace
 ) -> dict[str, Any]:
+    if args.augment:
+        data = [augmented(task, name, data, args.augment)]
     n_pairs = sum(len(read_jsonl(p)) for p in data)
     key = f"{task}-{name}-{args.arch}-{n_pairs}"  # more data later trains a new run, not a clash
     run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
@@ -278,6 +302,9 @@ def run_task(task: str, args: argparse.Namespace) -> None:
     items = read_code_items(test_path)
     wanted = rows_wanted(args.rows, args.human_pairs)
     started = time.time()
+    if args.generate_only:
+        symgen_data(task, seeds_path, args)
+        return
     rows = [llm_row(task, seeds_path, items, args)] if "llm_10shot" in wanted else []
     generated = None
     if "task_symgen" in wanted:
@@ -373,11 +400,22 @@ def main() -> None:
     ap.add_argument(
         "--rows", default="", help=f"comma-separated rows (default: all of {', '.join(ROWS)})"
     )
+    ap.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="only extend the SymGen data (within --gen-minutes); no rows are measured",
+    )
     ap.add_argument("--precision-questions", type=int, default=30)
     ap.add_argument(
         "--precision-only",
         action="store_true",
         help="python: only the verifier's precision (writes code_tasks_python_precision[_tag])",
+    )
+    ap.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        help="bash: argument swaps per pair added to both task rows' data (symgen augment)",
     )
     ap.add_argument("--min-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=500)

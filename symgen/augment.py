@@ -14,15 +14,18 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlglot import exp
 
 from symgen.database import Database
 from symgen.direction_flip import flip_direction
 from symgen.tasks.sql import is_empty_result, parse
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -133,21 +136,49 @@ def augment_pairs(
         if not slots:
             continue
         stats.with_slots += 1
-        rng = random.Random(f"{seed}:{question}")
-        made = 0
-        for _attempt in range(per_pair * 3):
-            if made >= per_pair:
-                break
-            slot = rng.choice(slots)
-            swapped = substitute(question, sql, slot, rng.choice(values[(slot.table, slot.column)]))
-            if swapped is None:
-                stats.rejected["duplicate_or_ambiguous"] += 1
-                continue
-            if not _admit(swapped, seen, db, stats, "duplicate_or_ambiguous", "empty_or_error"):
-                continue
-            made += 1
+        attempt = partial(
+            _swap_once, rec=rec, slots=slots, values=values, seen=seen, db=db, stats=stats
+        )
+        for new in successes(attempt, per_pair, random.Random(f"{seed}:{question}")):
             stats.written += 1
-            yield _record(rec, swapped, slot)
+            yield new
+
+
+def _swap_once(
+    rng: random.Random,
+    *,
+    rec: dict[str, Any],
+    slots: Sequence[Slot],
+    values: dict[tuple[str, str], list[str]],
+    seen: set[str],
+    db: Database,
+    stats: AugmentStats,
+) -> dict[str, Any] | None:
+    """One random value swap of `rec`, or None (counted) when it is not new or not non-empty."""
+    slot = rng.choice(slots)
+    new = rng.choice(values[(slot.table, slot.column)])
+    swapped = substitute(rec["question"], rec["query"], slot, new)
+    if swapped is None:
+        stats.rejected["duplicate_or_ambiguous"] += 1
+        return None
+    if not _admit(swapped, seen, db, stats, "duplicate_or_ambiguous", "empty_or_error"):
+        return None
+    return _record(rec, swapped, slot)
+
+
+def successes(
+    attempt: Callable[[random.Random], T | None], wanted: int, rng: random.Random
+) -> Iterator[T]:
+    """Up to `wanted` results of `attempt`, giving up after 3x as many tries: a pair with few
+    possible swaps must not loop on duplicates."""
+    made = 0
+    for _ in range(wanted * 3):
+        if made >= wanted:
+            return
+        result = attempt(rng)
+        if result is not None:
+            made += 1
+            yield result
 
 
 def _admit(

@@ -547,13 +547,18 @@ def _eval_code(model: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_augment(args: argparse.Namespace) -> int:
-    from symgen.augment import with_augmented
-    from symgen.database import open_database
     from symgen.dataset import read_jsonl, write_jsonl
 
-    records = read_jsonl(args.data, required=("question", "query"))
     if Path(args.out).resolve() == Path(args.data).resolve():
         raise SymgenError(f"--out {args.out} is the input file: choose a new path")
+    if args.task == "bash":
+        return _augment_bash(args)
+    if not args.db:
+        raise SymgenError("--db is required to augment SQL pairs (each swap is executed on it)")
+    from symgen.augment import with_augmented
+    from symgen.database import open_database
+
+    records = read_jsonl(args.data, required=("question", "query"))
     with open_database(args.db) as db:
         out, stats = with_augmented(
             records, db, per_pair=args.per_pair, seed=args.seed, flip=args.flip
@@ -563,6 +568,25 @@ def cmd_augment(args: argparse.Namespace) -> int:
     print(
         f"{len(records)} pairs{flipped} ({stats.with_slots} with swappable values) + "
         f"{stats.written} value-swapped pairs, each executed non-empty -> {args.out}; "
+        f"skipped {dict(stats.rejected)}"
+    )
+    return 0
+
+
+def _augment_bash(args: argparse.Namespace) -> int:
+    from symgen.dataset import read_jsonl, write_jsonl
+    from symgen.tasks.bash_augment import with_augmented_bash
+    from symgen.tasks.code import read_code_seeds
+
+    if args.flip:
+        raise SymgenError("--flip applies to SQL pairs (superlatives), not --task bash")
+    read_code_seeds(args.data)  # line-numbered errors for a malformed or incomplete line
+    records = read_jsonl(args.data)  # written back unchanged, the swaps after them
+    out, stats = with_augmented_bash(records, per_pair=args.per_pair, seed=args.seed)
+    write_jsonl(args.out, out)
+    print(
+        f"{len(records)} pairs ({stats.with_slots} with arguments the request names) + "
+        f"{stats.written} argument-swapped pairs, each parsed and safety-checked -> {args.out}; "
         f"skipped {dict(stats.rejected)}"
     )
     return 0
@@ -898,10 +922,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     au = sub.add_parser(
-        "augment", help="more verified SQL pairs by swapping values the question names (no LLM)"
+        "augment",
+        help="more verified pairs by swapping values (SQL) or arguments (Bash) the question "
+        "names (no LLM)",
     )
-    au.add_argument("--data", required=True, help="verified pairs JSONL (question, query)")
-    au.add_argument("--db", required=True, help="the database the pairs run on: " + DB_HELP)
+    au.add_argument("--data", required=True, help="verified pairs JSONL (question, query|command)")
+    au.add_argument("--task", choices=("sql", "bash"), default="sql")
+    au.add_argument("--db", default=None, help="sql: the database the pairs run on: " + DB_HELP)
     au.add_argument("--out", required=True, help="originals + augmented pairs (new file)")
     au.add_argument("--per-pair", type=int, default=4, help="at most this many per pair")
     au.add_argument("--seed", type=int, default=0)
