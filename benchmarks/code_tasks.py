@@ -160,13 +160,23 @@ def augmented(task: str, name: str, data: list[Path], per_pair: int) -> Path:
     return path
 
 
+def as_generated(task: str, args: argparse.Namespace) -> Path:
+    """The SymGen data as earlier runs left it (no LLM call), refused when there is none."""
+    path = generated_dir(GENERATED, args.generator) / f"{DATASET[task]}.symgen.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"--no-generate: no SymGen data at {path}; run without it first")
+    print(f"{task} SymGen data as is: {len(read_jsonl(path))} kept pairs in {path}")
+    return path
+
+
 def task_row(
     name: str, task: str, data: list[Path], items: list[CodeItem], args: argparse.Namespace
 ) -> dict[str, Any]:
     if args.augment:
         data = [augmented(task, name, data, args.augment)]
     n_pairs = sum(len(read_jsonl(p)) for p in data)
-    key = f"{task}-{name}-{args.arch}-{n_pairs}"  # more data later trains a new run, not a clash
+    # more data later trains a new run, not a clash
+    key = f"{task}-{name}-{args.arch}-{n_pairs}" + (f"-aug{args.augment}" if args.augment else "")
     run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
     per_epoch = math.ceil(n_pairs / 16)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * 60))
@@ -308,7 +318,9 @@ def run_task(task: str, args: argparse.Namespace) -> None:
     rows = [llm_row(task, seeds_path, items, args)] if "llm_10shot" in wanted else []
     generated = None
     if "task_symgen" in wanted:
-        generated = symgen_data(task, seeds_path, args)
+        generated = (
+            as_generated(task, args) if args.no_generate else symgen_data(task, seeds_path, args)
+        )
         rows.append(task_row("task_symgen", task, [generated, seeds_path], items, args))
     if "task_human" in wanted:
         n_human = args.human_pairs
@@ -404,6 +416,11 @@ def main() -> None:
         "--generate-only",
         action="store_true",
         help="only extend the SymGen data (within --gen-minutes); no rows are measured",
+    )
+    ap.add_argument(
+        "--no-generate",
+        action="store_true",
+        help="train the SymGen row on the data benchmarks/generated already holds (no LLM call)",
     )
     ap.add_argument("--precision-questions", type=int, default=30)
     ap.add_argument(

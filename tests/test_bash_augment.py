@@ -162,3 +162,14 @@ def test_with_augmented_keeps_originals_first_and_skips_known_requests() -> None
         ("count the lines of notes.txt", "wc -l notes.txt"),
         ("count the lines of todo.md", "wc -l todo.md"),
     }
+
+
+def test_sql_augment_still_needs_its_database(tmp_path: Path) -> None:
+    data = tmp_path / "pairs.jsonl"
+    data.write_text(json.dumps({"question": "population of texas", "query": "SELECT 1"}) + "\n")
+    proc = subprocess.run(
+        [*SYMGEN, "augment", "--data", str(data), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "--db is required" in proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -85,17 +85,15 @@ def _args(command: str) -> list[_Arg]:
             if node.parent is not None and node.parent.type == "command_name":
                 continue
             start, end, quote = node.start_byte, node.end_byte, ""
-            if node.type == "raw_string" or node.type == "string":
+            if node.type in ("raw_string", "string"):
                 if node.type == "string" and any(
                     c.type not in ('"', "string_content") for c in node.children
                 ):
                     continue  # "$x/y": an expansion, not text the request can name
                 start, end, quote = start + 1, end - 1, "'" if node.type == "raw_string" else '"'
             text = source[start:end].decode("utf-8", "replace")
-            if text.startswith("-") and not quote:
-                sign = re.fullmatch(r"-(\d+)", text)  # `-mtime -7` is a number, `-name` a flag
-                if not sign:
-                    continue
+            if text.startswith("-") and not quote and not re.fullmatch(r"-\d+", text):
+                continue  # a flag; `-mtime -7`'s `-7` is a number
             out.append(_Arg(start, end, text, quote))
             continue
         stack.extend(node.children)
