@@ -42,6 +42,7 @@ from symgen.engine import TaskModel
 from symgen.evaluate import CodeItem, evaluate_code, read_code_items
 from symgen.export import export
 from symgen.generate import open_generator
+from symgen.interrupts import stop_like_ctrl_c
 from symgen.pipeline import run_generate
 from symgen.registry import generated_dir, load_registry, model_path
 from symgen.tasks.code import build_context, read_code_seeds
@@ -446,6 +447,7 @@ def main() -> None:
         "--tag", default="", help="write results/code_tasks_<task>_<tag>.json (another setting)"
     )
     args = ap.parse_args()
+    stop_like_ctrl_c()  # Ctrl-C or `kill`, even in a background job: generation state is saved
     if args.task:
         samples, votes = vote_defaults(args.task, programs=False, reviewer=False)
         args.samples, args.min_votes = args.samples or samples, args.min_votes or votes

@@ -34,6 +34,7 @@ from benchmarks.common import markdown_table, write_result
 from symgen.config import AnswerGenConfig, VerifyConfig
 from symgen.dataset import JsonlAppender, read_jsonl, write_jsonl
 from symgen.generate import open_generator
+from symgen.interrupts import stop_like_ctrl_c
 from symgen.progress import bar as progress_bar
 from symgen.registry import generated_dir
 from symgen.tasks.base import Outcome
@@ -251,6 +252,7 @@ def main() -> None:
     )
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
+    stop_like_ctrl_c()  # Ctrl-C or `kill`, even in a background job: generation state is saved
     out = generated_dir(WORK, args.generator) / (
         f"python.verifier.s{args.samples}.from{args.start}"
         + (f".calls{args.show_calls}" if args.show_calls else "")
