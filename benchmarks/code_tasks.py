@@ -128,8 +128,12 @@ GENERATED = ROOT / "benchmarks" / "generated"
 DATASET = {"bash": "nl2bash", "python": "mbpp"}
 
 
+def generated_path(task: str, generator: str) -> Path:
+    return generated_dir(GENERATED, generator) / f"{DATASET[task]}.symgen.jsonl"
+
+
 def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
-    out = generated_dir(GENERATED, args.generator) / f"{DATASET[task]}.symgen.jsonl"
+    out = generated_path(task, args.generator)
     stats = run_generate(
         task=task,
         db_path=None,
@@ -163,7 +167,7 @@ def augmented(task: str, name: str, data: list[Path], per_pair: int) -> Path:
 
 def as_generated(task: str, args: argparse.Namespace) -> Path:
     """The SymGen data as earlier runs left it (no LLM call), refused when there is none."""
-    path = generated_dir(GENERATED, args.generator) / f"{DATASET[task]}.symgen.jsonl"
+    path = generated_path(task, args.generator)
     if not path.is_file():
         raise SystemExit(f"--no-generate: no SymGen data at {path}; run without it first")
     print(f"{task} SymGen data as is: {len(read_jsonl(path))} kept pairs in {path}")
