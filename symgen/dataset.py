@@ -116,10 +116,14 @@ class JsonlAppender:
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
-    """Write a whole file atomically (temp file + rename): readers never see half a file."""
+    """Write a whole file atomically (temp file + rename): readers never see half a file.
+
+    The temp name is the writer's own (pid), so two runs writing the same derived file at once
+    (two benchmarks started together) each rename a whole file instead of racing for one name.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     count = 0
     with tmp.open("w", encoding="utf-8") as fh:
         for record in records:

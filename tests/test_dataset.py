@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import pytest
 
-from symgen.dataset import JsonlAppender, read_jsonl, read_pairs, read_resumable
+from symgen.dataset import JsonlAppender, read_jsonl, read_pairs, read_resumable, write_jsonl
 from symgen.errors import MissingResource, SymgenError
 
 
@@ -55,3 +56,23 @@ def test_corruption_in_the_middle_is_an_error(tmp_path: Path) -> None:
     f.write_text('{"a": 1}\nnot json\n{"a": 2}\n')
     with pytest.raises(SymgenError, match=r"out\.jsonl:2"):
         read_resumable(f)
+
+
+def _write_many(path: str, tag: int) -> None:
+    for _ in range(30):
+        write_jsonl(path, ({"tag": tag, "i": i} for i in range(2000)))
+
+
+def test_concurrent_writers_of_one_file_each_finish(tmp_path: Path) -> None:
+    """Two benchmark runs once raced for one temp name and the loser crashed on rename."""
+    path = tmp_path / "derived.jsonl"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(path), tag)) for tag in range(3)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    assert [proc.exitcode for proc in procs] == [0, 0, 0]
+    rows = read_jsonl(path)
+    assert len(rows) == 2000 and len({r["tag"] for r in rows}) == 1
+    assert not list(tmp_path.glob("*.tmp"))
