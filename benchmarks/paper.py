@@ -376,6 +376,9 @@ def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
         seed=getattr(args, "seed", 0),
         dropout=getattr(args, "dropout", 0.0),
         ema_decay=getattr(args, "ema_decay", None),
+        teachers=[str(Path(t).resolve()) for t in getattr(args, "teachers", "").split(",") if t],
+        distill_weight=getattr(args, "distill_weight", 0.5),
+        distill_temperature=getattr(args, "distill_temperature", 2.0),
     )
 
 
@@ -597,6 +600,14 @@ def main() -> None:
     )
     ap.add_argument("--dropout", type=float, default=0.0, help="task models' residual dropout")
     ap.add_argument("--ema-decay", type=float, help="task models' weight average (symgen train)")
+    ap.add_argument(
+        "--teachers",
+        default="",
+        help="each task row: distil from these finished `symgen train` runs on the same data "
+        "(comma-separated run directories; symgen train --teacher)",
+    )
+    ap.add_argument("--distill-weight", type=float, default=0.5, help="with --teacher")
+    ap.add_argument("--distill-temperature", type=float, default=2.0, help="with --teacher")
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
     ap.add_argument(
         "--held-out-train",
@@ -662,6 +673,9 @@ def main() -> None:
         "ensemble_steps": args.ensemble_steps,
         "dropout": args.dropout,
         "ema_decay": args.ema_decay,
+        "teachers": args.teachers.split(",") if args.teachers else [],
+        "distill_weight": args.distill_weight if args.teachers else None,
+        "distill_temperature": args.distill_temperature if args.teachers else None,
     }
     payload = {f"geoquery{suffix}": rows, f"geoquery{suffix}_setting": setting}
     if args.tag:

@@ -327,6 +327,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         dropout=args.dropout,
         ema_decay=args.ema_decay,
+        teachers=[str(Path(t).resolve()) for t in args.teacher or []],
+        distill_weight=args.distill_weight,
+        distill_temperature=args.distill_temperature,
     )
     with progress_bar(desc=f"train {args.arch}", unit="step", disable=args.quiet) as bar:
 
@@ -853,6 +856,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="keep a moving average of the weights as the model (e.g. 0.999; the last step's "
         "weights go to OUT/hf-last)",
+    )
+    tr.add_argument(
+        "--teacher",
+        action="append",
+        help="a finished `symgen train` run on the same data (repeatable): distil their mean "
+        "predictions into this model (one model's speed, aiming at the ensemble's accuracy)",
+    )
+    tr.add_argument(
+        "--distill-weight",
+        type=float,
+        default=0.5,
+        help="with --teacher: share of the loss on the teachers' soft targets (default 0.5)",
+    )
+    tr.add_argument(
+        "--distill-temperature",
+        type=float,
+        default=2.0,
+        help="with --teacher: softmax temperature of teachers and student (default 2)",
     )
     tr.add_argument("--threads", type=int, default=None)
     tr.add_argument("--quiet", action="store_true")

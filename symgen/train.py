@@ -5,6 +5,9 @@ learning rate anneals by whichever budget runs out first (steps or minutes), so 
 still ends on a low learning rate. A checkpoint is written every few minutes and on Ctrl-C; a
 rerun with the same data and settings resumes from it; a finished run is not redone.
 
+With `teachers` (finished runs on the same data), the loss also pulls the model towards their
+mean next-token distribution (`symgen.teachers`), to carry an ensemble's accuracy into one model.
+
 Two optional regularisers, because a small model on a few thousand generated pairs memorises
 them (loss ~0.01) and two seeds of one run differ by several points: residual dropout, and an
 exponential moving average of the weights (`ema_decay`), saved as the model while the last
@@ -17,6 +20,7 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -25,6 +29,7 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
+from symgen import teachers
 from symgen.database import public_spec
 from symgen.errors import SymgenError
 from symgen.task_data import (
@@ -56,6 +61,9 @@ class TrainConfig:
     threads: int | None = None
     dropout: float = 0.0  # on each decoder layer's attention and MLP output (residual branches)
     ema_decay: float | None = None  # None: the model is the last step's weights
+    teachers: list[str] = field(default_factory=list)  # run dirs to distil from (symgen.teachers)
+    distill_weight: float = 0.5  # share of the loss that is the teachers' soft targets
+    distill_temperature: float = 2.0
 
 
 @dataclass
@@ -165,7 +173,15 @@ def train(
 
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)
+    teacher_runs = [Path(t) for t in cfg.teachers]
+    for run in teacher_runs:
+        teachers.check_teacher(run)
+    shared = teacher_runs[0] / "tokenizer.json" if teacher_runs else None
+    if shared and shared.is_file() and not (out / "tokenizer.json").is_file():
+        shutil.copy(shared, out / "tokenizer.json")  # the student reads the teachers' tokens
     model, tok, eos, pad = _model_and_tokenizer(arch, examples, out)
+    teachers.check_vocab(teacher_runs, tok)
+    teacher_models = teachers.load_teachers(teacher_runs)
     add_residual_dropout(model, cfg.dropout)
     encoded = [_truncate(*encode(tok, ex, eos), cfg.max_len) for ex in examples]
     keys = [(ex.db, len(e[1])) for ex, e in zip(examples, encoded, strict=True)]
@@ -236,7 +252,7 @@ def train(
                 group["lr"] = lr_at(
                     state.step, total, state.elapsed, budget_s, arch.lr, cfg.warmup_steps
                 )
-            loss = _batch_loss(model, [encoded[i] for i in batch], pad)
+            loss = _batch_loss(model, [encoded[i] for i in batch], pad, teacher_models, cfg)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -288,12 +304,19 @@ def check_config(cfg: TrainConfig) -> None:
         raise SymgenError(f"--ema-decay must be between 0 and 1 (exclusive), not {cfg.ema_decay}")
     if not 0.0 <= cfg.dropout < 1.0:
         raise SymgenError(f"--dropout must be in [0, 1), not {cfg.dropout}")
+    if cfg.teachers:
+        teachers.check_settings(cfg.teachers, cfg.distill_weight, cfg.distill_temperature)
 
 
 def _identity_config(cfg: TrainConfig) -> dict[str, Any]:
     """The settings that make a run what it is. Settings added later are left out at their
     default, so a run directory from before they existed still resumes and stays finished."""
-    later = {"dropout": 0.0, "ema_decay": None}
+    later: dict[str, Any] = {"dropout": 0.0, "ema_decay": None, "teachers": []}
+    if not cfg.teachers:  # distillation's settings mean nothing without teachers
+        later |= {
+            "distill_weight": cfg.distill_weight,
+            "distill_temperature": cfg.distill_temperature,
+        }
     return {
         k: v
         for k, v in asdict(cfg).items()
@@ -360,23 +383,22 @@ def _model_and_tokenizer(
 
 
 def _batch_loss(
-    model: Any, items: Sequence[tuple[list[int], list[int], list[int]]], pad: int
+    model: Any,
+    items: Sequence[tuple[list[int], list[int], list[int]]],
+    pad: int,
+    teacher_models: Sequence[Any] = (),
+    cfg: TrainConfig | None = None,
 ) -> Any:
     """Loss of a one-database batch: the schema prefix runs once, its KV cache is shared.
 
     Gradients flow through the shared cache into the schema's computation, so this is the same
-    objective as running every sequence in full, at a fraction of the cost.
+    objective as running every sequence in full, at a fraction of the cost. With teacher models,
+    the distillation loss on the same batch (the teachers run without gradients).
     """
     import torch
-    from transformers import DynamicCache
 
     schema = torch.tensor([items[0][0]])
-    prefix = model(input_ids=schema, use_cache=True).past_key_values
     batch = len(items)
-    legacy = tuple(
-        (k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in _layers(prefix)
-    )
-    cache = DynamicCache.from_legacy_cache(legacy)  # type: ignore[arg-type]
     width = max(len(ids) for _, ids, _ in items)
     ids = torch.full((batch, width), pad, dtype=torch.long)
     labels = torch.full((batch, width), -100, dtype=torch.long)
@@ -386,7 +408,29 @@ def _batch_loss(
         ids[row, : len(x)] = torch.tensor(x)
         labels[row, : len(y)] = torch.tensor(y)
         mask[row, schema.shape[1] : schema.shape[1] + len(x)] = 1
-    return model(input_ids=ids, attention_mask=mask, past_key_values=cache, labels=labels).loss
+    out = _forward(model, schema, ids, mask, labels)
+    if not teacher_models or cfg is None:
+        return out.loss
+    with torch.no_grad():
+        soft = teachers.mean_probs(
+            [_forward(t, schema, ids, mask).logits for t in teacher_models], cfg.distill_temperature
+        )
+    return teachers.distill_loss(
+        out.logits, soft, labels, out.loss, cfg.distill_weight, cfg.distill_temperature
+    )
+
+
+def _forward(model: Any, schema: Any, ids: Any, mask: Any, labels: Any = None) -> Any:
+    """The batch through `model` after the shared schema prefix (run once, cache expanded)."""
+    from transformers import DynamicCache
+
+    prefix = model(input_ids=schema, use_cache=True).past_key_values
+    batch = ids.shape[0]
+    legacy = tuple(
+        (k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in _layers(prefix)
+    )
+    cache = DynamicCache.from_legacy_cache(legacy)  # type: ignore[arg-type]
+    return model(input_ids=ids, attention_mask=mask, past_key_values=cache, labels=labels)
 
 
 def _layers(cache: Any) -> list[tuple[Any, Any]]:
