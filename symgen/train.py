@@ -160,6 +160,9 @@ def train(
     if meta and meta.get("done"):
         return dict(meta)
 
+    teacher_runs = [Path(t) for t in cfg.teachers]
+    for run in teacher_runs:  # before the pairs: a wrong --teacher should not wait for them
+        teachers.check_teacher(run)
     # after the done check: checking the pairs runs every SQL query once
     examples: list[Example] = []
     skipped: list[str] = []
@@ -173,9 +176,6 @@ def train(
 
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)
-    teacher_runs = [Path(t) for t in cfg.teachers]
-    for run in teacher_runs:
-        teachers.check_teacher(run)
     shared = teacher_runs[0] / "tokenizer.json" if teacher_runs else None
     if shared and shared.is_file() and not (out / "tokenizer.json").is_file():
         shutil.copy(shared, out / "tokenizer.json")  # the student reads the teachers' tokens
