@@ -506,6 +506,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_label(args: argparse.Namespace) -> int:
+    from symgen.database import open_database
+    from symgen.engine import TaskModel
+    from symgen.pseudo_label import label_questions, unlabelled_questions
+    from symgen.task_data import DbKnowledge
+
+    if any(Path(args.out).resolve() == Path(p).resolve() for p in args.questions):
+        raise SymgenError(f"--out {args.out} is one of the --questions files: choose a new path")
+    knowledge = DbKnowledge.load(args.db)
+    _warn(knowledge.warnings)
+    models = [TaskModel(m, int8=args.int8, threads=args.threads) for m in args.model]
+    for path, model in zip(args.model, models, strict=True):
+        if model.task != "sql":
+            raise SymgenError(f"{path} is a {model.task} model; symgen label answers SQL questions")
+    guide = _guide(args, knowledge.spec)
+
+    def answerer(model: TaskModel) -> Callable[[str], tuple[str, bool]]:
+        def answer(question: str) -> tuple[str, bool]:
+            result = model.suggest(
+                knowledge,
+                question,
+                beams=args.beams,
+                decode=args.decode,
+                prefer=guide,
+                ground_literals=args.ground_literals,
+            )
+            return result.sql, result.valid
+
+        return answer
+
+    questions, covered = unlabelled_questions(args.questions, args.exclude or ())
+    with open_database(args.db, timeout_s=5.0) as db:
+        stats = label_questions(
+            questions,
+            [answerer(m) for m in models],
+            db,
+            args.out,
+            db_name=knowledge.name,
+            model_names=[m.name for m in models],
+            progress=not args.quiet,
+        )
+    print(
+        f"{len(questions)} questions ({covered} repeats or covered by --exclude skipped): "
+        f"{stats.kept} labelled -> {args.out}; rejected {dict(stats.rejected)}; "
+        f"{stats.skipped_seen} done by an earlier run"
+    )
+    return 0
+
+
 def _same_task(wanted: str, actual: str, model: str) -> None:
     if wanted != actual:
         raise SymgenError(f"{model} is a {actual} model, not {wanted}")
@@ -941,6 +990,28 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default=None, help="write summary JSON (+ .records.jsonl)")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
+
+    la = sub.add_parser(
+        "label",
+        help="answer unlabelled questions with trained task models, keeping the answers they "
+        "all agree on (same rows) as pairs: a transfer set for `train --teacher`",
+    )
+    la.add_argument(
+        "--model", action="append", required=True, help="exported SQL model dir (twice or more)"
+    )
+    la.add_argument("--db", required=True, help=DB_HELP)
+    la.add_argument(
+        "--questions", action="append", required=True, help="JSONL with a question per line"
+    )
+    la.add_argument(
+        "--exclude", action="append", help="pairs whose questions to skip (the training data)"
+    )
+    la.add_argument("--out", required=True, help="kept pairs (+ .rejected.jsonl); resumes")
+    _add_decoding(la)
+    la.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
+    la.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    la.add_argument("--quiet", action="store_true")
+    la.set_defaults(func=cmd_label)
 
     au = sub.add_parser(
         "augment",
