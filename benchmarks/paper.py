@@ -311,6 +311,12 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     print(f"unstated numbers: {unstated} generated pairs dropped")
     if getattr(args, "composition_questions", 0):
         outs.append(compose(args, db, seeds, outs, store, work))
+    pseudo = [Path(p) for p in getattr(args, "pseudo_labels", "").split(",") if p]
+    for path in pseudo:  # `symgen label` output: the task models' agreed answers (transfer set)
+        kept, dropped = drop_unstated(read_jsonl(path), seed_pairs)
+        outs.append(work / f"{path.stem}.stated.jsonl")
+        write_jsonl(outs[-1], kept)
+        print(f"{path}: {len(kept)} pseudo-labelled pairs, {dropped} with unstated numbers dropped")
     if not args.augment:
         return [*outs, seeds]
     records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
@@ -325,6 +331,7 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
         f".comp{args.composition_questions}" if getattr(args, "composition_questions", 0) else ""
     )
     flip = ".flip" if getattr(args, "flip", False) else ""
+    flip += "".join(f".{p.stem}" for p in pseudo)
     path = (
         work
         / f"geoquery.{args.questions_from}{reviewed}{programs}{para}{flip}.aug{args.augment}.jsonl"
@@ -606,6 +613,12 @@ def main() -> None:
         help="each task row: distil from these finished `symgen train` runs on the same data "
         "(comma-separated run directories; symgen train --teacher)",
     )
+    ap.add_argument(
+        "--pseudo-labels",
+        default="",
+        help="SymGen row: also train on these `symgen label` outputs (comma-separated JSONL; "
+        "value-swapped with the rest under --augment)",
+    )
     ap.add_argument("--distill-weight", type=float, default=0.5, help="with --teacher")
     ap.add_argument("--distill-temperature", type=float, default=2.0, help="with --teacher")
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
@@ -674,6 +687,7 @@ def main() -> None:
         "dropout": args.dropout,
         "ema_decay": args.ema_decay,
         "teachers": args.teachers.split(",") if args.teachers else [],
+        "pseudo_labels": args.pseudo_labels.split(",") if args.pseudo_labels else [],
         "distill_weight": args.distill_weight if args.teachers else None,
         "distill_temperature": args.distill_temperature if args.teachers else None,
     }
