@@ -331,10 +331,10 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
         f".comp{args.composition_questions}" if getattr(args, "composition_questions", 0) else ""
     )
     flip = ".flip" if getattr(args, "flip", False) else ""
-    flip += "".join(f".{p.stem}" for p in pseudo)
+    labels = "".join(f".{p.stem}" for p in pseudo)
     path = (
         work
-        / f"geoquery.{args.questions_from}{reviewed}{programs}{para}{flip}.aug{args.augment}.jsonl"
+        / f"geoquery.{args.questions_from}{reviewed}{programs}{para}{flip}{labels}.aug{args.augment}.jsonl"
     )
     write_jsonl(path, records)
     print(f"value-swapped: {aug}, {len(records)} pairs in {path}")

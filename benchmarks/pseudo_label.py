@@ -22,18 +22,11 @@ from typing import Any
 from benchmarks.common import RESULTS, command_line, markdown_table, shared_data
 from benchmarks.paper import held_out_items
 from symgen.database import open_database
+from symgen.dataset import read_jsonl
 from symgen.engine import TaskModel
 from symgen.evaluate import execution_match
-from symgen.pseudo_label import Answerer, label_questions
+from symgen.pseudo_label import label_questions, model_answerer
 from symgen.task_data import DbKnowledge
-
-
-def answerer(model: TaskModel, db: DbKnowledge) -> Answerer:
-    def answer(question: str) -> tuple[str, bool]:
-        result = model.suggest(db, question)  # the editor's and `symgen label`'s defaults
-        return result.sql, result.valid
-
-    return answer
 
 
 def row(name: str, answered: int, right: int, n: int) -> dict[str, Any]:
@@ -59,12 +52,13 @@ def main() -> None:
     gold = {i.question: i.query for i in items}
     knowledge = DbKnowledge.load(db_path)
     models = [TaskModel(m, threads=args.threads) for m in args.model]
-    answerers = [answerer(m, knowledge) for m in models]
     questions = list(gold)
+    # each model decodes every question once; the agreement rule below reads the same answers
+    answers = [{q: model_answerer(m, knowledge)(q) for q in questions} for m in models]
     rows = []
     with open_database(db_path, timeout_s=5.0) as db, tempfile.TemporaryDirectory() as tmp:
-        for path, answer in zip(args.model, answerers, strict=True):
-            sqls = [answer(q)[0] for q in questions]
+        for path, own in zip(args.model, answers, strict=True):
+            sqls = [own[q][0] for q in questions]
             runs = [bool(s) and bool(db.execute(s).rows) for s in sqls]
             right = sum(
                 ok and execution_match(db, gold[q], s)
@@ -74,13 +68,13 @@ def main() -> None:
         out = Path(tmp) / "labels.jsonl"
         stats = label_questions(
             questions,
-            answerers,
+            [own.__getitem__ for own in answers],
             db,
             out,
             db_name=knowledge.name,
             model_names=[m.name for m in models],
         )
-        kept = [json.loads(x) for x in out.read_text().splitlines()]
+        kept = read_jsonl(out)
         right = sum(execution_match(db, gold[r["question"]], r["query"]) for r in kept)
         rows.append(
             row(f"all {len(models)} agree (symgen label)", len(kept), right, len(questions))

@@ -509,7 +509,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_label(args: argparse.Namespace) -> int:
     from symgen.database import open_database
     from symgen.engine import TaskModel
-    from symgen.pseudo_label import label_questions, unlabelled_questions
+    from symgen.pseudo_label import label_questions, model_answerer, unlabelled_questions
     from symgen.task_data import DbKnowledge
 
     if any(Path(args.out).resolve() == Path(p).resolve() for p in args.questions):
@@ -520,27 +520,17 @@ def cmd_label(args: argparse.Namespace) -> int:
     for path, model in zip(args.model, models, strict=True):
         if model.task != "sql":
             raise SymgenError(f"{path} is a {model.task} model; symgen label answers SQL questions")
-    guide = _guide(args, knowledge.spec)
-
-    def answerer(model: TaskModel) -> Callable[[str], tuple[str, bool]]:
-        def answer(question: str) -> tuple[str, bool]:
-            result = model.suggest(
-                knowledge,
-                question,
-                beams=args.beams,
-                decode=args.decode,
-                prefer=guide,
-                ground_literals=args.ground_literals,
-            )
-            return result.sql, result.valid
-
-        return answer
-
+    decoding = {
+        "beams": args.beams,
+        "decode": args.decode,
+        "prefer": _guide(args, knowledge.spec),
+        "ground_literals": args.ground_literals,
+    }
     questions, covered = unlabelled_questions(args.questions, args.exclude or ())
     with open_database(args.db, timeout_s=5.0) as db:
         stats = label_questions(
             questions,
-            [answerer(m) for m in models],
+            [model_answerer(m, knowledge, **decoding) for m in models],
             db,
             args.out,
             db_name=knowledge.name,

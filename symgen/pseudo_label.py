@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symgen.database import Database
 from symgen.dataset import JsonlAppender, read_jsonl, read_resumable
@@ -26,6 +26,10 @@ from symgen.errors import SymgenError
 from symgen.progress import bar
 from symgen.questions import question_key
 from symgen.tasks.sql import has_order_by, results_match
+
+if TYPE_CHECKING:
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
 
 # One model's answer to a question: (SQL, passes the schema check).
 Answerer = Callable[[str], tuple[str, bool]]
@@ -86,6 +90,17 @@ def unlabelled_questions(
             seen.add(key)
             out.append(row["question"])
     return out, dropped
+
+
+def model_answerer(model: TaskModel, knowledge: DbKnowledge, **decoding: Any) -> Answerer:
+    """`model` answering on `knowledge`'s database as the editor does (`decoding`: the
+    `suggest` options, e.g. beams, decode, prefer, ground_literals)."""
+
+    def answer(question: str) -> tuple[str, bool]:
+        result = model.suggest(knowledge, question, **decoding)
+        return result.sql, result.valid
+
+    return answer
 
 
 def rejected_path(out: str | Path) -> Path:
