@@ -191,6 +191,22 @@ class TaskModel:
                 return [self._greedy(logits, past, max_tokens, should_stop, guard)]
             return self._beam_search(logits, past, beams, max_tokens, should_stop, accept, guard)
 
+    def logprob(self, schema: str, question: str, target: str) -> float:
+        """log p(target + end | schema, question), teacher-forced: how much the model believes an
+        output someone else proposed (a reranker's score). One step per token, since the lean
+        graph returns the last position's logits only."""
+        ids = [*self.tok.encode(target, add_special_tokens=False).ids, self.eos]
+        with self._lock:
+            past, _ = self._schema_past(schema)
+            q_ids = self.tok.encode(question, add_special_tokens=False).ids
+            logits, past = self._run(np.array([q_ids], dtype=np.int64), past)
+            total = 0.0
+            for i, token in enumerate(ids):
+                total += float(_log_softmax(logits[0].astype(np.float64))[token])
+                if i + 1 < len(ids):
+                    logits, past = self._run(np.array([[token]], dtype=np.int64), past)
+        return total
+
     def token_texts(self) -> list[str]:
         """Each vocabulary entry decoded alone (for `LiteralGuard`), computed once."""
         if self._token_texts is None:

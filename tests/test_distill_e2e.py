@@ -120,6 +120,22 @@ def test_greedy_path_and_first_valid_beam(exported: Path, pairs: Path, geo_dir: 
         assert first.valid and first.problem is None
 
 
+def test_logprob_of_a_given_output(exported: Path, pairs: Path, geo_dir: Path) -> None:
+    """Teacher-forced `logprob` of the greedy output is the log-probability greedy decoding
+    summed; another pair's SQL is far less likely (a reranker's score must separate them)."""
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    model = TaskModel(exported, int8=False)
+    rows = [json.loads(line) for line in pairs.read_text().splitlines()[:6]]
+    for row, other in zip(rows, rows[1:] + rows[:1], strict=True):
+        question = db.question(row["question"])
+        greedy = model.generate(db.schema, question, beams=1)[0]
+        assert abs(model.logprob(db.schema, question, " " + greedy.text) - greedy.logprob) < 1e-3
+        assert model.logprob(db.schema, question, " " + other["query"]) < greedy.logprob - 5
+
+
 def test_execution_guidance_on_the_real_model(exported: Path, pairs: Path, geo_dir: Path) -> None:
     """`prefer` moves the engine off a greedy answer only to a valid beam it accepts, and a
     preference no beam meets leaves the answer unguided decoding gives (never a rejection)."""
