@@ -42,10 +42,15 @@ from symgen.task_format import canonical_sql, code_question, code_schema, code_t
 REVERSE_TASK = "bash"  # the code-task path's constant prefix; the reverse model reads SQL
 
 
+def reverse_target(question: str) -> str:
+    """The question as the reverse model writes it (training and scoring must agree)."""
+    return " ".join(question.lower().split())
+
+
 def flipped(pairs: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     """(question, SQL) pairs as (request = canonical SQL, program = the question)."""
     return [
-        {"question": canonical_sql(p["query"]), "code": " ".join(p["question"].lower().split())}
+        {"question": canonical_sql(p["query"]), "code": reverse_target(p["question"])}
         for p in pairs
     ]
 
@@ -55,7 +60,7 @@ def reverse_logprob(reverse: TaskModel, question: str, sql: str) -> float:
     return reverse.logprob(
         code_schema(REVERSE_TASK),
         code_question(REVERSE_TASK, canonical_sql(sql)),
-        code_target(REVERSE_TASK, " ".join(question.lower().split())),
+        code_target(REVERSE_TASK, reverse_target(question)),
     )
 
 
