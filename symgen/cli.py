@@ -13,6 +13,7 @@ from symgen.config import (
     GROUNDING,
     PROGRAM_FIRST_MIN_VOTES,
     PROGRAM_FIRST_SAMPLES,
+    PYTHON_EXPECTED_OUTPUTS,
     PYTHON_MIN_VOTES,
     PYTHON_SAMPLES,
     REVIEWER_MIN_VOTES,
@@ -231,9 +232,10 @@ def vote_defaults(task: str, programs: bool, reviewer: bool) -> tuple[int, str]:
 
 
 def _expected_outputs(args: argparse.Namespace) -> float:
-    """--expected-outputs, checked: a share in [0, 1], for --task python only."""
+    """--expected-outputs, checked: a share in [0, 1], for --task python only (its default
+    there is PYTHON_EXPECTED_OUTPUTS: every predicted output)."""
     if args.expected_outputs is None:
-        return VerifyConfig.expected_outputs
+        return PYTHON_EXPECTED_OUTPUTS if args.task == "python" else VerifyConfig.expected_outputs
     if not 0.0 <= args.expected_outputs <= 1.0 or args.task != "python":
         raise SymgenError("--expected-outputs is a share in [0, 1], for --task python")
     return float(args.expected_outputs)
@@ -816,7 +818,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="python: share of the outputs the LLM predicted for its test calls that the vote's "
-        f"winner must reproduce (default {vcfg.expected_outputs}; 0: the vote alone)",
+        f"winner must reproduce (default {PYTHON_EXPECTED_OUTPUTS}: all of them; 0: the vote alone)",
     )
     gen.add_argument("--allow-empty", action="store_true", help="let empty results win the vote")
     gen.add_argument(
@@ -850,7 +852,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="python: share of a row's `outputs` (or its asserts' literals) the vote's winner "
-        f"must reproduce (default {vcfg.expected_outputs})",
+        f"must reproduce (default {PYTHON_EXPECTED_OUTPUTS}; 0: the vote alone)",
     )
     ver.add_argument("--allow-empty", action="store_true")
     ver.add_argument(

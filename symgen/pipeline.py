@@ -400,6 +400,16 @@ def _db_identity(spec: str | Path) -> str:
     return public_spec(text) if "://" in text else str(Path(text).resolve())
 
 
+# A run made before a setting entered the identity (it was the default then) resumes when the
+# flag restores that default; the refusal says which flag.
+OLD_DEFAULT_HINTS = {
+    "describe_results": " (programs described before --describe-results existed: resume with "
+    "--describe-results off)",
+    "expected_outputs": " (made with the vote alone, the python default before 2026-12-04: "
+    "resume with --expected-outputs 0)",
+}
+
+
 def changed_identity(before: dict[str, str], now: dict[str, str]) -> list[str]:
     """The identity keys a resumed run differs in. The DB's location is not one of them when its
     content hash agrees: data generated on one machine resumes on another (benchmarks/generated/
@@ -490,10 +500,8 @@ def run_generate(
     previous = json.loads(run_path.read_text()) if run_path.exists() else None
     if previous and (changed := changed_identity(previous.get("identity", {}), identity)):
         hint = (
-            " (programs described before --describe-results existed: resume with "
-            "--describe-results off)"
-            if changed == ["describe_results"]
-            and "describe_results" not in previous.get("identity", {})
+            OLD_DEFAULT_HINTS.get(changed[0], "")
+            if len(changed) == 1 and changed[0] not in previous.get("identity", {})
             else ""
         )
         raise SymgenError(

@@ -66,3 +66,14 @@ def test_generate_code_task(model_file, task: str, tmp_path: Path) -> None:  # t
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "nothing to do" in again.stderr
     assert lines(out) == kept
+    if task == "python":
+        assert run["identity"]["expected_outputs"] == "1.0"  # the default: every prediction
+        # a run from before that default (the vote alone; no such identity key) is not extended
+        # under the new rule; the refusal names the flag that resumes it
+        del run["identity"]["expected_outputs"]
+        (tmp_path / "pairs.run.json").write_text(json.dumps(run))
+        refused = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert refused.returncode == 2 and "resume with --expected-outputs 0" in refused.stderr
+        old = [*cmd, "--expected-outputs", "0"]
+        resumed = subprocess.run(old, capture_output=True, text=True, timeout=300)
+        assert resumed.returncode == 0 and "nothing to do" in resumed.stderr, resumed.stderr

@@ -522,16 +522,16 @@ def test_cli_verify_bash_and_python(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     (row,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert row["tests"] == ["dbl(2)"] and row["votes"] == 3
-    # the same vote against a predicted output it does not reproduce: kept on the vote alone
-    # (the default), dropped when the winner must reproduce the prediction, as in generate
+    # the same vote against a predicted output it does not reproduce: dropped by default (the
+    # winner must reproduce every prediction, as in generate), kept on the vote alone
     wrong = {"question": "triple", "tests": ["dbl(2)"], "outputs": ["6"]}
     pcand.write_text(
         json.dumps(wrong | {"candidates": [{"query": "def dbl(x):\n    return 2 * x"}] * 3}) + "\n"
     )
     run = verify_cli("python", pcand, out)
-    assert run.returncode == 0 and len(out.read_text().splitlines()) == 1, run.stderr
-    run = verify_cli("python", pcand, out, "--expected-outputs", "1")
     assert run.returncode == 0, run.stderr
     assert out.read_text().strip() == ""
+    run = verify_cli("python", pcand, out, "--expected-outputs", "0")
+    assert run.returncode == 0 and len(out.read_text().splitlines()) == 1, run.stderr
     run = verify_cli("bash", cand, out, "--expected-outputs", "1")
     assert run.returncode == 2 and "for --task python" in run.stderr
