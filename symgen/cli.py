@@ -329,6 +329,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         dropout=args.dropout,
         ema_decay=args.ema_decay,
+        label_smoothing=args.label_smoothing,
         teachers=[str(Path(t).resolve()) for t in args.teacher or []],
         distill_weight=args.distill_weight,
         distill_temperature=args.distill_temperature,
@@ -890,6 +891,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument(
         "--dropout", type=float, default=0.0, help="residual dropout in training (default 0)"
+    )
+    tr.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.0,
+        help="share of each target token's probability spread over the vocabulary (default 0)",
     )
     tr.add_argument(
         "--ema-decay",

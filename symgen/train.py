@@ -8,10 +8,11 @@ rerun with the same data and settings resumes from it; a finished run is not red
 With `teachers` (finished runs on the same data), the loss also pulls the model towards their
 mean next-token distribution (`symgen.teachers`), to carry an ensemble's accuracy into one model.
 
-Two optional regularisers, because a small model on a few thousand generated pairs memorises
-them (loss ~0.01) and two seeds of one run differ by several points: residual dropout, and an
+Three optional regularisers, because a small model on a few thousand generated pairs memorises
+them (loss ~0.01) and two seeds of one run differ by several points: residual dropout, an
 exponential moving average of the weights (`ema_decay`), saved as the model while the last
-step's weights go to `hf-last/` so the two can be compared on one run.
+step's weights go to `hf-last/` so the two can be compared on one run, and label smoothing
+(generated labels are ~15% wrong, and smoothing caps how far the model trusts any one of them).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class TrainConfig:
     threads: int | None = None
     dropout: float = 0.0  # on each decoder layer's attention and MLP output (residual branches)
     ema_decay: float | None = None  # None: the model is the last step's weights
+    label_smoothing: float = 0.0  # share of each target's probability spread over the vocabulary
     teachers: list[str] = field(default_factory=list)  # run dirs to distil from (symgen.teachers)
     distill_weight: float = 0.5  # share of the loss that is the teachers' soft targets
     distill_temperature: float = 2.0
@@ -304,6 +306,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise SymgenError(f"--ema-decay must be between 0 and 1 (exclusive), not {cfg.ema_decay}")
     if not 0.0 <= cfg.dropout < 1.0:
         raise SymgenError(f"--dropout must be in [0, 1), not {cfg.dropout}")
+    if not 0.0 <= cfg.label_smoothing < 1.0:
+        raise SymgenError(f"--label-smoothing must be in [0, 1), not {cfg.label_smoothing}")
     if cfg.teachers:
         teachers.check_settings(cfg.teachers, cfg.distill_weight, cfg.distill_temperature)
 
@@ -311,7 +315,12 @@ def check_config(cfg: TrainConfig) -> None:
 def _identity_config(cfg: TrainConfig) -> dict[str, Any]:
     """The settings that make a run what it is. Settings added later are left out at their
     default, so a run directory from before they existed still resumes and stays finished."""
-    later: dict[str, Any] = {"dropout": 0.0, "ema_decay": None, "teachers": []}
+    later: dict[str, Any] = {
+        "dropout": 0.0,
+        "ema_decay": None,
+        "label_smoothing": 0.0,
+        "teachers": [],
+    }
     if not cfg.teachers:  # distillation's settings mean nothing without teachers
         later |= {
             "distill_weight": cfg.distill_weight,
@@ -409,14 +418,30 @@ def _batch_loss(
         labels[row, : len(y)] = torch.tensor(y)
         mask[row, schema.shape[1] : schema.shape[1] + len(x)] = 1
     out = _forward(model, schema, ids, mask, labels)
+    hard = out.loss
+    if cfg is not None and cfg.label_smoothing:
+        hard = smoothed_loss(out.logits, labels, cfg.label_smoothing)
     if not teacher_models or cfg is None:
-        return out.loss
+        return hard
     with torch.no_grad():
         soft = teachers.mean_probs(
             [_forward(t, schema, ids, mask).logits for t in teacher_models], cfg.distill_temperature
         )
     return teachers.distill_loss(
-        out.logits, soft, labels, out.loss, cfg.distill_weight, cfg.distill_temperature
+        out.logits, soft, labels, hard, cfg.distill_weight, cfg.distill_temperature
+    )
+
+
+def smoothed_loss(logits: Any, labels: Any, smoothing: float) -> Any:
+    """Cross-entropy with label smoothing, shifted as transformers' causal-LM loss (position t
+    predicts label t+1; -100 is not a target); smoothing 0 gives exactly `out.loss`."""
+    import torch
+
+    return torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+        labels[:, 1:].reshape(-1),
+        ignore_index=-100,
+        label_smoothing=smoothing,
     )
 
 

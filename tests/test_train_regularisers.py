@@ -1,4 +1,4 @@
-"""Weight averaging and residual dropout in `symgen train`: their logic, and a real interrupted
+"""Weight averaging, residual dropout and label smoothing in `symgen train`: their logic, and a real interrupted
 run that resumes to exactly the weights of an uninterrupted one."""
 
 from __future__ import annotations
@@ -11,7 +11,13 @@ import torch
 from safetensors.torch import load_file
 
 from symgen.task_model import build, get_arch
-from symgen.train import TrainConfig, WeightAverage, add_residual_dropout, train
+from symgen.train import (
+    TrainConfig,
+    WeightAverage,
+    add_residual_dropout,
+    smoothed_loss,
+    train,
+)
 from tests.conftest import SYMGEN
 
 
@@ -47,11 +53,29 @@ def test_residual_dropout_acts_in_training_only() -> None:
     assert torch.equal(model(input_ids=ids).logits, plain(input_ids=ids).logits)
 
 
+def test_label_smoothing_is_the_causal_loss_spread_over_the_vocabulary() -> None:
+    model, tok, _, _ = build(get_arch("tiny"), ["SELECT state_name FROM state"] * 4)
+    ids = torch.tensor([tok.encode("SELECT state_name FROM state").ids])
+    labels = ids.clone()
+    labels[0, :2] = -100  # the question's tokens are not targets
+    out = model(input_ids=ids, labels=labels)
+    # smoothing 0 is transformers' own shifted loss, so a run without it trains as before
+    assert smoothed_loss(out.logits, labels, 0.0).item() == pytest.approx(out.loss.item(), rel=1e-5)
+    # on a model that puts all its mass on the right tokens, smoothing makes the loss positive
+    sure = torch.full_like(out.logits, -1e4)
+    for t in range(ids.shape[1] - 1):
+        sure[0, t, ids[0, t + 1]] = 1e4
+    assert smoothed_loss(sure, labels, 0.0).item() == pytest.approx(0.0, abs=1e-4)
+    assert smoothed_loss(sure, labels, 0.1).item() > 100
+
+
 def test_interrupted_run_resumes_to_the_same_averaged_weights(
     pairs: Path, geo_dir: Path, tmp_path: Path
 ) -> None:
     db = [geo_dir / "geography.sqlite"]
-    cfg = TrainConfig(max_steps=24, epochs=30, threads=1, dropout=0.1, ema_decay=0.9)
+    cfg = TrainConfig(
+        max_steps=24, epochs=30, threads=1, dropout=0.1, ema_decay=0.9, label_smoothing=0.1
+    )
     whole = train([pairs], db, tmp_path / "whole", cfg)
     assert whole["done"] and whole["steps"] == 24
 
@@ -89,7 +113,9 @@ def test_interrupted_run_resumes_to_the_same_averaged_weights(
         export(tmp_path / "plain", tmp_path / "onnx-plain", last_weights=True)
 
 
-@pytest.mark.parametrize(("flag", "value"), [("--ema-decay", "1.5"), ("--dropout", "1")])
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--ema-decay", "1.5"), ("--dropout", "1"), ("--label-smoothing", "1")]
+)
 def test_impossible_settings_are_refused_before_training(
     pairs: Path, geo_dir: Path, tmp_path: Path, flag: str, value: str
 ) -> None:
