@@ -184,6 +184,7 @@ def task_row(
     n_pairs = sum(len(read_jsonl(p)) for p in data)
     # more data later trains a new run, not a clash
     key = f"{task}-{name}-{args.arch}-{n_pairs}" + (f"-aug{args.augment}" if args.augment else "")
+    key += f"-ls{args.label_smoothing:g}" if getattr(args, "label_smoothing", 0.0) else ""
     run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
     per_epoch = math.ceil(n_pairs / 16)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * 60))
@@ -193,6 +194,7 @@ def task_row(
         max_steps=steps,
         max_minutes=args.train_minutes,
         threads=args.threads,
+        label_smoothing=getattr(args, "label_smoothing", 0.0),
     )
     meta = train(data, [], run_dir, cfg, task=task)
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
@@ -440,6 +442,9 @@ def main() -> None:
         type=int,
         default=0,
         help="bash: argument swaps per pair added to both task rows' data (symgen augment)",
+    )
+    ap.add_argument(
+        "--label-smoothing", type=float, default=0.0, help="task models' (symgen train's)"
     )
     ap.add_argument("--min-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=500)

@@ -383,6 +383,7 @@ def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
         seed=getattr(args, "seed", 0),
         dropout=getattr(args, "dropout", 0.0),
         ema_decay=getattr(args, "ema_decay", None),
+        label_smoothing=getattr(args, "label_smoothing", 0.0),
         teachers=[str(Path(t).resolve()) for t in getattr(args, "teachers", "").split(",") if t],
         distill_weight=getattr(args, "distill_weight", 0.5),
         distill_temperature=getattr(args, "distill_temperature", 2.0),
@@ -606,6 +607,9 @@ def main() -> None:
         "replaces --max-steps), decoded as one (`symgen ensemble`)",
     )
     ap.add_argument("--dropout", type=float, default=0.0, help="task models' residual dropout")
+    ap.add_argument(
+        "--label-smoothing", type=float, default=0.0, help="task models' label smoothing"
+    )
     ap.add_argument("--ema-decay", type=float, help="task models' weight average (symgen train)")
     ap.add_argument(
         "--teachers",
@@ -685,6 +689,7 @@ def main() -> None:
         "seed": args.seed,
         "ensemble_steps": args.ensemble_steps,
         "dropout": args.dropout,
+        "label_smoothing": args.label_smoothing,
         "ema_decay": args.ema_decay,
         "teachers": args.teachers.split(",") if args.teachers else [],
         "pseudo_labels": args.pseudo_labels.split(",") if args.pseudo_labels else [],
