@@ -36,7 +36,7 @@ from typing import Any
 
 from benchmarks.common import RESULTS, ROOT, markdown_table, write_result
 from symgen.cli import vote_defaults
-from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.config import LABEL_SMOOTHING, AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, write_jsonl
 from symgen.engine import TaskModel
 from symgen.evaluate import CodeItem, evaluate_code, read_code_items
@@ -184,7 +184,10 @@ def task_row(
     n_pairs = sum(len(read_jsonl(p)) for p in data)
     # more data later trains a new run, not a clash
     key = f"{task}-{name}-{args.arch}-{n_pairs}" + (f"-aug{args.augment}" if args.augment else "")
-    key += f"-ls{args.label_smoothing:g}" if getattr(args, "label_smoothing", 0.0) else ""
+    smoothing = (
+        LABEL_SMOOTHING.get(task, 0.0) if args.label_smoothing is None else args.label_smoothing
+    )
+    key += f"-ls{smoothing:g}" if smoothing else ""
     run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
     per_epoch = math.ceil(n_pairs / 16)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * 60))
@@ -194,7 +197,7 @@ def task_row(
         max_steps=steps,
         max_minutes=args.train_minutes,
         threads=args.threads,
-        label_smoothing=getattr(args, "label_smoothing", 0.0),
+        label_smoothing=smoothing,
     )
     meta = train(data, [], run_dir, cfg, task=task)
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
@@ -444,7 +447,10 @@ def main() -> None:
         help="bash: argument swaps per pair added to both task rows' data (symgen augment)",
     )
     ap.add_argument(
-        "--label-smoothing", type=float, default=0.0, help="task models' (symgen train's)"
+        "--label-smoothing",
+        type=float,
+        default=None,
+        help="task models' (default: symgen train's for the task; tables before 2026-12-04 used 0)",
     )
     ap.add_argument("--min-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=500)

@@ -57,6 +57,14 @@ def code_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pat
         return {task: (onnx[task].result(), rows[task]) for task in rows}
 
 
+def test_bash_trains_with_label_smoothing_by_default(code_models) -> None:  # type: ignore[no-untyped-def]
+    """Measured defaults (symgen.config.LABEL_SMOOTHING): 0.1 for Bash, none for Python."""
+    for task, want in (("bash", 0.1), ("python", None)):
+        run = code_models[task][0].parent / f"run-{task}"
+        config = json.loads((run / "train.json").read_text())["identity"]["config"]
+        assert config.get("label_smoothing") == want, task
+
+
 def test_eval_reports_code_metrics(code_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     onnx, rows = code_models["bash"]
     data = tmp_path / "gold.jsonl"
