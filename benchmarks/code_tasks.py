@@ -36,7 +36,7 @@ from typing import Any
 
 from benchmarks.common import RESULTS, ROOT, markdown_table, write_result
 from symgen.cli import vote_defaults
-from symgen.config import LABEL_SMOOTHING, AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, write_jsonl
 from symgen.engine import TaskModel
 from symgen.evaluate import CodeItem, evaluate_code, read_code_items
@@ -47,7 +47,7 @@ from symgen.pipeline import run_generate
 from symgen.registry import generated_dir, load_registry, model_path
 from symgen.tasks.code import build_context, read_code_seeds
 from symgen.tasks.python import passes_asserts
-from symgen.train import TrainConfig, train
+from symgen.train import TrainConfig, label_smoothing_for, train
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench" / "code"
@@ -184,9 +184,7 @@ def task_row(
     n_pairs = sum(len(read_jsonl(p)) for p in data)
     # more data later trains a new run, not a clash
     key = f"{task}-{name}-{args.arch}-{n_pairs}" + (f"-aug{args.augment}" if args.augment else "")
-    smoothing = (
-        LABEL_SMOOTHING.get(task, 0.0) if args.label_smoothing is None else args.label_smoothing
-    )
+    smoothing = label_smoothing_for(task, args.label_smoothing)
     key += f"-ls{smoothing:g}" if smoothing else ""
     run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
     per_epoch = math.ceil(n_pairs / 16)

@@ -11,7 +11,6 @@ from typing import Any
 
 from symgen.config import (
     GROUNDING,
-    LABEL_SMOOTHING,
     PROGRAM_FIRST_MIN_VOTES,
     PROGRAM_FIRST_SAMPLES,
     PYTHON_EXPECTED_OUTPUTS,
@@ -330,11 +329,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         dropout=args.dropout,
         ema_decay=args.ema_decay,
-        label_smoothing=(
-            LABEL_SMOOTHING.get(args.task, 0.0)
-            if args.label_smoothing is None
-            else args.label_smoothing
-        ),
+        label_smoothing=args.label_smoothing,  # None: the task's default, resolved by train()
         teachers=[str(Path(t).resolve()) for t in args.teacher or []],
         distill_weight=args.distill_weight,
         distill_temperature=args.distill_temperature,

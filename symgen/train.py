@@ -31,6 +31,7 @@ from typing import Any
 from tokenizers import Tokenizer
 
 from symgen import teachers
+from symgen.config import LABEL_SMOOTHING
 from symgen.database import public_spec
 from symgen.errors import SymgenError
 from symgen.task_data import (
@@ -62,7 +63,9 @@ class TrainConfig:
     threads: int | None = None
     dropout: float = 0.0  # on each decoder layer's attention and MLP output (residual branches)
     ema_decay: float | None = None  # None: the model is the last step's weights
-    label_smoothing: float = 0.0  # share of each target's probability spread over the vocabulary
+    # share of each target's probability spread over the vocabulary; None: the task's measured
+    # default (config.LABEL_SMOOTHING)
+    label_smoothing: float | None = None
     teachers: list[str] = field(default_factory=list)  # run dirs to distil from (symgen.teachers)
     distill_weight: float = 0.5  # share of the loss that is the teachers' soft targets
     distill_temperature: float = 2.0
@@ -130,6 +133,7 @@ def train(
     """Train on `data` pairs; `task` sql needs `db_paths`, code tasks (bash, python) none."""
     import torch
 
+    cfg = replace(cfg, label_smoothing=label_smoothing_for(task, cfg.label_smoothing))
     check_config(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,7 +161,8 @@ def train(
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
     if meta and meta.get("identity") != identity:
         raise SymgenError(
-            f"{out} holds a run with different data or settings; use a new --out or delete it"
+            f"{out} holds a run with different data or settings"
+            f"{_old_default_hint(meta.get('identity') or {}, identity)}; use a new --out or delete it"
         )
     if meta and meta.get("done"):
         return dict(meta)
@@ -300,13 +305,30 @@ def train(
     return meta
 
 
+def _old_default_hint(before: dict[str, Any], now: dict[str, Any]) -> str:
+    """How to resume a run made before Bash's label smoothing default (0.1, 2026-12-04) when that
+    is the only difference: the old run's identity has no label_smoothing at all."""
+    config = before.get("config", {})
+    if "label_smoothing" in config:
+        return ""
+    patched = {**config, "label_smoothing": now.get("config", {}).get("label_smoothing")}
+    if {**before, "config": patched} != now:
+        return ""
+    return " (trained before bash's --label-smoothing default became 0.1: resume with --label-smoothing 0)"
+
+
+def label_smoothing_for(task: str, given: float | None) -> float:
+    """`given`, or the task's measured default when it is None (Bash 0.1, others 0)."""
+    return LABEL_SMOOTHING.get(task, 0.0) if given is None else given
+
+
 def check_config(cfg: TrainConfig) -> None:
     """Reject settings that cannot train before any data is read."""
     if cfg.ema_decay is not None and not 0.0 < cfg.ema_decay < 1.0:
         raise SymgenError(f"--ema-decay must be between 0 and 1 (exclusive), not {cfg.ema_decay}")
     if not 0.0 <= cfg.dropout < 1.0:
         raise SymgenError(f"--dropout must be in [0, 1), not {cfg.dropout}")
-    if not 0.0 <= cfg.label_smoothing < 1.0:
+    if cfg.label_smoothing is not None and not 0.0 <= cfg.label_smoothing < 1.0:
         raise SymgenError(f"--label-smoothing must be in [0, 1), not {cfg.label_smoothing}")
     if cfg.teachers:
         teachers.check_settings(cfg.teachers, cfg.distill_weight, cfg.distill_temperature)
@@ -417,10 +439,10 @@ def _batch_loss(
         ids[row, : len(x)] = torch.tensor(x)
         labels[row, : len(y)] = torch.tensor(y)
         mask[row, schema.shape[1] : schema.shape[1] + len(x)] = 1
-    out = _forward(model, schema, ids, mask, labels)
-    hard = out.loss
-    if cfg is not None and cfg.label_smoothing:
-        hard = smoothed_loss(out.logits, labels, cfg.label_smoothing)
+    smoothing = cfg.label_smoothing if cfg is not None else None
+    # with smoothing, transformers' own loss would be computed and thrown away: not asked for
+    out = _forward(model, schema, ids, mask, None if smoothing else labels)
+    hard = smoothed_loss(out.logits, labels, smoothing) if smoothing else out.loss
     if not teacher_models or cfg is None:
         return hard
     with torch.no_grad():

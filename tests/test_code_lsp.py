@@ -63,6 +63,24 @@ def test_bash_trains_with_label_smoothing_by_default(code_models) -> None:  # ty
         run = code_models[task][0].parent / f"run-{task}"
         config = json.loads((run / "train.json").read_text())["identity"]["config"]
         assert config.get("label_smoothing") == want, task
+    # a Bash run from before that default is refused with the flag that resumes it
+    old = code_models["bash"][0].parent / "run-bash-old"
+    shutil.copytree(code_models["bash"][0].parent / "run-bash", old)
+    meta = json.loads((old / "train.json").read_text())
+    del meta["identity"]["config"]["label_smoothing"]
+    (old / "train.json").write_text(json.dumps(meta))
+    data = code_models["bash"][0].parent / "bash.jsonl"
+    cmd = [*SYMGEN, "train", "--task", "bash", "--data", str(data), "--out", str(old), "--epochs", "150", "--threads", "1", "--quiet"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "resume with --label-smoothing 0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    weights = old / "hf" / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    proc = subprocess.run(
+        [*cmd, "--label-smoothing", "0"], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert weights.stat().st_mtime_ns == before  # the finished run, not retrained
 
 
 def test_eval_reports_code_metrics(code_models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

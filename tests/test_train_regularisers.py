@@ -1,5 +1,5 @@
-"""Weight averaging, residual dropout and label smoothing in `symgen train`: their logic, and a real interrupted
-run that resumes to exactly the weights of an uninterrupted one."""
+"""Weight averaging, residual dropout and label smoothing in `symgen train`: their logic, and a
+real interrupted run that resumes to exactly the weights of an uninterrupted one."""
 
 from __future__ import annotations
 
