@@ -882,7 +882,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", action="append", help="database(s) the pairs use (--task sql): " + DB_HELP
     )
     tr.add_argument("--out", required=True, help="run directory (rerun to resume)")
-    tr.add_argument("--arch", default="tiny", help="tiny (default), small, smollm2 or smollm2-slim")
+    tr.add_argument(
+        "--arch", default="tiny", help="tiny (default), mini, small, smollm2 or smollm2-slim"
+    )
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--max-steps", type=int, default=None)
     tr.add_argument("--max-minutes", type=float, default=None, help="time budget")
