@@ -709,6 +709,8 @@ def _add_task(p: argparse.ArgumentParser, default: str | None = "sql") -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from symgen.task_model import ARCHS  # torch-free: the names `--arch` accepts, not a copy
+
     parser = argparse.ArgumentParser(prog="symgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -882,9 +884,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", action="append", help="database(s) the pairs use (--task sql): " + DB_HELP
     )
     tr.add_argument("--out", required=True, help="run directory (rerun to resume)")
-    tr.add_argument(
-        "--arch", default="tiny", help="tiny (default), mini, small, smollm2 or smollm2-slim"
-    )
+    tr.add_argument("--arch", default="tiny", help=f"{', '.join(ARCHS)} (default tiny)")
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--max-steps", type=int, default=None)
     tr.add_argument("--max-minutes", type=float, default=None, help="time budget")
