@@ -5,7 +5,7 @@ of them, on GeoQuery dev (280) and held-out train (GeoQuery train minus the seed
 
 Members are exported model dirs (`symgen export`); ensembles are built with `symgen ensemble`
 into .symgen/bench/ensembles/ and scored like any model (`symgen eval` in a fresh process).
-Writes benchmarks/results/ensembles.json and ensembles.md.
+Writes benchmarks/results/ensembles.json and ensembles.md (ensembles_TAG.* with --tag).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--member", action="append", required=True, help="NAME=exported model dir")
     ap.add_argument("--threads", type=int, default=2, help="onnxruntime threads per eval")
+    ap.add_argument("--tag", default="", help="name the results ensembles_TAG.json / .md")
     args = ap.parse_args()
     members = dict(m.split("=", 1) for m in args.member)
     if len(members) < 2:
@@ -49,7 +50,7 @@ def main() -> None:
     for combo in combos:
         model = Path(members[combo[0]])
         if len(combo) > 1:
-            model = WORK / "ensembles" / "+".join(combo)
+            model = WORK / "ensembles" / (args.tag or "") / "+".join(combo)
             make_ensemble([members[n] for n in combo], model)
         row: dict[str, Any] = {"model": " + ".join(combo), "members": len(combo)}
         for split, items in splits.items():
@@ -67,8 +68,9 @@ def main() -> None:
     table = markdown_table(rows, cols)
     cmd = command_line("benchmarks.ensembles", args)
     print(table)
-    write_result("ensembles", {"command": cmd, "rows": rows})
-    (RESULTS / "ensembles.md").write_text(f"`{cmd}`\n\n{table}\n")
+    name = f"ensembles_{args.tag}" if args.tag else "ensembles"
+    write_result(name, {"command": cmd, "rows": rows})
+    (RESULTS / f"{name}.md").write_text(f"`{cmd}`\n\n{table}\n")
 
 
 if __name__ == "__main__":

@@ -683,6 +683,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---- parser ---------------------------------------------------------------------------------
+ORT_THREADS_HELP = "onnxruntime threads (default 1: faster than 2 for these models)"
 DB_HELP = (
     "SQLite file, DuckDB file (.duckdb) or PostgreSQL URL (postgresql://user@host:port/dbname; "
     "password via PGPASSWORD or ~/.pgpass)"
@@ -988,7 +989,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_decoding(ev)
     ev.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     ev.add_argument("--limit", type=int, default=None)
-    ev.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    ev.add_argument("--threads", type=int, default=None, help=ORT_THREADS_HELP)
     ev.add_argument("--out", default=None, help="write summary JSON (+ .records.jsonl)")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
@@ -1011,7 +1012,7 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--out", required=True, help="kept pairs (+ .rejected.jsonl); resumes")
     _add_decoding(la)
     la.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
-    la.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    la.add_argument("--threads", type=int, default=None, help=ORT_THREADS_HELP)
     la.add_argument("--quiet", action="store_true")
     la.set_defaults(func=cmd_label)
 

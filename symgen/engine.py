@@ -9,7 +9,6 @@ the schema check (parses, read-only, names only known tables and columns).
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,6 +29,10 @@ from symgen.task_data import DbKnowledge
 from symgen.task_format import code_question, code_schema
 
 MANIFEST = "symgen.json"
+# One onnxruntime thread unless asked: on these few-million-parameter models a second intra-op
+# thread costs more in hand-over than it saves (`mini` on 2 cores: dev p50 8.6 ms with one,
+# 14.5 ms with two); the editor server's default is the same.
+DEFAULT_THREADS = 1
 Past = list[np.ndarray]
 
 
@@ -97,7 +100,7 @@ class TaskModel:
         if not self.onnx_path.is_file():
             raise MissingResource(f"{self.onnx_path} missing; re-run `symgen export`")
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads or DEFAULT_THREADS
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(

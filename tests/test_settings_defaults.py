@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import fields
+from pathlib import Path
 
 from symgen_server.settings import ALIASES, Settings
 from tests.conftest import ROOT
@@ -60,3 +61,14 @@ def test_nvim_doc_names_the_execution_guidance_default() -> None:
     block = doc[doc.index("executionGuided") :][:200]
     said = re.search(r"default (true|false)", block)
     assert said and said.group(1) == str(SERVER_DEFAULTS["execution_guided"]).lower()
+
+
+def test_cli_engine_threads_are_the_servers(exported: Path) -> None:
+    """`symgen eval`/`complete` time the model with the threads the editor server runs it with,
+    so the latencies they print are the ones users get."""
+    from symgen.engine import DEFAULT_THREADS, TaskModel
+
+    assert SERVER_DEFAULTS["threads"] == DEFAULT_THREADS
+    opts = TaskModel(exported).session.get_session_options()
+    assert opts.intra_op_num_threads == SERVER_DEFAULTS["threads"]
+    assert TaskModel(exported, threads=2).session.get_session_options().intra_op_num_threads == 2
