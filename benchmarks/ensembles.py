@@ -28,12 +28,18 @@ def score(model: Path, items: list[Item], db: Path, threads: int) -> dict[str, A
     return summary
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--member", action="append", required=True, help="NAME=exported model dir")
+    ap.add_argument(
+        "--member", action="extend", nargs="+", required=True, help="NAME=exported model dir"
+    )
     ap.add_argument("--threads", type=int, default=2, help="onnxruntime threads per eval")
     ap.add_argument("--tag", default="", help="name the results ensembles_TAG.json / .md")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     members = dict(m.split("=", 1) for m in args.member)
     if len(members) < 2:
         raise SystemExit("give at least two --member NAME=DIR")

@@ -40,12 +40,18 @@ def row(name: str, answered: int, right: int, n: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", action="append", required=True, help="exported SQL model dir")
+    ap.add_argument(
+        "--model", action="extend", nargs="+", required=True, help="exported SQL model dir"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tag", default="")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     geo = shared_data() / "geoquery"
     db_path = geo / "geography.sqlite"
     items = held_out_items(geo, geo / "seed_10.jsonl")
