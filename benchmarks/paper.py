@@ -217,16 +217,9 @@ SOURCES = {
         "compound_results_questions",
         describe_results=True,
     ),
-    "extreme_among": Source(
-        "programs",
-        ("extreme_among",),
-        "geoquery.extreme_among.results.jsonl",
-        "extreme_among_questions",
-        describe_results=True,
-    ),
     "paraphrases": Source("paraphrases", (), "geoquery.paraphrases.jsonl", "paraphrase_questions"),
 }
-EXTRA_SOURCES = ("attribute", "compound", "attribute_results", "compound_results", "extreme_among")
+EXTRA_SOURCES = ("attribute", "compound", "attribute_results", "compound_results")
 
 
 def generate(
@@ -586,14 +579,6 @@ def main() -> None:
             "(`symgen generate --describe-results on`; the same sampled programs first), added "
             "to the SymGen row's data (0: none)",
         )
-    ap.add_argument(
-        "--extreme-among-questions",
-        type=int,
-        default=0,
-        help="also program-first questions on the extreme_among template ('the largest state "
-        "bordering texas'), described with their results, added to the SymGen row's data "
-        "(0: none)",
-    )
     ap.add_argument(
         "--composition-questions",
         type=int,

@@ -6,9 +6,9 @@ mention get no data at all. Sampling programs from a small grammar over *every* 
 value, then letting the LLM describe each one (`program_prompt`) and checking that description by
 back-translation (`SqlContext.answer_anchored`), covers the schema evenly and keeps SQL that is
 correct by construction. The grammar is the shapes of everyday questions: lookups, filters,
-counts, extremes (global, within a group, or among the rows a nested query selects; the row's
-name, or another of its attributes), aggregates, comparisons with another row, nesting through
-columns that share values, and group-by rankings.
+counts, extremes (global and within a group; the row's name, or another of its attributes),
+aggregates, comparisons with another row, nesting through columns that share values, and
+group-by rankings.
 
 Pure: the schema, its values and a `random.Random` in, SQL text out; execution is the caller's.
 """
@@ -353,36 +353,6 @@ def _nested(f: SchemaFacts, rng: random.Random) -> str | None:
     return f"SELECT {f.name(a, shown)} FROM {f.name(a)} WHERE {f.name(a, ca)} IN({inner});"
 
 
-def _extreme_among(f: SchemaFacts, rng: random.Random) -> str | None:
-    """The row with the largest or smallest value among the rows a link selects: "the largest
-    state bordering texas", "the longest river through the states bordering ohio". No other
-    template restricts a superlative to a nested set, and that shape was the largest kind of
-    error left (29 of the 224 GeoQuery held-out questions four `mini` models all got wrong,
-    2026-12-05)."""
-    links = [link for link in f.links if f.numeric[link[0]]]
-    # mostly a set of several rows, as people ask ("the states bordering texas", "the states
-    # the ohio runs through": b.cb repeats), rarely the one state a city is in
-    sets = [link for link in links if (link[2], link[3]) in f.grouping]
-    if not links:
-        return None
-    a, ca, b, cb = rng.choice(sets if sets and rng.random() < 0.8 else links)
-    key = _pick_value(f, rng, b)
-    if key is None or key[0] == cb:
-        return None
-    n, agg = rng.choice(f.numeric[a]), rng.choice(("max", "min"))
-    shown = _shown(f, rng, a, n)
-    if shown is None:
-        return None
-    among = (
-        f"{f.name(a, ca)} IN(SELECT {f.name(b, cb)} FROM {f.name(b)} "
-        f"WHERE {f.name(b, key[0])}='{key[1]}')"
-    )
-    return (
-        f"SELECT {f.name(a, shown)} FROM {f.name(a)} WHERE {among} AND {f.name(a, n)}="
-        f"(SELECT {agg}({f.name(a, n)}) FROM {f.name(a)} WHERE {among});"
-    )
-
-
 def _ranking(f: SchemaFacts, rng: random.Random) -> str | None:
     t = _pick_table(f, rng, values=True)
     if t is None:
@@ -412,7 +382,6 @@ TEMPLATES: dict[str, Template] = {
     "compare": _compare,
     "nested": _nested,
     "ranking": _ranking,
-    "extreme_among": _extreme_among,
 }
 # templates whose answer may be one value repeated (`worth_asking(repeats_ok=...)`)
 REPEATING_TEMPLATES = frozenset({"attribute"})

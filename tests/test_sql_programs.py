@@ -104,27 +104,6 @@ def test_programs_ask_what_people_ask(ctx: SqlContext) -> None:
     assert {"state.capital", "state.population", "highlow.highest_point"} <= superlatives
 
 
-def test_extreme_among_takes_the_extreme_within_the_nested_set(ctx: SqlContext) -> None:
-    """ "The largest state bordering texas": the max is taken over the same nested set the row is
-    drawn from (a global max would answer "the largest state" instead), and the set is mostly
-    several rows (the states bordering X, the states a river crosses)."""
-    several = 0
-    programs = itertools.islice(
-        sample_programs(ctx.facts, random.Random(7), ("extreme_among",)), 200
-    )
-    for _, sql in programs:
-        among = re.search(r"WHERE (\w+\.\w+ IN\(SELECT [^)]*\))", sql)
-        assert among is not None, sql
-        assert sql.count(among.group(1)) == 2, sql  # the row's set and the extreme's set
-        assert re.search(r"=\(SELECT (max|min)\(", sql), sql
-        inner = re.search(r"IN\(SELECT (\w+)\.(\w+)", sql)
-        assert inner is not None
-        several += (inner.group(1), inner.group(2)) in ctx.facts.grouping
-        run = ctx.db.execute(sql)
-        assert run.rows is not None, (sql, run.error)
-    assert several >= 140
-
-
 def test_sampling_only_the_named_templates(ctx: SqlContext) -> None:
     drawn = [
         name
