@@ -421,9 +421,10 @@ def _add_decoding(p: argparse.ArgumentParser) -> None:
         "--ground-literals",
         choices=GROUNDING,
         default="prefer",
-        help="SQL: prefer the first valid beam whose quoted values the question contains; "
-        "constrain: also mask decoding so a quoted value is a database value the question "
-        "names, else a run of its words (default prefer)",
+        help="SQL: prefer the first valid beam whose quoted values the question contains, "
+        "and decode once more constrained when none does; constrain: always mask decoding so "
+        "a quoted value is a database value the question names, else a run of its words "
+        "(default prefer)",
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # How the SQL engine treats quoted values the question does not contain (`symgen.grounding`):
-# "prefer" (default) re-ranks beams; "constrain" also masks decoding; "off" neither.
+# "prefer" (default) re-ranks beams, and masks decoding only when no beam is grounded;
+# "constrain" always masks decoding; "off" neither.
 GROUNDING = ("off", "prefer", "constrain")
 
 

@@ -52,8 +52,9 @@ class Settings:
     # prefer the first valid beam that returns rows (read-only, 0.5 s per candidate). Off by
     # default: on nine models it never gained beyond seed noise and always cost p95 (README)
     execution_guided: bool = False
-    # quoted values in the SQL must occur in the comment: "prefer" re-ranks beams (default),
-    # "constrain" also masks decoding to them, "off" neither (symgen.grounding; README numbers)
+    # quoted values in the SQL must occur in the comment: "prefer" re-ranks beams and masks
+    # decoding only when no beam is grounded (default), "constrain" always masks decoding to
+    # them, "off" neither (symgen.grounding; README numbers)
     ground_literals: str = "prefer"
     debounce_ms: int = 0
     enabled: bool = True
