@@ -120,14 +120,9 @@ def test_grounding_rescue(
 ) -> None:
     from symgen.engine import Completion, grounding_rescue
 
-    answers = {
-        mode: Completion("first", first[0], None, (), 0, first[1]),
-        **(
-            {"constrain": Completion("rescue", *rescue[:1], None, (), 0, rescue[1])}
-            if rescue
-            else {}
-        ),
-    }
+    answers = {mode: Completion("first", first[0], None, (), 0, first[1])}
+    if rescue:
+        answers["constrain"] = Completion("rescue", rescue[0], None, (), 0, rescue[1])
     asked: list[str] = []
 
     def run(grounding: str) -> Completion:
