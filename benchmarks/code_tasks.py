@@ -45,6 +45,7 @@ from symgen.generate import open_generator
 from symgen.interrupts import stop_like_ctrl_c
 from symgen.pipeline import run_generate
 from symgen.registry import generated_dir, load_registry, model_path
+from symgen.tasks.bash_commands import read_commands
 from symgen.tasks.code import build_context, read_code_seeds
 from symgen.tasks.python import passes_asserts
 from symgen.train import TrainConfig, label_smoothing_for, train
@@ -128,20 +129,25 @@ GENERATED = ROOT / "benchmarks" / "generated"
 DATASET = {"bash": "nl2bash", "python": "mbpp"}
 
 
-def generated_path(task: str, generator: str) -> Path:
-    return generated_dir(GENERATED, generator) / f"{DATASET[task]}.symgen.jsonl"
+def generated_path(task: str, generator: str, part: str = "symgen") -> Path:
+    """`part`: `symgen` (gen-q from the seeds) or `focus` (gen-q asking about one command at a
+    time, `--focus-commands`): two runs, each resumable on its own."""
+    return generated_dir(GENERATED, generator) / f"{DATASET[task]}.{part}.jsonl"
 
 
-def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
-    out = generated_path(task, args.generator)
+def symgen_data(
+    task: str, seeds_path: Path, args: argparse.Namespace, *, focus: bool = False
+) -> Path:
+    out = generated_path(task, args.generator, "focus" if focus else "symgen")
+    commands = read_commands(args.focus_commands) if focus else ()
     stats = run_generate(
         task=task,
         db_path=None,
         seeds_path=seeds_path,
         out_path=out,
         open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
-        n_questions=args.questions,
-        qcfg=QuestionGenConfig(),
+        n_questions=args.focus_questions if focus else args.questions,
+        qcfg=QuestionGenConfig(focus=commands),
         acfg=AnswerGenConfig(samples=args.samples),
         # the vote alone, as the README's table was measured (Python's default then; since
         # 2026-12-04 `symgen generate --task python` also wants every predicted output)
@@ -149,8 +155,17 @@ def symgen_data(task: str, seeds_path: Path, args: argparse.Namespace) -> Path:
         seed=0,
         max_minutes=args.gen_minutes,
     )
-    print(f"{task} SymGen data: {json.dumps(stats.as_dict())}")
+    print(f"{task} SymGen data{' (focus)' if focus else ''}: {json.dumps(stats.as_dict())}")
     return out
+
+
+def symgen_files(task: str, seeds_path: Path, args: argparse.Namespace) -> list[Path]:
+    """The SymGen row's generated files: the seeds' run (extended unless `--no-generate`) and,
+    with `--focus-questions`, the command-focused run (extended within `--gen-minutes`)."""
+    files = [as_generated(task, args) if args.no_generate else symgen_data(task, seeds_path, args)]
+    if args.focus_questions:
+        files.append(symgen_data(task, seeds_path, args, focus=True))
+    return files
 
 
 def augmented(task: str, name: str, data: list[Path], per_pair: int) -> Path:
@@ -323,19 +338,17 @@ def run_task(task: str, args: argparse.Namespace) -> None:
     wanted = rows_wanted(args.rows, args.human_pairs)
     started = time.time()
     if args.generate_only:
-        symgen_data(task, seeds_path, args)
+        symgen_files(task, seeds_path, args)
         return
     rows = [llm_row(task, seeds_path, items, args)] if "llm_10shot" in wanted else []
-    generated = None
+    generated: list[Path] = []
     if "task_symgen" in wanted:
-        generated = (
-            as_generated(task, args) if args.no_generate else symgen_data(task, seeds_path, args)
-        )
-        rows.append(task_row("task_symgen", task, [generated, seeds_path], items, args))
+        generated = symgen_files(task, seeds_path, args)
+        rows.append(task_row("task_symgen", task, [*generated, seeds_path], items, args))
     if "task_human" in wanted:
         n_human = args.human_pairs
         if not n_human and generated:  # the issue's comparison: as many as the SymGen row
-            n_human = len(read_jsonl(generated)) + len(seeds)
+            n_human = sum(len(read_jsonl(g)) for g in generated) + len(seeds)
         human_path = WORK / f"{task}.human_{n_human}.jsonl"
         write_jsonl(human_path, pool[:n_human])
         rows.append(task_row("task_human", task, [human_path], items, args))
@@ -413,6 +426,17 @@ def main() -> None:
         help="bound generation's wall time; a rerun answers the questions left",
     )
     ap.add_argument("--min-votes", default=None, help="default: `symgen generate`'s for the task")
+    ap.add_argument(
+        "--focus-questions",
+        type=int,
+        default=0,
+        help="Bash: also a gen-q run of this many questions, each call asking about one command "
+        "of --focus-commands (benchmarks/generated/nl2bash.focus.jsonl); the SymGen row trains "
+        "on both runs",
+    )
+    ap.add_argument(
+        "--focus-commands", default="common", help="`common` or a file (default common)"
+    )
     ap.add_argument(
         "--human-pairs",
         type=int,

@@ -122,11 +122,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise SymgenError("--questions-from paraphrases is for --task sql")
     if args.paraphrases_per_pair < 1:
         raise SymgenError("--paraphrases-per-pair must be at least 1")
+    focus: tuple[str, ...] = ()
+    if args.focus_commands:
+        if args.task != "bash" or args.questions_from != "llm":
+            raise SymgenError("--focus-commands is for --task bash (with LLM questions)")
+        from symgen.tasks.bash_commands import read_commands
+
+        focus = read_commands(args.focus_commands)
     qcfg = QuestionGenConfig(
         source=args.questions_from,
         templates=templates,
         paraphrases_per_pair=args.paraphrases_per_pair,
         describe_results=args.describe_results == "on",
+        focus=focus,
     )
     # paraphrases are checked against their pair's SQL, as program-first questions are
     programs = args.questions_from in ("programs", "paraphrases")
@@ -789,6 +797,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="on" if QuestionGenConfig.describe_results else "off",
         help="with --questions-from programs: show the LLM what each SQL returns when it writes "
         "the question (default %(default)s)",
+    )
+    gen.add_argument(
+        "--focus-commands",
+        default="",
+        metavar="common|FILE",
+        help="--task bash: each gen-q call asks for requests done with the next command of this "
+        "list (`common`: 126 usual GNU/Linux tools, or a file with one name per line), so the "
+        "data covers more than the seeds' commands (default: off, the seeds alone steer)",
     )
     gen.add_argument(
         "--samples",

@@ -38,6 +38,9 @@ class QuestionGenConfig:
     paraphrases_per_pair: int = 3  # rewrites sampled together per verified question
     paraphrase_temperature: float = 0.9  # diverse wording; the anchored check guards the meaning
     paraphrase_min_words: int = 2  # "how large is texas": users' questions can be this short
+    # "llm" (Bash): topics each gen-q call asks about in turn (`symgen.tasks.bash_commands`), so
+    # new questions cover more than the seeds' commands; empty: the seeds alone steer
+    focus: tuple[str, ...] = ()
 
 
 # Program-first pairs are checked against a known program rather than voted among themselves: an

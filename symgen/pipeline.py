@@ -126,7 +126,9 @@ class SqlContext(PromptedVote):
     def knowledge(self) -> str:
         return self.schema
 
-    def question_prompt(self, shots: Sequence[str]) -> str:
+    def question_prompt(self, shots: Sequence[str], focus: str | None = None) -> str:
+        if focus is not None:
+            raise SymgenError("a gen-q focus is for --task bash")
         return question_prompt(self.schema, shots)
 
     def record(self, question: str, verdict: Verdict) -> dict[str, Any]:
@@ -253,7 +255,7 @@ class GenContext(Protocol):
     @property
     def knowledge(self) -> str: ...
 
-    def question_prompt(self, shots: Sequence[str]) -> str: ...
+    def question_prompt(self, shots: Sequence[str], focus: str | None = None) -> str: ...
 
     def record(self, question: str, verdict: Verdict) -> dict[str, Any]: ...
 
@@ -684,7 +686,7 @@ def _question_stage(
             on_reject=lambda why: stats.failures.update([why]),
             make_prompt=ctx.question_prompt,
         ):
-            sink.add(q)
+            sink.add(q.text, **({} if q.focus is None else {"focus": q.focus}))
     return sink.new
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 from symgen.config import QuestionGenConfig
 from symgen.generate import Generator
@@ -30,6 +31,11 @@ def acceptable(question: str, cfg: QuestionGenConfig) -> bool:
     return cfg.min_words < words < cfg.max_words
 
 
+class NewQuestion(NamedTuple):
+    text: str
+    focus: str | None  # what the gen-q call that wrote it asked about (`QuestionGenConfig.focus`)
+
+
 def generate_questions(
     generator: Generator,
     schema: str,
@@ -40,12 +46,15 @@ def generate_questions(
     known: Iterable[str] = (),
     seed: int = 0,
     on_reject: Callable[[str], None] = lambda reason: None,
-    make_prompt: Callable[[Sequence[str]], str] | None = None,
-) -> Iterator[str]:
+    make_prompt: Callable[[Sequence[str], str | None], str] | None = None,
+) -> Iterator[NewQuestion]:
     """Yield up to `wanted` new questions, distinct from the seeds, `known` and each other.
 
-    `make_prompt(shots)` builds the gen-q prompt (default: SQL's, over `schema`)."""
+    `make_prompt(shots, focus)` builds the gen-q prompt (default: SQL's, over `schema`). With
+    `cfg.focus`, each call asks about the next of its topics (shuffled by `seed`), else None."""
     rng = random.Random(seed)
+    topics = list(cfg.focus)
+    random.Random(seed).shuffle(topics)
     seen = {question_key(q) for q in [*seed_questions, *known]}
     produced = 0
     max_calls = max(4, wanted * cfg.max_calls_factor // max(1, cfg.per_call))
@@ -53,7 +62,13 @@ def generate_questions(
         if produced >= wanted:
             return
         shots = rng.sample(seed_questions, min(cfg.shots, len(seed_questions)))
-        prompt = make_prompt(shots) if make_prompt else question_prompt(schema, shots)
+        focus = topics[call % len(topics)] if topics else None
+        if make_prompt:
+            prompt = make_prompt(shots, focus)
+        elif focus is None:
+            prompt = question_prompt(schema, shots)
+        else:
+            raise ValueError("a focus needs a make_prompt that uses it")
         samples = generator.sample(
             prompt,
             n=min(cfg.per_call, max(2, wanted - produced)),
@@ -73,6 +88,6 @@ def generate_questions(
                 continue
             seen.add(key)
             produced += 1
-            yield question
+            yield NewQuestion(question, focus)
             if produced >= wanted:
                 return

@@ -77,3 +77,41 @@ def test_generate_code_task(model_file, task: str, tmp_path: Path) -> None:  # t
         old = [*cmd, "--expected-outputs", "0"]
         resumed = subprocess.run(old, capture_output=True, text=True, timeout=300)
         assert resumed.returncode == 0 and "nothing to do" in resumed.stderr, resumed.stderr
+
+
+def test_generate_bash_with_focus_commands(model_file, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """gen-q asks about the listed commands: every question records the one its call named."""
+    gguf = model_file("smollm2-135m")
+    seeds = first_lines(shared("nl2bash/pairs.jsonl"), tmp_path / "seeds.jsonl", 10)
+    commands = tmp_path / "commands.txt"
+    commands.write_text("tar  # archives\nsort\n")
+    out = tmp_path / "pairs.jsonl"
+    base = [*SYMGEN, "generate", "--seeds", str(seeds), "--out", str(out), "--questions", "3",
+            "--samples", "2", "--min-votes", "1", "--generator", f"gguf:{gguf}",
+            "--threads", "2", "--quiet"]  # fmt: skip
+    proc = subprocess.run(
+        [*base, "--task", "bash", "--focus-commands", str(commands)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    asked = lines(tmp_path / "pairs.questions.jsonl")
+    assert len(asked) == 3 and all(r["focus"] in ("tar", "sort") for r in asked), asked
+    assert len(lines(out)) + len(lines(tmp_path / "pairs.rejected.jsonl")) == 3
+    # refused before any model is loaded: another task, or a list that is not there
+    wrong = subprocess.run(
+        [*base, "--task", "python", "--focus-commands", "common"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wrong.returncode == 2 and "--focus-commands is for --task bash" in wrong.stderr
+    missing = tmp_path / "nope.txt"
+    gone = subprocess.run(
+        [*base, "--task", "bash", "--focus-commands", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert gone.returncode != 0 and f"{missing}: command list not found" in gone.stderr

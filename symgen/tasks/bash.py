@@ -239,3 +239,6 @@ class Context(CodeContext):
 
     def demo(self, seed: CodeSeed) -> str:
         return f"{self.question_block(seed.question)}{seed.program.strip()}\n"
+
+    def focus_line(self, focus: str) -> str:
+        return f"# The next requests are done with `{focus}`."

@@ -145,9 +145,14 @@ class CodeContext(PromptedVote):
     def prompt_hash(self) -> str:
         return hashlib.sha256(self.prefix_text().encode()).hexdigest()[:16]
 
-    def question_prompt(self, shots: Sequence[str]) -> str:
+    def focus_line(self, focus: str) -> str:
+        """The gen-q prompt's line that asks for questions about `focus` (a language's hook)."""
+        raise SymgenError(f"--task {self.name} has no gen-q focus")
+
+    def question_prompt(self, shots: Sequence[str], focus: str | None = None) -> str:
         lines = "".join(self.question_block(q) for q in shots)
-        return f"{self.header()}\n\n{self.question_instruction}\n{lines}# Question:"
+        ask = "" if focus is None else self.focus_line(focus) + "\n"
+        return f"{self.header()}\n\n{self.question_instruction}\n{lines}{ask}# Question:"
 
     def identity(self) -> dict[str, str]:
         return {"task": self.name, "prompt_hash": self.prompt_hash}
