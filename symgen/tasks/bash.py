@@ -128,8 +128,11 @@ def static_check(command: str) -> str | None:
         return "empty"
     if "\n" in command.strip():
         return "multiple_lines"
-    if _tree(command).root_node.has_error:
+    root = _tree(command).root_node
+    if root.has_error:
         return "syntax"
+    if all(child.type == "comment" for child in root.children):
+        return "comment_only"  # `#!/bin/bash` answers a request for a script: nothing runs
     if destructive(command):
         return "destructive"
     return None
