@@ -636,7 +636,9 @@ def _augment_bash(args: argparse.Namespace) -> int:
         raise SymgenError("--flip applies to SQL pairs (superlatives), not --task bash")
     read_code_seeds(args.data)  # line-numbered errors for a malformed or incomplete line
     records = read_jsonl(args.data)  # written back unchanged, the swaps after them
-    out, stats = with_augmented_bash(records, per_pair=args.per_pair, seed=args.seed)
+    out, stats = with_augmented_bash(
+        records, per_pair=args.per_pair, seed=args.seed, values=args.values
+    )
     write_jsonl(args.out, out)
     print(
         f"{len(records)} pairs ({stats.with_slots} with arguments the request names) + "
@@ -1044,6 +1046,13 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--out", required=True, help="originals + augmented pairs (new file)")
     au.add_argument("--per-pair", type=int, default=4, help="at most this many per pair")
     au.add_argument("--seed", type=int, default=0)
+    au.add_argument(
+        "--values",
+        choices=("data", "invented", "mixed"),
+        default="data",
+        help="bash: a swap's new argument is one seen in the data, one invented in its shape "
+        "(for generated data, whose values repeat), or either at random",
+    )
     au.add_argument(
         "--flip",
         action=argparse.BooleanOptionalAction,

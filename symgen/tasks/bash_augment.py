@@ -4,8 +4,10 @@ Bash's analogue of SQL value swapping (`symgen.augment`). In `find /usr -name te
 for "files named temp not accessed in 7 days in /usr", the arguments the request names verbatim
 (`/usr`, `temp`, `7`) are copied, not composed: a small model trained from scratch learns that
 only if it sees them vary. Each swap replaces such an argument, in the command and in the
-request alike, by another argument of the same kind (path, glob, file name, number, name) seen
-elsewhere in the same data; the new command must still parse and pass the destructive-pattern
+request alike, by another argument of the same kind (path, glob, file name, number, name): one
+seen elsewhere in the same data (`values="data"`), or one invented in its shape
+(`"invented"`, `symgen.tasks.bash_values`: for generated data, whose values repeat), or either
+at random (`"mixed"`). The new command must still parse and pass the destructive-pattern
 filter. Nothing is executed.
 """
 
@@ -20,7 +22,9 @@ from functools import partial
 from typing import Any
 
 from symgen.augment import successes
+from symgen.errors import SymgenError
 from symgen.tasks.bash import static_check
+from symgen.tasks.bash_values import invent_like
 from symgen.tasks.code import PROGRAM_FIELDS, QUESTION_FIELDS, first_field
 from symgen.treesitter import parser
 
@@ -31,6 +35,8 @@ _UNQUOTED_SAFE = re.compile(r"[\w./~*?+\-\[\]@%:,=]+")
 # Plain English words are not swapped (`git log`, `sort -k 1` name no entity); names are,
 # when the request quotes them or they look like identifiers (digits, `_`, `.`, capitals).
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w.-]*")
+# Where a swap's new value comes from (module docstring).
+VALUE_SOURCES = ("data", "invented", "mixed")
 
 
 @dataclass(frozen=True)
@@ -181,10 +187,13 @@ def augment_bash(
     *,
     per_pair: int = 4,
     seed: int = 0,
+    values: str = "data",
     stats: BashAugmentStats | None = None,
 ) -> Iterator[dict[str, Any]]:
     """New pairs, at most `per_pair` from each record: every slot of a record gets another
-    value of its kind drawn from the slots of all the records."""
+    value of its kind, drawn from the slots of all the records or invented (`values`)."""
+    if values not in VALUE_SOURCES:
+        raise SymgenError(f"argument values: {values!r}; use {', '.join(VALUE_SOURCES)}")
     stats = stats if stats is not None else BashAugmentStats()
     pairs = [_pair(r) for r in records]
     slots = [arg_slots(*p) if p else [] for p in pairs]
@@ -196,7 +205,14 @@ def augment_bash(
             continue
         stats.with_slots += 1
         attempt = partial(
-            _swap_once, rec=rec, pair=pair, slots=found, pool=pool, seen=seen, stats=stats
+            _swap_once,
+            rec=rec,
+            pair=pair,
+            slots=found,
+            pool=pool,
+            values=values,
+            seen=seen,
+            stats=stats,
         )
         for new in successes(attempt, per_pair, random.Random(f"{seed}:{pair[0]}")):
             stats.written += 1
@@ -210,6 +226,7 @@ def _swap_once(
     pair: tuple[str, str],
     slots: Sequence[ArgSlot],
     pool: dict[str, list[str]],
+    values: str,
     seen: set[str],
     stats: BashAugmentStats,
 ) -> dict[str, Any] | None:
@@ -218,6 +235,11 @@ def _swap_once(
     question, command = pair
     replace = {}
     for slot in slots:
+        if values == "invented" or (values == "mixed" and rng.random() < 0.5):
+            new = invent_like(slot.value, rng)
+            if new != slot.value:
+                replace[slot.value] = new
+            continue
         others = [v for v in pool[slot.kind] if v != slot.value]
         if others:
             replace[slot.value] = rng.choice(others)
@@ -239,10 +261,10 @@ def _swap_once(
 
 
 def with_augmented_bash(
-    records: Iterable[dict[str, Any]], *, per_pair: int = 4, seed: int = 0
+    records: Iterable[dict[str, Any]], *, per_pair: int = 4, seed: int = 0, values: str = "data"
 ) -> tuple[list[dict[str, Any]], BashAugmentStats]:
     """The original records followed by their argument swaps, with the run's counts."""
     originals = list(records)
     stats = BashAugmentStats()
-    extra = list(augment_bash(originals, per_pair=per_pair, seed=seed, stats=stats))
+    extra = list(augment_bash(originals, per_pair=per_pair, seed=seed, values=values, stats=stats))
     return originals + extra, stats
