@@ -168,18 +168,22 @@ def symgen_files(task: str, seeds_path: Path, args: argparse.Namespace) -> list[
     return files
 
 
-def augmented(task: str, name: str, data: list[Path], per_pair: int) -> Path:
+def augmented(task: str, name: str, data: list[Path], per_pair: int, values: str) -> Path:
     """One file: the row's pairs followed by their argument swaps (Bash only, no LLM)."""
     if task != "bash":
         raise SystemExit("--augment applies to --task bash only")
     from symgen.tasks.bash_augment import with_augmented_bash
 
     records = [r for p in data for r in read_jsonl(p)]
-    out, stats = with_augmented_bash(records, per_pair=per_pair)
+    out, stats = with_augmented_bash(records, per_pair=per_pair, values=values)
     print(f"{name}: {len(records)} pairs + {stats.written} argument swaps ({dict(stats.rejected)})")
-    path = WORK / f"{task}.{name}.aug{per_pair}.jsonl"
+    path = WORK / f"{task}.{name}.aug{per_pair}{_values_key(values)}.jsonl"
     write_jsonl(path, out)
     return path
+
+
+def _values_key(values: str) -> str:
+    return "" if values == "data" else f"-{values}"
 
 
 def as_generated(task: str, args: argparse.Namespace) -> Path:
@@ -195,12 +199,15 @@ def task_row(
     name: str, task: str, data: list[Path], items: list[CodeItem], args: argparse.Namespace
 ) -> dict[str, Any]:
     if args.augment:
-        data = [augmented(task, name, data, args.augment)]
+        data = [augmented(task, name, data, args.augment, args.augment_values)]
     n_pairs = sum(len(read_jsonl(p)) for p in data)
     # more data later trains a new run, not a clash
-    key = f"{task}-{name}-{args.arch}-{n_pairs}" + (f"-aug{args.augment}" if args.augment else "")
+    key = f"{task}-{name}-{args.arch}-{n_pairs}"
+    key += f"-aug{args.augment}{_values_key(args.augment_values)}" if args.augment else ""
     smoothing = label_smoothing_for(task, args.label_smoothing)
     key += f"-ls{smoothing:g}" if smoothing else ""
+    key += f"-seed{args.seed}" if args.seed else ""
+    key += "-ph" if args.placeholders else ""
     run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
     per_epoch = math.ceil(n_pairs / 16)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * 60))
@@ -211,6 +218,8 @@ def task_row(
         max_minutes=args.train_minutes,
         threads=args.threads,
         label_smoothing=smoothing,
+        seed=args.seed,
+        placeholders=args.placeholders,
     )
     meta = train(data, [], run_dir, cfg, task=task)
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
@@ -469,10 +478,27 @@ def main() -> None:
         help="bash: argument swaps per pair added to both task rows' data (symgen augment)",
     )
     ap.add_argument(
+        "--augment-values",
+        choices=("data", "invented", "mixed"),
+        default="data",
+        help="bash: where a swap's new argument comes from (symgen augment --values)",
+    )
+    ap.add_argument(
         "--label-smoothing",
         type=float,
         default=None,
         help="task models' (default: symgen train's for the task; tables before 2026-12-04 used 0)",
+    )
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="task models' training seed (the tables use 0)",
+    )
+    ap.add_argument(
+        "--placeholders",
+        action="store_true",
+        help="bash: task models read and write placeholders for the request's values",
     )
     ap.add_argument("--min-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=500)

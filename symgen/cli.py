@@ -338,6 +338,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         ema_decay=args.ema_decay,
         label_smoothing=args.label_smoothing,  # None: the task's default, resolved by train()
+        placeholders=args.placeholders,
         teachers=[str(Path(t).resolve()) for t in args.teacher or []],
         distill_weight=args.distill_weight,
         distill_temperature=args.distill_temperature,
@@ -920,6 +921,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="share of each target token's probability spread over the vocabulary "
         "(default: 0.1 for bash, 0 for sql and python; measured)",
+    )
+    tr.add_argument(
+        "--placeholders",
+        action="store_true",
+        help="bash: the model reads and writes placeholders for the paths, globs, file names, "
+        "numbers and quoted text the request names; the engine fills them in",
     )
     tr.add_argument(
         "--ema-decay",

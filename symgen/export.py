@@ -90,6 +90,8 @@ def export(
         "onnx_int8": None,
         "default_int8": False,
         "tokenizer": "tokenizer.json",
+        # Bash: the model reads and writes placeholders for the request's values
+        "placeholders": bool(meta["identity"]["config"].get("placeholders")),
         "eos_id": meta["eos_id"],
         "pad_id": meta["pad_id"],
         "num_layers": config["num_hidden_layers"],
@@ -153,7 +155,12 @@ def _check_inputs(meta: dict[str, Any], n: int) -> list[tuple[str, str, str]]:
     dbs = load_dbs([d["path"] for d in meta["databases"].values()]) if task == "sql" else {}
     out: list[tuple[str, str, str]] = []
     for path in data_files:
-        examples = load_examples(path, dbs) if task == "sql" else load_code_examples(path, task)
+        placeholders = bool(meta["identity"]["config"].get("placeholders"))
+        examples = (
+            load_examples(path, dbs)
+            if task == "sql"
+            else load_code_examples(path, task, placeholders=placeholders)
+        )
         for ex in examples:
             out.append((ex.schema, ex.question, ex.target))
             if len(out) >= n:

@@ -166,17 +166,23 @@ def pair_problem(sql: str, db: DbKnowledge, conn: Database) -> str | None:
     return error if error is not None and error.startswith("error") else None
 
 
-def load_code_examples(data: str | Path, task: str) -> list[Example]:
+def load_code_examples(data: str | Path, task: str, *, placeholders: bool = False) -> list[Example]:
     """Examples for a code task: the request is the input, the program the target (no schema).
 
-    Reads the same field names as code seeds (question/nl/text, query/command/cmd/code)."""
+    Reads the same field names as code seeds (question/nl/text, query/command/cmd/code).
+    `placeholders` (Bash): the request's values are placeholders in both (`bash_literals`)."""
+    from symgen.tasks.bash_literals import mask, mask_program
     from symgen.tasks.code import read_code_seeds
 
     schema = code_schema(task)
-    return [
-        Example(task, schema, code_question(task, s.question), code_target(task, s.program))
-        for s in read_code_seeds(data)
-    ]
+    out = []
+    for s in read_code_seeds(data):
+        question, program = s.question, s.program
+        if placeholders:
+            masked = mask(question)
+            question, program = masked.request, mask_program(program, masked)
+        out.append(Example(task, schema, code_question(task, question), code_target(task, program)))
+    return out
 
 
 def data_hash(paths: Sequence[str | Path]) -> str:

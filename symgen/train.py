@@ -66,6 +66,8 @@ class TrainConfig:
     # share of each target's probability spread over the vocabulary; None: the task's measured
     # default (config.LABEL_SMOOTHING)
     label_smoothing: float | None = None
+    # Bash: the request's values are placeholders the engine fills in (symgen.tasks.bash_literals)
+    placeholders: bool = False
     teachers: list[str] = field(default_factory=list)  # run dirs to distil from (symgen.teachers)
     distill_weight: float = 0.5  # share of the loss that is the teachers' soft targets
     distill_temperature: float = 2.0
@@ -135,6 +137,8 @@ def train(
 
     cfg = replace(cfg, label_smoothing=label_smoothing_for(task, cfg.label_smoothing))
     check_config(cfg)
+    if cfg.placeholders and task != "bash":
+        raise SymgenError(f"--placeholders applies to --task bash, not {task}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     arch = get_arch(cfg.arch)
@@ -175,7 +179,9 @@ def train(
     skipped: list[str] = []
     for path in data:
         examples.extend(
-            load_examples(path, dbs, skipped) if task == "sql" else load_code_examples(path, task)
+            load_examples(path, dbs, skipped)
+            if task == "sql"
+            else load_code_examples(path, task, placeholders=cfg.placeholders)
         )
     if not examples:
         why = f" (all {len(skipped)} skipped; first: {skipped[0]})" if skipped else ""
@@ -341,6 +347,7 @@ def _identity_config(cfg: TrainConfig) -> dict[str, Any]:
         "dropout": 0.0,
         "ema_decay": None,
         "label_smoothing": 0.0,
+        "placeholders": False,
         "teachers": [],
     }
     if not cfg.teachers:  # distillation's settings mean nothing without teachers
