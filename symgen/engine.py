@@ -443,30 +443,20 @@ class TaskModel:
         """Code for a comment's `request` (bash/python models): the best beam that passes the
         task's static check (parses; for Bash also no destructive pattern). A `placeholders`
         model gets the request's values as placeholders and they are put back in each beam."""
-        task = self.task
-        check = code_check(task)
-        if not self.manifest.get("placeholders"):
-            return self._checked(
-                code_schema(task),
-                code_question(task, request),
-                check,
-                beams=beams,
-                max_tokens=max_tokens,
-                should_stop=should_stop,
-                first_valid=first_valid,
-            )
         from symgen.tasks import bash_literals
 
-        masked = bash_literals.mask(request)
+        task = self.task
+        check = code_check(task)
+        masked = bash_literals.mask(request) if self.manifest.get("placeholders") else None
         return self._checked(
             code_schema(task),
-            code_question(task, masked.request),
-            lambda text: bash_literals.problem(text) or check(text),
+            code_question(task, masked.request if masked else request),
+            lambda text: (masked and bash_literals.problem(text)) or check(text),
             beams=beams,
             max_tokens=max_tokens,
             should_stop=should_stop,
             first_valid=first_valid,
-            render=lambda text: bash_literals.unmask(text, masked),
+            render=lambda text: bash_literals.unmask(text, masked) if masked else text,
         )
 
     def suggest_code(

@@ -85,7 +85,7 @@ def mask(request: str) -> Masked:
         kind = "name" if _VARIABLE.fullmatch(value) else kind_of(value) or "text"
         spans.append((start, start + len(value), value, kind))
     for start, end, value, kind in sorted(spans):
-        pieces += [request[last:start], name(value, "name" if kind == "name" else kind)]
+        pieces += [request[last:start], name(value, kind)]
         last = end
     pieces.append(request[last:])
     masked.request = "".join(pieces)
