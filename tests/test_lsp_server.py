@@ -7,12 +7,13 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types
 
 from symgen.sqlite_db import ReadOnlyDatabase
-from symgen_server.client import lsp_session
+from symgen_server.client import Session, lsp_session
 
 
 @pytest.fixture()
@@ -197,6 +198,20 @@ def test_generate_from_selection_writes_verified_data(
     db = geo_dir / "geography.sqlite"
     options = {"database": str(db), "generateQuestions": 2, "samples": 4, "minVotes": "2"}
 
+    async def running_job(s: Session) -> asyncio.Future[Any]:
+        """Start a generate job and return once its child is running (begin, then a report)."""
+        n_progress = len(s.progress)
+        job = asyncio.ensure_future(
+            s.command(
+                "symgen.generateFromSelection",
+                uri,
+                {"start": {"line": 0, "character": 0}, "end": {"line": 6, "character": 0}},
+            )
+        )
+        while len(s.progress) < n_progress + 2:
+            await asyncio.sleep(0.2)
+        return job
+
     async def go() -> None:
         async with lsp_session(workspace, options) as s:
             s.open(uri, text)
@@ -240,22 +255,32 @@ def test_generate_from_selection_writes_verified_data(
             assert again["out"] != result["out"] and out.exists()
             # cancelling a running job stops it and leaves no partial files
             before = sorted((workspace / ".symgen" / "data").iterdir())
-            n_progress = len(s.progress)
-            job = asyncio.ensure_future(
-                s.command(
-                    "symgen.generateFromSelection",
-                    uri,
-                    {"start": {"line": 0, "character": 0}, "end": {"line": 6, "character": 0}},
-                )
-            )
-            while len(s.progress) < n_progress + 2:  # begin, then a report: the child is running
-                await asyncio.sleep(0.2)
+            job = await running_job(s)
             assert (await s.command("symgen.cancelJobs"))["cancelled"] == 1
             stopped = await asyncio.wait_for(job, 60)
             assert stopped["cancelled"] and not stopped["ok"]
             assert sorted((workspace / ".symgen" / "data").iterdir()) == before
+            # the editor quitting mid-job: shutdown stops the child and both requests answer
+            last = await running_job(s)
+            assert _children_in(workspace)
+        # the session's shutdown succeeded (pygls 2.1 alone fails on a pending request) ...
+        assert last.done() and last.result()["cancelled"]
+        assert not _children_in(workspace)  # ... and left no `symgen generate` running
 
     run(go())
+
+
+def _children_in(workspace: Path) -> list[str]:
+    """Command lines of live processes that name `workspace` (the server's job children)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(workspace).encode() in a for a in argv) and b"generate" in argv:
+            found.append(b" ".join(argv).decode(errors="replace"))
+    return found
 
 
 def test_command_line_model_and_db_without_any_settings(

@@ -116,6 +116,33 @@ def on_configuration(ls: SymgenServer, params: types.DidChangeConfigurationParam
     ls.apply_settings(params.settings)
 
 
+@server.feature(types.SHUTDOWN)
+async def on_shutdown(ls: SymgenServer, *args: Any) -> None:
+    """Stop running jobs and let their requests answer before the server goes.
+
+    A `symgen` child left running would outlive the editor; SIGINT makes it save its work.
+    Requests still pending afterwards are cancelled here, from a copy: pygls 2.1's own shutdown
+    cancels them while iterating the dict their cancel callbacks delete from, and fails.
+    """
+    for token in list(ls.jobs):
+        ls.jobs[token] = "cancel"
+    own: object = asyncio.current_task()  # this handler's own entry among the requests
+    current = ls.protocol.msg_id  # the shutdown request, answered after this handler
+
+    def others() -> list[tuple[Any, Any]]:
+        futures = list(ls.protocol._request_futures.items())
+        return [(k, f) for k, f in futures if k != current and f is not own and not f.done()]
+
+    deadline = time.monotonic() + 40  # run_job kills a child that ignores SIGINT after 30 s
+    while ls.jobs and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    grace = time.monotonic() + 2  # a finished job's command still reports and returns
+    while others() and time.monotonic() < grace:
+        await asyncio.sleep(0.05)
+    for _, future in others():
+        future.cancel()
+
+
 # ---- completion ----------------------------------------------------------------------------------
 async def suggest(
     ls: SymgenServer, uri: str, position: types.Position
