@@ -48,7 +48,7 @@ from symgen.registry import generated_dir, load_registry, model_path
 from symgen.tasks.bash_commands import read_commands
 from symgen.tasks.code import build_context, read_code_seeds
 from symgen.tasks.python import passes_asserts
-from symgen.train import TrainConfig, label_smoothing_for, train
+from symgen.train import TrainConfig, label_smoothing_for, placeholders_for, train
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench" / "code"
@@ -207,7 +207,8 @@ def task_row(
     smoothing = label_smoothing_for(task, args.label_smoothing)
     key += f"-ls{smoothing:g}" if smoothing else ""
     key += f"-seed{args.seed}" if args.seed else ""
-    key += "-ph" if args.placeholders else ""
+    placeholders = placeholders_for(task, args.placeholders)
+    key += "-ph" if placeholders else ""
     run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
     per_epoch = math.ceil(n_pairs / 16)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * 60))
@@ -219,7 +220,7 @@ def task_row(
         threads=args.threads,
         label_smoothing=smoothing,
         seed=args.seed,
-        placeholders=args.placeholders,
+        placeholders=placeholders,
     )
     meta = train(data, [], run_dir, cfg, task=task)
     manifest = export(run_dir, onnx_dir, int8=True, name=name)
@@ -497,8 +498,10 @@ def main() -> None:
     )
     ap.add_argument(
         "--placeholders",
-        action="store_true",
-        help="bash: task models read and write placeholders for the request's values",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bash: task models read and write placeholders for the request's values (default: "
+        "symgen train's for the task; tables before 2026-12-05 had none)",
     )
     ap.add_argument("--min-steps", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=500)

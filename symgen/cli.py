@@ -924,9 +924,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument(
         "--placeholders",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="bash: the model reads and writes placeholders for the paths, globs, file names, "
-        "numbers and quoted text the request names; the engine fills them in",
+        "numbers and quoted text the request names; the engine fills them in (default: on for "
+        "bash; measured)",
     )
     tr.add_argument(
         "--ema-decay",

@@ -31,7 +31,7 @@ from typing import Any
 from tokenizers import Tokenizer
 
 from symgen import teachers
-from symgen.config import LABEL_SMOOTHING
+from symgen.config import LABEL_SMOOTHING, PLACEHOLDERS
 from symgen.database import public_spec
 from symgen.errors import SymgenError
 from symgen.task_data import (
@@ -66,8 +66,9 @@ class TrainConfig:
     # share of each target's probability spread over the vocabulary; None: the task's measured
     # default (config.LABEL_SMOOTHING)
     label_smoothing: float | None = None
-    # Bash: the request's values are placeholders the engine fills in (symgen.tasks.bash_literals)
-    placeholders: bool = False
+    # Bash: the request's values are placeholders the engine fills in (symgen.tasks.bash_literals);
+    # None: the task's measured default (config.PLACEHOLDERS)
+    placeholders: bool | None = None
     teachers: list[str] = field(default_factory=list)  # run dirs to distil from (symgen.teachers)
     distill_weight: float = 0.5  # share of the loss that is the teachers' soft targets
     distill_temperature: float = 2.0
@@ -135,10 +136,14 @@ def train(
     """Train on `data` pairs; `task` sql needs `db_paths`, code tasks (bash, python) none."""
     import torch
 
-    cfg = replace(cfg, label_smoothing=label_smoothing_for(task, cfg.label_smoothing))
-    check_config(cfg)
     if cfg.placeholders and task != "bash":
         raise SymgenError(f"--placeholders applies to --task bash, not {task}")
+    cfg = replace(
+        cfg,
+        label_smoothing=label_smoothing_for(task, cfg.label_smoothing),
+        placeholders=placeholders_for(task, cfg.placeholders),
+    )
+    check_config(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     arch = get_arch(cfg.arch)
@@ -181,7 +186,7 @@ def train(
         examples.extend(
             load_examples(path, dbs, skipped)
             if task == "sql"
-            else load_code_examples(path, task, placeholders=cfg.placeholders)
+            else load_code_examples(path, task, placeholders=bool(cfg.placeholders))
         )
     if not examples:
         why = f" (all {len(skipped)} skipped; first: {skipped[0]})" if skipped else ""
@@ -311,21 +316,34 @@ def train(
     return meta
 
 
+# Bash defaults that changed, and the flag that resumes a run trained before each change
+_CHANGED_DEFAULTS = {
+    "label_smoothing": ("bash's --label-smoothing default became 0.1", "--label-smoothing 0"),
+    "placeholders": ("bash's placeholders became the default", "--no-placeholders"),
+}
+
+
 def _old_default_hint(before: dict[str, Any], now: dict[str, Any]) -> str:
-    """How to resume a run made before Bash's label smoothing default (0.1, 2026-12-04) when that
-    is the only difference: the old run's identity has no label_smoothing at all."""
-    config = before.get("config", {})
-    if "label_smoothing" in config:
+    """How to resume a run made before a Bash default changed when that is the only difference:
+    the old run's identity lacks the setting (left out at its old default)."""
+    config, current = before.get("config", {}), now.get("config", {})
+    missing = [k for k in _CHANGED_DEFAULTS if k not in config and k in current]
+    patched = {**config, **{k: current[k] for k in missing}}
+    if not missing or {**before, "config": patched} != now:
         return ""
-    patched = {**config, "label_smoothing": now.get("config", {}).get("label_smoothing")}
-    if {**before, "config": patched} != now:
-        return ""
-    return " (trained before bash's --label-smoothing default became 0.1: resume with --label-smoothing 0)"
+    whens = " and ".join(_CHANGED_DEFAULTS[k][0] for k in missing)
+    flags = " ".join(_CHANGED_DEFAULTS[k][1] for k in missing)
+    return f" (trained before {whens}: resume with {flags})"
 
 
 def label_smoothing_for(task: str, given: float | None) -> float:
     """`given`, or the task's measured default when it is None (Bash 0.1, others 0)."""
     return LABEL_SMOOTHING.get(task, 0.0) if given is None else given
+
+
+def placeholders_for(task: str, given: bool | None) -> bool:
+    """`given`, or the task's measured default when it is None (Bash on, others off)."""
+    return PLACEHOLDERS.get(task, False) if given is None else given
 
 
 def check_config(cfg: TrainConfig) -> None:

@@ -57,28 +57,31 @@ def code_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pat
         return {task: (onnx[task].result(), rows[task]) for task in rows}
 
 
-def test_bash_trains_with_label_smoothing_by_default(code_models) -> None:  # type: ignore[no-untyped-def]
-    """Measured defaults (symgen.config.LABEL_SMOOTHING): 0.1 for Bash, none for Python."""
-    for task, want in (("bash", 0.1), ("python", None)):
+def test_bash_trains_with_its_measured_defaults(code_models) -> None:  # type: ignore[no-untyped-def]
+    """symgen.config's LABEL_SMOOTHING and PLACEHOLDERS: Bash 0.1 and on, Python neither."""
+    for task, smoothing, placeholders in (("bash", 0.1, True), ("python", None, None)):
         run = code_models[task][0].parent / f"run-{task}"
         config = json.loads((run / "train.json").read_text())["identity"]["config"]
-        assert config.get("label_smoothing") == want, task
-    # a Bash run from before that default is refused with the flag that resumes it
+        assert config.get("label_smoothing") == smoothing, task
+        assert config.get("placeholders") == placeholders, task
+        manifest = json.loads((code_models[task][0] / "symgen.json").read_text())
+        assert manifest["placeholders"] is bool(placeholders), task
+    # a Bash run from before those defaults is refused with the flags that resume it
     old = code_models["bash"][0].parent / "run-bash-old"
     shutil.copytree(code_models["bash"][0].parent / "run-bash", old)
     meta = json.loads((old / "train.json").read_text())
     del meta["identity"]["config"]["label_smoothing"]
+    del meta["identity"]["config"]["placeholders"]
     (old / "train.json").write_text(json.dumps(meta))
     data = code_models["bash"][0].parent / "bash.jsonl"
     cmd = [*SYMGEN, "train", "--task", "bash", "--data", str(data), "--out", str(old), "--epochs", "150", "--threads", "1", "--quiet"]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode != 0 and "resume with --label-smoothing 0" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "resume with --label-smoothing 0 --no-placeholders" in proc.stderr
     weights = old / "hf" / "model.safetensors"
     before = weights.stat().st_mtime_ns
-    proc = subprocess.run(
-        [*cmd, "--label-smoothing", "0"], capture_output=True, text=True, timeout=300
-    )
+    resume = [*cmd, "--label-smoothing", "0", "--no-placeholders"]
+    proc = subprocess.run(resume, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert weights.stat().st_mtime_ns == before  # the finished run, not retrained
 
