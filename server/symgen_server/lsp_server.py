@@ -130,7 +130,7 @@ async def on_shutdown(ls: SymgenServer, *args: Any) -> None:
     current = ls.protocol.msg_id  # the shutdown request, answered after this handler
 
     def others() -> list[tuple[Any, Any]]:
-        futures = list(ls.protocol._request_futures.items())
+        futures = list(getattr(ls.protocol, "_request_futures", {}).items())  # pygls 2.x
         return [(k, f) for k, f in futures if k != current and f is not own and not f.done()]
 
     deadline = time.monotonic() + 40  # run_job kills a child that ignores SIGINT after 30 s
