@@ -48,6 +48,12 @@ class SymgenServer(LanguageServer):
         self._last_reload_check = 0.0
         self.protocol_ms: list[float] = []
 
+    def cancel_jobs(self) -> int:
+        """Mark every running job cancelled (its watcher SIGINTs the child); how many there are."""
+        for token in list(self.jobs):
+            self.jobs[token] = "cancel"
+        return len(self.jobs)
+
     # ---- user-facing messages, each said once -------------------------------------------
     def tell_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         log.warning(message)
@@ -124,8 +130,7 @@ async def on_shutdown(ls: SymgenServer, *args: Any) -> None:
     Requests still pending afterwards are cancelled here, from a copy: pygls 2.1's own shutdown
     cancels them while iterating the dict their cancel callbacks delete from, and fails.
     """
-    for token in list(ls.jobs):
-        ls.jobs[token] = "cancel"
+    ls.cancel_jobs()
     own: object = asyncio.current_task()  # this handler's own entry among the requests
     current = ls.protocol.msg_id  # the shutdown request, answered after this handler
 
@@ -327,9 +332,7 @@ async def _with_progress(
 @server.command("symgen.cancelJobs")
 def cancel_jobs(ls: SymgenServer, *args: Any) -> dict[str, int]:
     """Cancel running jobs (for clients without a progress cancel button)."""
-    for token in list(ls.jobs):
-        ls.jobs[token] = "cancel"
-    return {"cancelled": len(ls.jobs)}
+    return {"cancelled": ls.cancel_jobs()}
 
 
 @server.command("symgen.generateFromSelection")
