@@ -5,6 +5,9 @@ Rows per task, all scored by `symgen.evaluate.evaluate_code` on the same test it
   task_symgen    task model trained on pairs the LLM generated (and the verifier kept) from the
                  10 seeds, plus the seeds
   task_human     task model trained on the same number of human pairs
+  task_llm_answers  (Bash, diagnostic) task model trained on the generator's verified answers to
+                 the human row's questions: human questions, LLM answers, so beside the other
+                 two rows it tells whether the gap comes from the questions or the answers
 Bash: character BLEU and exact match on a fixed NL2Bash test split (every 10th pair, shuffled
 with seed 0; the rest is the train pool the seeds and human pairs come from). Python: pass@1 on
 MBPP's asserts (sandboxed) for the test split, tasks 11-510; seeds are tasks 1-10, human pairs
@@ -168,6 +171,59 @@ def symgen_files(task: str, seeds_path: Path, args: argparse.Namespace) -> list[
     return files
 
 
+def answer_given(
+    task: str,
+    seeds_path: Path,
+    out: Path,
+    questions: list[str],
+    args: argparse.Namespace,
+    *,
+    extend: bool = False,
+    max_minutes: float | None = None,
+) -> Any:
+    """The generator's verified answers to given questions: gen-q is skipped, because a
+    questions file written first is what `run_generate` answers (resumable). The vote alone
+    decides, as the README's tables were measured. `extend`: more questions than the file
+    holds extend it (its questions must be the new list's first ones)."""
+    q_path = out.with_name(out.stem + ".questions.jsonl")
+    have = [r["question"] for r in read_jsonl(q_path)] if q_path.exists() else []
+    if extend and have[: len(questions)] != questions[: len(have)]:
+        raise SystemExit(f"{q_path} holds other questions; move it aside to start over")
+    if not have or (extend and len(have) < len(questions)):
+        write_jsonl(q_path, [{"question": q} for q in questions])
+    return run_generate(
+        task=task,
+        db_path=None,
+        seeds_path=seeds_path,
+        out_path=out,
+        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
+        n_questions=len(questions),
+        qcfg=QuestionGenConfig(),
+        acfg=AnswerGenConfig(samples=args.samples),
+        vcfg=VerifyConfig(min_votes=args.min_votes, expected_outputs=0.0),
+        seed=0,
+        max_minutes=max_minutes,
+    )
+
+
+def llm_answers(seeds_path: Path, questions: list[str], args: argparse.Namespace) -> Path:
+    """The generator's verified answers to human questions (gen-q skipped: a questions file
+    written first is what `run_generate` answers), tracked and resumable like the SymGen run."""
+    out = generated_path("bash", args.generator, "humanq")
+    stats = answer_given(
+        "bash", seeds_path, out, questions, args, extend=True, max_minutes=args.gen_minutes
+    )
+    print(f"bash LLM answers to human questions: {json.dumps(stats.as_dict())}")
+    return out
+
+
+def human_questions(task: str, pool: list[dict[str, Any]], n: int) -> list[str]:
+    """The human row's questions, for the generator to answer (`task_llm_answers`)."""
+    if task != "bash":
+        raise SystemExit("--rows task_llm_answers is for --task bash")
+    return [" ".join(r["question"].split()) for r in pool[:n]]
+
+
 def augmented(task: str, name: str, data: list[Path], per_pair: int, values: str) -> Path:
     """One file: the row's pairs followed by their argument swaps (Bash only, no LLM)."""
     if task != "bash":
@@ -249,21 +305,9 @@ def precision(
     out = generated_dir(WORK, args.generator) / (
         f"python.precision.s{args.samples}.v{args.min_votes}.jsonl"
     )
-    q_path = out.with_name(out.stem + ".questions.jsonl")
-    if not q_path.exists():  # the questions are MBPP's: gen-q is skipped, gen-a + vote run
-        write_jsonl(q_path, [{"question": " ".join(r["text"].split())} for r in rows])
-    stats = run_generate(
-        task="python",
-        db_path=None,
-        seeds_path=seeds_path,
-        out_path=out,
-        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
-        n_questions=len(rows),
-        qcfg=QuestionGenConfig(),
-        acfg=AnswerGenConfig(samples=args.samples),
-        # the vote alone: every record carries its predicted-output match, read by `by_rule`
-        vcfg=VerifyConfig(min_votes=args.min_votes, expected_outputs=0.0),
-        seed=0,
+    # the vote alone: every record carries its predicted-output match, read by `by_rule`
+    stats = answer_given(
+        "python", seeds_path, out, [" ".join(r["text"].split()) for r in rows], args
     )
     by_q = {" ".join(r["text"].split()): r for r in rows}
     kept = [k for k in (read_jsonl(out) if out.exists() else []) if k["question"] in by_q]
@@ -309,18 +353,19 @@ def precision_by_rule(
     return out
 
 
-ROWS = ("llm_10shot", "task_symgen", "task_human")
+ROWS = ("llm_10shot", "task_symgen", "task_human", "task_llm_answers")
 
 
 def rows_wanted(spec: str, human_pairs: int) -> list[str]:
     """The rows `--rows` names (all by default). The human row alone needs `--human-pairs`:
     by default it has as many pairs as the SymGen row, which then is not there to count."""
-    wanted = [r.strip() for r in spec.split(",") if r.strip()] or list(ROWS)
+    wanted = [r.strip() for r in spec.split(",") if r.strip()] or list(ROWS[:3])
     unknown = sorted(set(wanted) - set(ROWS))
     if unknown:
         raise SystemExit(f"unknown row(s) {', '.join(unknown)}; choose from {', '.join(ROWS)}")
-    if "task_human" in wanted and "task_symgen" not in wanted and not human_pairs:
-        raise SystemExit("--rows task_human without task_symgen needs --human-pairs N")
+    for row in ("task_human", "task_llm_answers"):
+        if row in wanted and "task_symgen" not in wanted and not human_pairs:
+            raise SystemExit(f"--rows {row} without task_symgen needs --human-pairs N")
     return wanted
 
 
@@ -348,20 +393,30 @@ def run_task(task: str, args: argparse.Namespace) -> None:
     wanted = rows_wanted(args.rows, args.human_pairs)
     started = time.time()
     if args.generate_only:
-        symgen_files(task, seeds_path, args)
+        if "task_llm_answers" in wanted:
+            llm_answers(seeds_path, human_questions(task, pool, args.human_pairs), args)
+        if "task_symgen" in wanted:
+            symgen_files(task, seeds_path, args)
         return
     rows = [llm_row(task, seeds_path, items, args)] if "llm_10shot" in wanted else []
     generated: list[Path] = []
     if "task_symgen" in wanted:
         generated = symgen_files(task, seeds_path, args)
         rows.append(task_row("task_symgen", task, [*generated, seeds_path], items, args))
+    n_human = args.human_pairs
+    if not n_human and generated:  # the issue's comparison: as many as the SymGen row
+        n_human = sum(len(read_jsonl(g)) for g in generated) + len(seeds)
     if "task_human" in wanted:
-        n_human = args.human_pairs
-        if not n_human and generated:  # the issue's comparison: as many as the SymGen row
-            n_human = sum(len(read_jsonl(g)) for g in generated) + len(seeds)
         human_path = WORK / f"{task}.human_{n_human}.jsonl"
         write_jsonl(human_path, pool[:n_human])
         rows.append(task_row("task_human", task, [human_path], items, args))
+    if "task_llm_answers" in wanted:
+        questions = human_questions(task, pool, n_human)
+        asked = set(questions)  # the run may hold answers to more of the pool than this row's
+        answers = WORK / f"{task}.llm_answers_{n_human}.jsonl"
+        kept = read_jsonl(llm_answers(seeds_path, questions, args))
+        write_jsonl(answers, [r for r in kept if r["question"] in asked])
+        rows.append(task_row("task_llm_answers", task, [answers, seeds_path], items, args))
     # the precision of the verifier that made the SymGen row: measured with that row only
     with_precision = task == "python" and "task_symgen" in wanted
     extra = {"verifier_precision": precision(seeds_path, pool, args)} if with_precision else {}
