@@ -46,7 +46,7 @@ from symgen.evaluate import CodeItem, evaluate_code, read_code_items
 from symgen.export import export
 from symgen.generate import open_generator
 from symgen.interrupts import stop_like_ctrl_c
-from symgen.pipeline import run_generate
+from symgen.pipeline import RunStats, run_generate
 from symgen.registry import generated_dir, load_registry, model_path
 from symgen.tasks.bash_commands import read_commands
 from symgen.tasks.code import build_context, read_code_seeds
@@ -180,7 +180,7 @@ def answer_given(
     *,
     extend: bool = False,
     max_minutes: float | None = None,
-) -> Any:
+) -> RunStats:
     """The generator's verified answers to given questions: gen-q is skipped, because a
     questions file written first is what `run_generate` answers (resumable). The vote alone
     decides, as the README's tables were measured. `extend`: more questions than the file
@@ -207,8 +207,7 @@ def answer_given(
 
 
 def llm_answers(seeds_path: Path, questions: list[str], args: argparse.Namespace) -> Path:
-    """The generator's verified answers to human questions (gen-q skipped: a questions file
-    written first is what `run_generate` answers), tracked and resumable like the SymGen run."""
+    """`answer_given` on human questions, tracked in benchmarks/generated like the SymGen run."""
     out = generated_path("bash", args.generator, "humanq")
     stats = answer_given(
         "bash", seeds_path, out, questions, args, extend=True, max_minutes=args.gen_minutes
@@ -217,10 +216,8 @@ def llm_answers(seeds_path: Path, questions: list[str], args: argparse.Namespace
     return out
 
 
-def human_questions(task: str, pool: list[dict[str, Any]], n: int) -> list[str]:
+def human_questions(pool: list[dict[str, Any]], n: int) -> list[str]:
     """The human row's questions, for the generator to answer (`task_llm_answers`)."""
-    if task != "bash":
-        raise SystemExit("--rows task_llm_answers is for --task bash")
     return [" ".join(r["question"].split()) for r in pool[:n]]
 
 
@@ -356,9 +353,10 @@ def precision_by_rule(
 ROWS = ("llm_10shot", "task_symgen", "task_human", "task_llm_answers")
 
 
-def rows_wanted(spec: str, human_pairs: int) -> list[str]:
-    """The rows `--rows` names (all by default). The human row alone needs `--human-pairs`:
-    by default it has as many pairs as the SymGen row, which then is not there to count."""
+def rows_wanted(spec: str, human_pairs: int, task: str = "bash") -> list[str]:
+    """The rows `--rows` names (all but the diagnostic by default). The human rows alone need
+    `--human-pairs`: by default they have as many pairs as the SymGen row, which then is not
+    there to count. `task_llm_answers` is Bash's only."""
     wanted = [r.strip() for r in spec.split(",") if r.strip()] or list(ROWS[:3])
     unknown = sorted(set(wanted) - set(ROWS))
     if unknown:
@@ -366,6 +364,8 @@ def rows_wanted(spec: str, human_pairs: int) -> list[str]:
     for row in ("task_human", "task_llm_answers"):
         if row in wanted and "task_symgen" not in wanted and not human_pairs:
             raise SystemExit(f"--rows {row} without task_symgen needs --human-pairs N")
+    if "task_llm_answers" in wanted and task != "bash":
+        raise SystemExit("--rows task_llm_answers is for --task bash")
     return wanted
 
 
@@ -390,11 +390,11 @@ def run_task(task: str, args: argparse.Namespace) -> None:
         print(f"wrote {write_result(name, payload)}")
         return
     items = read_code_items(test_path)
-    wanted = rows_wanted(args.rows, args.human_pairs)
+    wanted = rows_wanted(args.rows, args.human_pairs, task)
     started = time.time()
     if args.generate_only:
         if "task_llm_answers" in wanted:
-            llm_answers(seeds_path, human_questions(task, pool, args.human_pairs), args)
+            llm_answers(seeds_path, human_questions(pool, args.human_pairs), args)
         if "task_symgen" in wanted:
             symgen_files(task, seeds_path, args)
         return
@@ -411,7 +411,7 @@ def run_task(task: str, args: argparse.Namespace) -> None:
         write_jsonl(human_path, pool[:n_human])
         rows.append(task_row("task_human", task, [human_path], items, args))
     if "task_llm_answers" in wanted:
-        questions = human_questions(task, pool, n_human)
+        questions = human_questions(pool, n_human)
         asked = set(questions)  # the run may hold answers to more of the pool than this row's
         answers = WORK / f"{task}.llm_answers_{n_human}.jsonl"
         kept = read_jsonl(llm_answers(seeds_path, questions, args))
