@@ -133,24 +133,32 @@ DATASET = {"bash": "nl2bash", "python": "mbpp"}
 
 
 def generated_path(task: str, generator: str, part: str = "symgen") -> Path:
-    """`part`: `symgen` (gen-q from the seeds) or `focus` (gen-q asking about one command at a
-    time, `--focus-commands`): two runs, each resumable on its own."""
+    """`part`: `symgen` (gen-q from the seeds) or `focus[.LIST]` (gen-q asking about one command
+    or pipeline at a time, `--focus-commands`): runs each resumable on its own."""
     return generated_dir(GENERATED, generator) / f"{DATASET[task]}.{part}.jsonl"
 
 
+def focus_part(spec: str) -> str:
+    """The focused run's file part: `focus` for `common` (as first measured), else named by the
+    list, so two lists never resume each other's run."""
+    return "focus" if spec == "common" else f"focus.{Path(spec).stem}"
+
+
 def symgen_data(
-    task: str, seeds_path: Path, args: argparse.Namespace, *, focus: bool = False
+    task: str, seeds_path: Path, args: argparse.Namespace, focus: tuple[str, int] | None = None
 ) -> Path:
-    out = generated_path(task, args.generator, "focus" if focus else "symgen")
-    commands = read_commands(args.focus_commands) if focus else ()
+    """One generated run, extended within `--gen-minutes`: gen-q from the seeds, or with
+    `focus=(list, n)` n questions each asking about the next command of `--focus-commands`."""
+    part = "symgen" if focus is None else focus_part(focus[0])
+    out = generated_path(task, args.generator, part)
     stats = run_generate(
         task=task,
         db_path=None,
         seeds_path=seeds_path,
         out_path=out,
         open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
-        n_questions=args.focus_questions if focus else args.questions,
-        qcfg=QuestionGenConfig(focus=commands),
+        n_questions=args.questions if focus is None else focus[1],
+        qcfg=QuestionGenConfig(focus=() if focus is None else read_commands(focus[0])),
         acfg=AnswerGenConfig(samples=args.samples),
         # the vote alone, as the README's table was measured (Python's default then; since
         # 2026-12-04 `symgen generate --task python` also wants every predicted output)
@@ -158,16 +166,28 @@ def symgen_data(
         seed=0,
         max_minutes=args.gen_minutes,
     )
-    print(f"{task} SymGen data{' (focus)' if focus else ''}: {json.dumps(stats.as_dict())}")
+    print(f"{task} SymGen data ({part}): {json.dumps(stats.as_dict())}")
     return out
+
+
+def focus_runs(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """`--focus-commands A,B --focus-questions N,M` → [(A, N), (B, M)] (one N for every list)."""
+    lists = [x for x in args.focus_commands.split(",") if x]
+    counts = [int(x) for x in str(args.focus_questions).split(",") if x]
+    if counts == [0] or not counts:
+        return []
+    if len(counts) == 1:
+        counts *= len(lists)
+    if len(counts) != len(lists):
+        raise SystemExit("--focus-questions needs one count, or one per --focus-commands list")
+    return [(name, n) for name, n in zip(lists, counts, strict=True) if n > 0]
 
 
 def symgen_files(task: str, seeds_path: Path, args: argparse.Namespace) -> list[Path]:
     """The SymGen row's generated files: the seeds' run (extended unless `--no-generate`) and,
-    with `--focus-questions`, the command-focused run (extended within `--gen-minutes`)."""
+    with `--focus-questions`, one focused run per `--focus-commands` list."""
     files = [as_generated(task, args) if args.no_generate else symgen_data(task, seeds_path, args)]
-    if args.focus_questions:
-        files.append(symgen_data(task, seeds_path, args, focus=True))
+    files += [symgen_data(task, seeds_path, args, focus) for focus in focus_runs(args)]
     return files
 
 
@@ -493,14 +513,16 @@ def main() -> None:
     ap.add_argument("--min-votes", default=None, help="default: `symgen generate`'s for the task")
     ap.add_argument(
         "--focus-questions",
-        type=int,
-        default=0,
-        help="Bash: also a gen-q run of this many questions, each call asking about one command "
-        "of --focus-commands (benchmarks/generated/nl2bash.focus.jsonl); the SymGen row trains "
-        "on both runs",
+        default="0",
+        help="Bash: also a gen-q run of this many questions per --focus-commands list (N, or "
+        "N,M for two lists), each call asking about the next command of the list "
+        "(benchmarks/generated/nl2bash.focus*.jsonl); the SymGen row trains on every run",
     )
     ap.add_argument(
-        "--focus-commands", default="common", help="`common` or a file (default common)"
+        "--focus-commands",
+        default="common",
+        help="`common`, `pipelines` or a file, comma-separated for several runs (default "
+        "common; other lists than common write nl2bash.focus.<name>.jsonl)",
     )
     ap.add_argument(
         "--human-pairs",

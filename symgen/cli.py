@@ -804,10 +804,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--focus-commands",
         default="",
-        metavar="common|FILE",
+        metavar="common|pipelines|FILE",
         help="--task bash: each gen-q call asks for requests done with the next command of this "
-        "list (`common`: 126 usual GNU/Linux tools, or a file with one name per line), so the "
-        "data covers more than the seeds' commands (default: off, the seeds alone steer)",
+        "list (`common`: 126 usual GNU/Linux tools; `pipelines`: 91 usual pipelines such as "
+        "`du | sort | head`; or a file with one name or `a | b` pipeline per line), so the data "
+        "covers more than the seeds' commands (default: off, the seeds alone steer)",
     )
     gen.add_argument(
         "--samples",

@@ -15,7 +15,7 @@ from symgen.config import QuestionGenConfig
 from symgen.errors import MissingResource, SymgenError
 from symgen.generate import GenStats, Sample
 from symgen.questions import generate_questions
-from symgen.tasks.bash_commands import COMMON, read_commands
+from symgen.tasks.bash_commands import COMMON, PIPELINES, read_commands
 from symgen.tasks.code import build_context, read_code_seeds
 
 FOCUS_LINE = re.compile(r"# The next requests are done with `([^`]+)`\.\n# Question:$")
@@ -62,6 +62,10 @@ def test_bash_focus_line_ends_the_question_prompt(tmp_path: Path) -> None:
     assert focused == plain.removesuffix("# Question:") + (
         "# The next requests are done with `tar`.\n# Question:"
     )
+    piped = ctx.question_prompt(["a b"], "du | sort | head")
+    assert piped.endswith(
+        "# The next requests are done with a pipeline such as `du | sort | head`.\n# Question:"
+    )
 
 
 def test_focus_is_refused_where_a_language_has_none(tmp_path: Path) -> None:
@@ -94,6 +98,9 @@ COMMAND_FILES = [
     ("sha256sum\ngit-lfs\nc++\n", ("sha256sum", "git-lfs", "c++")),
     ("tar\nrm -rf /\n", "cmds.txt:2: 'rm -rf /' is not a command name"),
     ("# nothing\n\n", "cmds.txt: no command names in it"),
+    ("find  |  xargs grep\ntar\nps|grep\n", ("find | xargs grep", "tar", "ps | grep")),
+    ("a | b c d\n", "cmds.txt:1: 'a | b c d' is not a command name"),
+    ("cat | rm -rf /\n", "cmds.txt:1: 'cat | rm -rf /' is not a command name"),
 ]
 
 
@@ -111,5 +118,7 @@ def test_read_commands_file(tmp_path: Path, text: str, expected: object) -> None
 def test_read_commands_common_and_missing(tmp_path: Path) -> None:
     assert read_commands("common") == COMMON and len(set(COMMON)) == len(COMMON) > 100
     assert {"find", "tar", "grep", "ssh"} <= set(COMMON)
+    assert read_commands("pipelines") == PIPELINES and len(set(PIPELINES)) == len(PIPELINES) > 80
+    assert all(" | " in p and "|" not in p.replace(" | ", "") for p in PIPELINES)
     with pytest.raises(MissingResource, match=r"nope\.txt: command list not found"):
         read_commands(str(tmp_path / "nope.txt"))

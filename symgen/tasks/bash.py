@@ -244,4 +244,6 @@ class Context(CodeContext):
         return f"{self.question_block(seed.question)}{seed.program.strip()}\n"
 
     def focus_line(self, focus: str) -> str:
+        if "|" in focus:
+            return f"# The next requests are done with a pipeline such as `{focus}`."
         return f"# The next requests are done with `{focus}`."
