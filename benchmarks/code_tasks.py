@@ -174,7 +174,7 @@ def focus_runs(args: argparse.Namespace) -> list[tuple[str, int]]:
     """`--focus-commands A,B --focus-questions N,M` → [(A, N), (B, M)] (one N for every list)."""
     lists = [x for x in args.focus_commands.split(",") if x]
     counts = [int(x) for x in str(args.focus_questions).split(",") if x]
-    if counts == [0] or not counts:
+    if not counts:
         return []
     if len(counts) == 1:
         counts *= len(lists)

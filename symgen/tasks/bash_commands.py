@@ -62,18 +62,19 @@ PIPELINES: tuple[str, ...] = (
 )
 # fmt: on
 
-_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
-_STEP = r"[A-Za-z0-9_.+-]+(?: [A-Za-z0-9_.+-]+)?"  # a command, maybe the one xargs runs
+BUILT_IN = {"common": COMMON, "pipelines": PIPELINES}
+
+_WORD = r"[A-Za-z0-9_.+-]+"
+_NAME = re.compile(_WORD)
+_STEP = rf"{_WORD}(?: {_WORD})?"  # a command, maybe the one xargs runs
 _PIPELINE = re.compile(rf"{_STEP}(?: \| {_STEP})+")
 
 
 def read_commands(spec: str) -> tuple[str, ...]:
     """`common` → `COMMON`, `pipelines` → `PIPELINES`; otherwise a file with one command name or
     pipeline (`du | sort`) per line (`#` comments)."""
-    if spec == "common":
-        return COMMON
-    if spec == "pipelines":
-        return PIPELINES
+    if spec in BUILT_IN:
+        return BUILT_IN[spec]
     path = Path(spec).expanduser()
     if not path.is_file():
         raise MissingResource(
