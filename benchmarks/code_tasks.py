@@ -184,11 +184,15 @@ def focus_runs(args: argparse.Namespace) -> list[tuple[str, int]]:
 
 
 def symgen_files(task: str, seeds_path: Path, args: argparse.Namespace) -> list[Path]:
-    """The SymGen row's generated files: the seeds' run (extended unless `--no-generate`) and,
-    with `--focus-questions`, one focused run per `--focus-commands` list."""
+    """The SymGen row's generated files: the seeds' run and, with `--focus-questions`, one focused
+    run per `--focus-commands` list. `--no-generate` takes them as they are (no LLM call: even a
+    short budget answers one question, so a rerun would train on other pairs); with
+    `--generate-only` it skips the seeds' run and extends the focused ones."""
+    focus = focus_runs(args)
+    if args.no_generate and not args.generate_only:
+        return [as_generated(task, args), *(as_generated(task, args, f) for f in focus)]
     files = [as_generated(task, args) if args.no_generate else symgen_data(task, seeds_path, args)]
-    files += [symgen_data(task, seeds_path, args, focus) for focus in focus_runs(args)]
-    return files
+    return files + [symgen_data(task, seeds_path, args, f) for f in focus]
 
 
 def answer_given(
@@ -259,9 +263,9 @@ def _values_key(values: str) -> str:
     return "" if values == "data" else f"-{values}"
 
 
-def as_generated(task: str, args: argparse.Namespace) -> Path:
-    """The SymGen data as earlier runs left it (no LLM call), refused when there is none."""
-    path = generated_path(task, args.generator)
+def as_generated(task: str, args: argparse.Namespace, focus: tuple[str, int] | None = None) -> Path:
+    """One generated run as earlier runs left it (no LLM call), refused when there is none."""
+    path = generated_path(task, args.generator, "symgen" if focus is None else focus_part(focus[0]))
     if not path.is_file():
         raise SystemExit(f"--no-generate: no SymGen data at {path}; run without it first")
     print(f"{task} SymGen data as is: {len(read_jsonl(path))} kept pairs in {path}")
@@ -541,7 +545,8 @@ def main() -> None:
     ap.add_argument(
         "--no-generate",
         action="store_true",
-        help="train the SymGen row on the data benchmarks/generated already holds (no LLM call)",
+        help="train the SymGen row on the data benchmarks/generated already holds (no LLM call); "
+        "with --generate-only, extend only the --focus-commands runs",
     )
     ap.add_argument("--precision-questions", type=int, default=30)
     ap.add_argument(

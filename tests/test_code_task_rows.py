@@ -1,14 +1,17 @@
 """`benchmarks.code_tasks --rows`: which rows run, and the combinations refused before any
 model loads (a diagnostic row must not join the default run; rows without a pair count); which
-focused gen-q runs the SymGen row trains on, each in its own file."""
+focused gen-q runs the SymGen row trains on, each in its own file, and taken as they are
+under `--no-generate`."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
-from benchmarks.code_tasks import focus_part, focus_runs, rows_wanted
+import benchmarks.code_tasks as code_tasks
+from benchmarks.code_tasks import focus_part, focus_runs, rows_wanted, symgen_files
 
 ROWS = [
     ("", 0, "bash", ["llm_10shot", "task_symgen", "task_human"]),
@@ -55,3 +58,54 @@ def test_each_focus_list_has_its_own_file() -> None:
     assert focus_part("common") == "focus"
     assert focus_part("pipelines") == "focus.pipelines"
     assert focus_part("/tmp/my_cmds.txt") == "focus.my_cmds"
+
+
+def _runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generate_only: bool
+) -> argparse.Namespace:
+    monkeypatch.setattr(code_tasks, "GENERATED", tmp_path)
+    for part in ("symgen", "focus", "focus.pipelines"):
+        (tmp_path / f"nl2bash.{part}.jsonl").write_text('{"question": "q", "program": "ls"}\n')
+    return argparse.Namespace(
+        generator="",
+        no_generate=True,
+        generate_only=generate_only,
+        focus_commands="common,pipelines",
+        focus_questions="10",
+    )
+
+
+def _no_llm(*_: object, **__: object) -> Path:
+    raise AssertionError("an LLM run was started")
+
+
+def test_no_generate_trains_on_every_run_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # even a tiny --gen-minutes answers one more question: a rerun would train on other pairs
+    args = _runs(tmp_path, monkeypatch, generate_only=False)
+    monkeypatch.setattr(code_tasks, "symgen_data", _no_llm)
+    files = symgen_files("bash", tmp_path / "seeds.jsonl", args)
+    assert [f.name for f in files] == [
+        "nl2bash.symgen.jsonl",
+        "nl2bash.focus.jsonl",
+        "nl2bash.focus.pipelines.jsonl",
+    ]
+    (tmp_path / "nl2bash.focus.pipelines.jsonl").unlink()
+    with pytest.raises(SystemExit, match=r"no SymGen data at .*nl2bash\.focus\.pipelines\.jsonl"):
+        symgen_files("bash", tmp_path / "seeds.jsonl", args)
+
+
+def test_no_generate_with_generate_only_extends_the_focused_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = _runs(tmp_path, monkeypatch, generate_only=True)
+    extended: list[tuple[str, int] | None] = []
+
+    def extend(task: str, seeds: Path, args: object, focus: tuple[str, int] | None = None) -> Path:
+        extended.append(focus)
+        return tmp_path / "extended.jsonl"
+
+    monkeypatch.setattr(code_tasks, "symgen_data", extend)
+    symgen_files("bash", tmp_path / "seeds.jsonl", args)
+    assert extended == [("common", 10), ("pipelines", 10)]  # the seeds' run is left alone
