@@ -272,21 +272,32 @@ def as_generated(task: str, args: argparse.Namespace, focus: tuple[str, int] | N
     return path
 
 
+# rows whose data an LLM made: another generator's data is another run, even at the same count
+LLM_DATA_ROWS = ("task_symgen", "task_llm_answers")
+
+
+def row_dirs(name: str, task: str, n_pairs: int, args: argparse.Namespace) -> tuple[Path, Path]:
+    """A row's training and ONNX dirs, keyed by what changes the model: more data later trains a
+    new run, not a clash, and so does another generator's data (the default's keep their paths)."""
+    key = f"{task}-{name}-{args.arch}-{n_pairs}"
+    key += f"-aug{args.augment}{_values_key(args.augment_values)}" if args.augment else ""
+    smoothing = label_smoothing_for(task, args.label_smoothing)
+    key += f"-ls{smoothing:g}" if smoothing else ""
+    key += f"-seed{args.seed}" if args.seed else ""
+    key += "-ph" if placeholders_for(task, args.placeholders) else ""
+    work = generated_dir(WORK, args.generator) if name in LLM_DATA_ROWS else WORK
+    return work / "runs" / key, work / "onnx" / key
+
+
 def task_row(
     name: str, task: str, data: list[Path], items: list[CodeItem], args: argparse.Namespace
 ) -> dict[str, Any]:
     if args.augment:
         data = [augmented(task, name, data, args.augment, args.augment_values)]
     n_pairs = sum(len(read_jsonl(p)) for p in data)
-    # more data later trains a new run, not a clash
-    key = f"{task}-{name}-{args.arch}-{n_pairs}"
-    key += f"-aug{args.augment}{_values_key(args.augment_values)}" if args.augment else ""
+    run_dir, onnx_dir = row_dirs(name, task, n_pairs, args)
     smoothing = label_smoothing_for(task, args.label_smoothing)
-    key += f"-ls{smoothing:g}" if smoothing else ""
-    key += f"-seed{args.seed}" if args.seed else ""
     placeholders = placeholders_for(task, args.placeholders)
-    key += "-ph" if placeholders else ""
-    run_dir, onnx_dir = WORK / "runs" / key, WORK / "onnx" / key
     per_epoch = math.ceil(n_pairs / 16)
     steps = min(args.max_steps, max(args.min_steps, per_epoch * 60))
     cfg = TrainConfig(

@@ -1,7 +1,7 @@
 """`benchmarks.code_tasks --rows`: which rows run, and the combinations refused before any
 model loads (a diagnostic row must not join the default run; rows without a pair count); which
 focused gen-q runs the SymGen row trains on, each in its own file, and taken as they are
-under `--no-generate`."""
+under `--no-generate`; where each row trains."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import benchmarks.code_tasks as code_tasks
-from benchmarks.code_tasks import focus_part, focus_runs, rows_wanted, symgen_files
+from benchmarks.code_tasks import WORK, focus_part, focus_runs, row_dirs, rows_wanted, symgen_files
 
 ROWS = [
     ("", 0, "bash", ["llm_10shot", "task_symgen", "task_human"]),
@@ -109,3 +109,30 @@ def test_no_generate_with_generate_only_extends_the_focused_runs(
     monkeypatch.setattr(code_tasks, "symgen_data", extend)
     symgen_files("bash", tmp_path / "seeds.jsonl", args)
     assert extended == [("common", 10), ("pipelines", 10)]  # the seeds' run is left alone
+
+
+ROW_ARGS = dict(arch="tiny", augment=0, label_smoothing=None, seed=0, placeholders=None)
+ROW_DIRS = [
+    # the default generator's runs keep the paths they were trained under
+    ("task_symgen", "qwen2.5-coder-0.5b", "runs/bash-task_symgen-tiny-1030-ls0.1-ph"),
+    (
+        "task_symgen",
+        "qwen2.5-coder-1.5b",
+        "qwen2.5-coder-1.5b/runs/bash-task_symgen-tiny-1030-ls0.1-ph",
+    ),
+    (
+        "task_llm_answers",
+        "qwen2.5-coder-1.5b",
+        "qwen2.5-coder-1.5b/runs/bash-task_llm_answers-tiny-1030-ls0.1-ph",
+    ),
+    # human pairs do not depend on the generator: one run serves every comparison
+    ("task_human", "qwen2.5-coder-1.5b", "runs/bash-task_human-tiny-1030-ls0.1-ph"),
+]
+
+
+@pytest.mark.parametrize(("name", "generator", "expected"), ROW_DIRS)
+def test_row_dirs(name: str, generator: str, expected: str) -> None:
+    args = argparse.Namespace(generator=generator, **ROW_ARGS)
+    run_dir, onnx_dir = row_dirs(name, "bash", 1030, args)
+    assert run_dir == WORK / expected
+    assert onnx_dir == WORK / expected.replace("runs/", "onnx/")
