@@ -187,12 +187,14 @@ def symgen_files(task: str, seeds_path: Path, args: argparse.Namespace) -> list[
     """The SymGen row's generated files: the seeds' run and, with `--focus-questions`, one focused
     run per `--focus-commands` list. `--no-generate` takes them as they are (no LLM call: even a
     short budget answers one question, so a rerun would train on other pairs); with
-    `--generate-only` it skips the seeds' run and extends the focused ones."""
+    `--generate-only` it leaves the seeds' run alone and extends the focused ones."""
     focus = focus_runs(args)
-    if args.no_generate and not args.generate_only:
-        return [as_generated(task, args), *(as_generated(task, args, f) for f in focus)]
-    files = [as_generated(task, args) if args.no_generate else symgen_data(task, seeds_path, args)]
-    return files + [symgen_data(task, seeds_path, args, f) for f in focus]
+    if not args.no_generate:
+        return [symgen_data(task, seeds_path, args, f) for f in [None, *focus]]
+    files = [as_generated(task, args)]
+    if args.generate_only:
+        return files + [symgen_data(task, seeds_path, args, f) for f in focus]
+    return files + [as_generated(task, args, focus_part(name)) for name, _ in focus]
 
 
 def answer_given(
@@ -232,6 +234,8 @@ def answer_given(
 
 def llm_answers(seeds_path: Path, questions: list[str], args: argparse.Namespace) -> Path:
     """`answer_given` on human questions, tracked in benchmarks/generated like the SymGen run."""
+    if args.no_generate and not args.generate_only:  # train on the answers as they are
+        return as_generated("bash", args, "humanq")
     out = generated_path("bash", args.generator, "humanq")
     stats = answer_given(
         "bash", seeds_path, out, questions, args, extend=True, max_minutes=args.gen_minutes
@@ -263,12 +267,12 @@ def _values_key(values: str) -> str:
     return "" if values == "data" else f"-{values}"
 
 
-def as_generated(task: str, args: argparse.Namespace, focus: tuple[str, int] | None = None) -> Path:
+def as_generated(task: str, args: argparse.Namespace, part: str = "symgen") -> Path:
     """One generated run as earlier runs left it (no LLM call), refused when there is none."""
-    path = generated_path(task, args.generator, "symgen" if focus is None else focus_part(focus[0]))
+    path = generated_path(task, args.generator, part)
     if not path.is_file():
-        raise SystemExit(f"--no-generate: no SymGen data at {path}; run without it first")
-    print(f"{task} SymGen data as is: {len(read_jsonl(path))} kept pairs in {path}")
+        raise SystemExit(f"--no-generate: no generated data at {path}; run without it first")
+    print(f"{task} generated data as is: {len(read_jsonl(path))} kept pairs in {path}")
     return path
 
 
@@ -556,8 +560,9 @@ def main() -> None:
     ap.add_argument(
         "--no-generate",
         action="store_true",
-        help="train the SymGen row on the data benchmarks/generated already holds (no LLM call); "
-        "with --generate-only, extend only the --focus-commands runs",
+        help="train the rows on the LLM data benchmarks/generated already holds (no LLM call); "
+        "with --generate-only, extend only the --focus-commands runs and the human questions' "
+        "answers",
     )
     ap.add_argument("--precision-questions", type=int, default=30)
     ap.add_argument(

@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 import benchmarks.code_tasks as code_tasks
-from benchmarks.code_tasks import WORK, focus_part, focus_runs, row_dirs, rows_wanted, symgen_files
+from benchmarks.code_tasks import (
+    WORK,
+    focus_part,
+    focus_runs,
+    llm_answers,
+    row_dirs,
+    rows_wanted,
+    symgen_files,
+)
 
 ROWS = [
     ("", 0, "bash", ["llm_10shot", "task_symgen", "task_human"]),
@@ -92,8 +100,22 @@ def test_no_generate_trains_on_every_run_as_it_is(
         "nl2bash.focus.pipelines.jsonl",
     ]
     (tmp_path / "nl2bash.focus.pipelines.jsonl").unlink()
-    with pytest.raises(SystemExit, match=r"no SymGen data at .*nl2bash\.focus\.pipelines\.jsonl"):
+    with pytest.raises(
+        SystemExit, match=r"no generated data at .*nl2bash\.focus\.pipelines\.jsonl"
+    ):
         symgen_files("bash", tmp_path / "seeds.jsonl", args)
+
+
+def test_no_generate_trains_on_the_answers_to_human_questions_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with questions left, answer_given would answer them all (no --gen-minutes by default)
+    args = _runs(tmp_path, monkeypatch, generate_only=False)
+    monkeypatch.setattr(code_tasks, "answer_given", _no_llm)
+    with pytest.raises(SystemExit, match=r"no generated data at .*nl2bash\.humanq\.jsonl"):
+        llm_answers(tmp_path / "seeds.jsonl", ["q"], args)
+    (tmp_path / "nl2bash.humanq.jsonl").write_text('{"question": "q", "query": "ls"}\n')
+    assert llm_answers(tmp_path / "seeds.jsonl", ["q"], args) == tmp_path / "nl2bash.humanq.jsonl"
 
 
 def test_no_generate_with_generate_only_extends_the_focused_runs(
