@@ -183,18 +183,24 @@ def focus_runs(args: argparse.Namespace) -> list[tuple[str, int]]:
     return [(name, n) for name, n in zip(lists, counts, strict=True) if n > 0]
 
 
+def data_as_is(args: argparse.Namespace) -> bool:
+    """`--no-generate` in a training run: every LLM-data row reads its tracked file, no LLM call
+    (`run_generate` answers at least one question per call, so a rerun would train on other
+    pairs); with `--generate-only` only the seeds' run is left alone."""
+    return bool(args.no_generate and not args.generate_only)
+
+
 def symgen_files(task: str, seeds_path: Path, args: argparse.Namespace) -> list[Path]:
     """The SymGen row's generated files: the seeds' run and, with `--focus-questions`, one focused
-    run per `--focus-commands` list. `--no-generate` takes them as they are (no LLM call: even a
-    short budget answers one question, so a rerun would train on other pairs); with
-    `--generate-only` it leaves the seeds' run alone and extends the focused ones."""
+    run per `--focus-commands` list, as they are or extended (`data_as_is`)."""
     focus = focus_runs(args)
-    if not args.no_generate:
-        return [symgen_data(task, seeds_path, args, f) for f in [None, *focus]]
-    files = [as_generated(task, args)]
-    if args.generate_only:
-        return files + [symgen_data(task, seeds_path, args, f) for f in focus]
-    return files + [as_generated(task, args, focus_part(name)) for name, _ in focus]
+    if data_as_is(args):
+        return [
+            as_generated(task, args),
+            *(as_generated(task, args, focus_part(n)) for n, _ in focus),
+        ]
+    first = as_generated(task, args) if args.no_generate else symgen_data(task, seeds_path, args)
+    return [first, *(symgen_data(task, seeds_path, args, f) for f in focus)]
 
 
 def answer_given(
@@ -234,7 +240,7 @@ def answer_given(
 
 def llm_answers(seeds_path: Path, questions: list[str], args: argparse.Namespace) -> Path:
     """`answer_given` on human questions, tracked in benchmarks/generated like the SymGen run."""
-    if args.no_generate and not args.generate_only:  # train on the answers as they are
+    if data_as_is(args):
         return as_generated("bash", args, "humanq")
     out = generated_path("bash", args.generator, "humanq")
     stats = answer_given(
