@@ -90,6 +90,11 @@ def tokens(command: str) -> list[str]:
     return out
 
 
+def piped(command: str) -> bool:
+    """Whether the command joins commands with a pipe (a `|` inside quotes does not count)."""
+    return any(node.type == "pipeline" for node in _walk(_tree(command).root_node))
+
+
 def normalise(command: str) -> str:
     """Canonical text: tokens joined by one space (spacing and comments do not matter)."""
     return " ".join(tokens(command))
