@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,3 +246,43 @@ def engine(request: pytest.FixtureRequest, geo_db: Path, tmp_path: Path) -> Engi
         lambda: pg_digest(cluster),
         cluster,
     )
+
+
+CODE_PAIRS = 12  # per code task: short programs, quick to memorise
+
+
+def shared_rows(name: str, n: int, key: str) -> list[dict]:  # type: ignore[type-arg]
+    path = SHARED / name
+    if not path.is_file():
+        pytest.fail(
+            f"shared data not found at {path}: clone next to ../shared or set SYMGEN_SHARED_DATA"
+        )
+    rows = [json.loads(x) for x in path.read_text().splitlines()[:200]]
+    return sorted(rows, key=lambda r: len(r[key]))[:n]  # short programs: quick to memorise
+
+
+def train_export(task: str, rows: list[dict], tmp: Path) -> Path:  # type: ignore[type-arg]
+    data = tmp / f"{task}.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run, onnx = tmp / f"run-{task}", tmp / f"onnx-{task}"
+    for cmd in (
+        ["train", "--task", task, "--data", str(data), "--out", str(run), "--epochs", "150", "--threads", "1", "--quiet"],
+        ["export", "--task", task, "--model", str(run), "--out", str(onnx)],
+    ):  # fmt: skip
+        proc = subprocess.run([*SYMGEN, *cmd], capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    return onnx
+
+
+@pytest.fixture(scope="session")
+def code_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list[dict]]]:  # type: ignore[type-arg]
+    """Bash and Python task models trained and exported through the CLI, both at once (one thread
+    each: the two cores are used and the suite stays short); shared by the LSP and editor tests."""
+    tmp = tmp_path_factory.mktemp("code-models")
+    rows = {
+        "bash": shared_rows("nl2bash/pairs.jsonl", CODE_PAIRS, "command"),
+        "python": shared_rows("mbpp/mbpp.jsonl", CODE_PAIRS, "code"),
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        onnx = {task: pool.submit(train_export, task, r, tmp) for task, r in rows.items()}
+        return {task: (onnx[task].result(), rows[task]) for task in rows}

@@ -137,3 +137,25 @@ def test_nvim_generate_from_visual_selection(
         if not p.name.endswith((".seeds.jsonl", ".questions.jsonl", ".rejected.jsonl"))
     ]
     assert len(data) == 1, data
+
+
+def test_nvim_completes_a_shell_comment_with_the_bash_model(
+    code_models: dict[str, tuple[Path, list[dict[str, str]]]], tmp_path: Path
+) -> None:
+    """A `.sh` buffer attaches by default and its `# request` gets the Bash model's command."""
+    from symgen.tasks import bash
+
+    onnx, rows = code_models["bash"]
+    ws = tmp_path / "ws"
+    shutil.copytree(onnx, ws / ".symgen" / "models" / "bash")
+    out = tmp_path / "accepted.txt"
+    run_spec(
+        ws,
+        rows[0]["question"],
+        {},
+        {"SYMGEN_NVIM_SUITE": "code", "SYMGEN_NVIM_OUT": str(out)},
+        timeout=300,
+    )
+    (command,) = out.read_text().splitlines()
+    assert bash.static_check(command) is None, command
+    assert bash.char_bleu(command, rows[0]["command"]) >= 0.8, (command, rows[0]["command"])

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from symgen.tasks import bash
+
 ROOT = Path(__file__).resolve().parent.parent
 EXT = ROOT / "editor-clients" / "vscode"
 TOOLS = EXT / ".tools"
@@ -100,10 +102,14 @@ def test_typecheck_lint_and_unit_tests(toolchain: Path) -> None:
 
 
 @pytest.fixture()
-def vscode_workspace(tmp_path: Path, exported: Path) -> Iterator[Path]:
-    """A workspace whose newest model is the test model (found without a model setting)."""
+def vscode_workspace(
+    tmp_path: Path, exported: Path, code_models: dict[str, tuple[Path, list[dict[str, str]]]]
+) -> Iterator[Path]:
+    """A workspace whose newest model is the test model (found without a model setting), and a
+    Bash model for `.sh` files."""
     ws = tmp_path / "ws"
     shutil.copytree(exported, ws / ".symgen" / "models" / "geo")
+    shutil.copytree(code_models["bash"][0], ws / ".symgen" / "models" / "bash")
     yield ws
 
 
@@ -151,12 +157,18 @@ def check(proc: subprocess.CompletedProcess[str]) -> None:
 
 
 def test_ghost_text_in_vscode(
-    vscode_workspace: Path, pairs: Path, geo_dir: Path, vsix: Path
+    vscode_workspace: Path,
+    pairs: Path,
+    geo_dir: Path,
+    vsix: Path,
+    code_models: dict[str, tuple[Path, list[dict[str, str]]]],
 ) -> None:
-    """Type a trained question + Enter → ghost text → Tab → SELECT …; status, messages, errors.
+    """Type a trained question + Enter → ghost text → Tab → SELECT …; the same for a `#` request
+    in a `.sh` file with the Bash model; status, messages, errors.
 
     The screenshot goes to the test's directory, so a test run leaves the checkout clean;
     SYMGEN_UPDATE_SCREENSHOT=1 writes the README's copy instead."""
+    bash_row = code_models["bash"][1][0]
     update = os.environ.get("SYMGEN_UPDATE_SCREENSHOT") == "1"
     shot = EXT / "screenshot.png" if update else vscode_workspace.parent / "screenshot.png"
     proc = run_e2e(
@@ -164,12 +176,15 @@ def test_ghost_text_in_vscode(
         first_question(pairs),
         geo_dir / "geography.sqlite",
         vsix,
-        {"SYMGEN_E2E_SCREENSHOT": str(shot)},
+        {"SYMGEN_E2E_SCREENSHOT": str(shot), "SYMGEN_E2E_BASH_QUESTION": bash_row["question"]},
         timeout=600,
     )
     check(proc)
     saved = (vscode_workspace / "queries.sql").read_text()
     assert f"-- {first_question(pairs)}\nSELECT " in saved, saved
+    script = (vscode_workspace / "tool.sh").read_text().splitlines()
+    assert script[:2] == ["#!/bin/bash", f"# {bash_row['question']}"], script
+    assert bash.char_bleu(script[2], bash_row["command"]) >= 0.8, script
     assert shot.stat().st_size > 10_000
 
 

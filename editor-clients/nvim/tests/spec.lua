@@ -4,7 +4,9 @@
 --   SYMGEN_NVIM_QUESTION   a question the test model memorised     (required)
 --   SYMGEN_NVIM_CMD        JSON list: how to start the server      (default symgen-server)
 --   SYMGEN_NVIM_SETTINGS   JSON object: server settings            (default {})
---   SYMGEN_NVIM_SUITE      "editor" (default) or "llm" (generate data, needs the LLM, slow)
+--   SYMGEN_NVIM_SUITE      "editor" (default), "code" (a .sh buffer, Bash model) or "llm"
+--                          (generate data, needs the LLM, slow)
+--   SYMGEN_NVIM_OUT        file the "code" suite writes the accepted command to (optional)
 --   SYMGEN_NVIM_SCREEN     file to write the rendered screen of a completion to (optional)
 local here = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 package.path = here .. "/?.lua;" .. package.path
@@ -57,8 +59,8 @@ local function looks_like_sql(sql)
   return false
 end
 
---- A fresh .sql buffer in the workspace with `text` lines, server attached.
-local function sql_buffer(name, text)
+--- A fresh buffer (.sql, .sh, ...) in the workspace with `text` lines, server attached.
+local function open_buffer(name, text)
   vim.cmd("silent! %bwipeout!")
   vim.cmd.edit(vim.fn.fnameescape(ws .. "/" .. name))
   vim.api.nvim_buf_set_lines(0, 0, -1, false, text or { "" })
@@ -72,6 +74,14 @@ end
 
 local function ghost()
   return symgen.ghost_text(0)
+end
+
+--- The ghost text's lines, once the server's suggestion shows.
+local function shown_ghost()
+  return wait_for(function()
+    local g = ghost()
+    return #g > 0 and g
+  end, SLOW, "ghost text")
 end
 
 local function screen(path)
@@ -91,19 +101,16 @@ local expected -- the SQL the server suggests for `question` (set by the first t
 
 if suite == "editor" then
   test("server starts for a .sql buffer in the workspace", function()
-    local buf = sql_buffer("first.sql")
+    local buf = open_buffer("first.sql")
     eq("sql", vim.bo[buf].filetype, "filetype")
     eq(ws, symgen.client(buf).root_dir, "root_dir")
   end)
 
   test("typing a comment shows ghost text; <M-l> accepts it", function()
-    local buf = sql_buffer("q.sql")
+    local buf = open_buffer("q.sql")
     feed("i-- " .. question)
     eq("i", vim.fn.mode(), "still in insert mode")
-    local shown = wait_for(function()
-      local g = ghost()
-      return #g > 0 and g
-    end, SLOW, "ghost text")
+    local shown = shown_ghost()
     -- Cursor at the end of the comment line: nothing after the cursor, the SQL on a virtual line.
     eq("", shown[1], "virt_text at the cursor")
     eq(2, #shown, "one virtual line")
@@ -127,13 +134,10 @@ if suite == "editor" then
   end)
 
   test("typed prefix: ghost shows the rest and <Tab> accepts", function()
-    sql_buffer("typed.sql", { "-- " .. question, "" })
+    open_buffer("typed.sql", { "-- " .. question, "" })
     vim.api.nvim_win_set_cursor(0, { 2, 0 })
     feed("ASELECT ")
-    local shown = wait_for(function()
-      local g = ghost()
-      return #g > 0 and g
-    end, SLOW, "ghost text")
+    local shown = shown_ghost()
     eq(expected:sub(#"SELECT " + 1), shown[1], "the untyped rest, after the cursor")
     feed("<Tab>")
     eq({ "-- " .. question, expected }, lines(), "accepted over the typed prefix")
@@ -141,14 +145,14 @@ if suite == "editor" then
   end)
 
   test("<Tab> is a plain <Tab> when nothing is shown", function()
-    sql_buffer("tab.sql", { "x" })
+    open_buffer("tab.sql", { "x" })
     feed("A<Tab>y<Esc>")
     eq({ "x\ty" }, lines())
   end)
 
   test("nothing is shown for code or a trailing comment", function()
     local code = "SELECT state_name FROM state; -- all of the states here"
-    local buf = sql_buffer("code.sql", { code, "" })
+    local buf = open_buffer("code.sql", { code, "" })
     local inline = require("symgen.inline")
     for _, pos in ipairs({ { 1, 20 }, { 1, 54 }, { 2, 0 } }) do
       local before = inline.responses[buf] or 0
@@ -167,7 +171,7 @@ if suite == "editor" then
   end)
 
   test("<M-e> dismisses; leaving insert mode clears", function()
-    sql_buffer("dismiss.sql")
+    open_buffer("dismiss.sql")
     feed("i-- " .. question)
     wait_for(function()
       return #ghost() > 0
@@ -184,7 +188,7 @@ if suite == "editor" then
   end)
 
   test("<C-x><C-o> completes the whole statement (below and at the comment)", function()
-    sql_buffer("omni.sql", { "-- " .. question, "" })
+    open_buffer("omni.sql", { "-- " .. question, "" })
     eq("v:lua.require'symgen.omni'.omnifunc", vim.bo.omnifunc)
     vim.api.nvim_win_set_cursor(0, { 2, 0 })
     feed("A<C-x><C-o>")
@@ -204,7 +208,7 @@ if suite == "editor" then
   end)
 
   test("update_settings reaches the server (enabled = false silences it)", function()
-    local buf = sql_buffer("settings.sql", { "-- " .. question })
+    local buf = open_buffer("settings.sql", { "-- " .. question })
     local inline = require("symgen.inline")
     symgen.update_settings({ enabled = false })
     feed("A")
@@ -224,7 +228,7 @@ if suite == "editor" then
   end)
 
   test(":SymgenStatus shows the status readably", function()
-    sql_buffer("status.sql")
+    open_buffer("status.sql")
     vim.cmd("SymgenStatus")
     local n = wait_for(function()
       return noted("^SymGen status")
@@ -235,7 +239,7 @@ if suite == "editor" then
   end)
 
   test(":SymgenGenerateFromSelection without a usable pair shows the server's message", function()
-    sql_buffer("nopair.sql", { "-- just a note with no query", "", "SELECT 1;" })
+    open_buffer("nopair.sql", { "-- just a note with no query", "", "SELECT 1;" })
     feed("ggVG:SymgenGenerateFromSelection<CR>")
     local n = wait_for(function()
       return noted("no usable pair")
@@ -250,7 +254,7 @@ if suite == "editor" then
   end)
 
   test(":checkhealth symgen", function()
-    sql_buffer("health.sql")
+    open_buffer("health.sql")
     vim.cmd("checkhealth symgen")
     local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
     H.log("     " .. text:gsub("\n", "\n     "))
@@ -289,6 +293,38 @@ if suite == "editor" then
   end)
 end
 
+if suite == "code" then
+  -- The workspace holds a Bash model only; SYMGEN_NVIM_OUT receives the accepted command.
+  test("a # comment in a .sh buffer gets a Bash command as ghost text; <M-l> accepts it", function()
+    local buf = open_buffer("tool.sh", { "#!/bin/bash", "" })
+    eq("sh", vim.bo[buf].filetype, "filetype")
+    vim.api.nvim_win_set_cursor(0, { 2, 0 })
+    feed("A# " .. question)
+    local shown = shown_ghost()
+    eq("", shown[1], "virt_text at the cursor")
+    eq(2, #shown, "the command on one virtual line")
+    ok(shown[2] ~= "" and not shown[2]:match("^#"), "a command, not a comment: " .. shown[2])
+    feed("<M-l>")
+    eq({ "#!/bin/bash", "# " .. question, shown[2] }, lines(), "accepted below the comment")
+    feed("<Esc>")
+    if env.SYMGEN_NVIM_OUT then
+      vim.fn.writefile({ shown[2] }, env.SYMGEN_NVIM_OUT)
+    end
+  end)
+
+  test("the shebang line is not a request", function()
+    local buf = open_buffer("shebang.sh", { "#!/bin/bash" })
+    local inline = require("symgen.inline")
+    local before = inline.responses[buf] or 0
+    vim.api.nvim_win_set_cursor(0, { 1, 11 })
+    ok(symgen.request(buf), "request sent")
+    wait_for(function()
+      return (inline.responses[buf] or 0) > before
+    end, SLOW, "the server's answer")
+    eq({}, ghost(), "no ghost text")
+  end)
+end
+
 if suite == "llm" then
   test(":SymgenGenerateFromSelection on a visual range writes verified data", function()
     local seeds = vim.json.decode(env.SYMGEN_NVIM_SEEDS or "[]")
@@ -297,7 +333,7 @@ if suite == "llm" then
     for _, p in ipairs(seeds) do
       vim.list_extend(text, { "-- " .. p.question, p.query, "" })
     end
-    sql_buffer("examples.sql", text)
+    open_buffer("examples.sql", text)
     vim.cmd("silent write")
     feed("ggV" .. (#text - 1) .. "j:SymgenGenerateFromSelection<CR>")
     wait_for(function()

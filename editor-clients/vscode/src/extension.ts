@@ -43,7 +43,8 @@ import {
 } from "./config";
 
 const SECTION = "symgen";
-const LANGUAGES = ["sql", "python"];
+/** SQL `--` comments; Python and shell-script `#` comments, each with its own model. */
+const LANGUAGES = ["sql", "python", "shellscript"];
 /** Settings that change the server process itself: a change restarts it. */
 const PROCESS_KEYS = ["serverCommand", "pythonPath"];
 const MAX_CRASHES = 3;

@@ -22,6 +22,8 @@
 //   CODE_SERVER           code-server entry (default: .tools/code-server/.../entry.js)
 //   CHROMIUM              browser binary (default: /usr/bin/chromium)
 //   SYMGEN_E2E_TIMEOUT_S  overall limit (default 900)
+//   SYMGEN_E2E_BASH_QUESTION  a request the workspace's Bash model was trained on: also type it
+//                         as a `#` comment in a .sh file and accept the command (optional)
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -48,6 +50,8 @@ const CODE_SERVER =
 const CHROMIUM = env.CHROMIUM ?? "/usr/bin/chromium";
 const TIMEOUT_S = Number(env.SYMGEN_E2E_TIMEOUT_S ?? 900);
 const SQL_FILE = "queries.sql";
+const BASH_QUESTION = env.SYMGEN_E2E_BASH_QUESTION;
+const SH_FILE = "tool.sh";
 
 const started = Date.now();
 const log = (msg) => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
@@ -150,6 +154,20 @@ async function openFile(page, name) {
   await page.locator(".part.editor .monaco-editor .view-lines").first().click();
 }
 
+const GHOST = ".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text";
+
+// Ghost text shows by itself after Enter; if not within a minute, ask for it (Alt+\).
+async function waitForGhost(page) {
+  const ghost = page.locator(GHOST).first();
+  try {
+    await ghost.waitFor({ state: "visible", timeout: 60_000 });
+  } catch {
+    log("no ghost text yet: triggering inline suggestions explicitly (Alt+\\)");
+    await page.keyboard.press("Alt+Backslash");
+    await ghost.waitFor({ state: "visible", timeout: 60_000 });
+  }
+}
+
 function statusItem(page) {
   return page.locator(".statusbar-item", { hasText: "SymGen" }).first();
 }
@@ -225,6 +243,8 @@ async function main() {
   );
   const sqlPath = path.join(WORKSPACE, SQL_FILE);
   fs.writeFileSync(sqlPath, "-- SymGen end-to-end test\nSELECT 1;\n\n");
+  const shPath = path.join(WORKSPACE, SH_FILE);
+  fs.writeFileSync(shPath, "#!/bin/bash\n");
 
   log(`installing ${VSIX}`);
   const install = spawnSync(
@@ -294,15 +314,8 @@ async function main() {
     await page.keyboard.type(`-- ${QUESTION}`, { delay: 15 });
     await page.keyboard.press("Enter");
     log("typed the question; waiting for ghost text");
-    const ghost = page.locator(".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text").first();
-    try {
-      await ghost.waitFor({ state: "visible", timeout: 60_000 });
-    } catch {
-      log("no ghost text yet: triggering inline suggestions explicitly (Alt+\\)");
-      await page.keyboard.press("Alt+Backslash");
-      await ghost.waitFor({ state: "visible", timeout: 60_000 });
-    }
-    const ghostText = (await page.locator(".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text").allTextContents()).join("");
+    await waitForGhost(page);
+    const ghostText = (await page.locator(GHOST).allTextContents()).join("");
     log(`ghost text: ${ghostText.replace(/\s+/g, " ").trim()}`);
     await page.screenshot({ path: SCREENSHOT });
     log(`screenshot: ${SCREENSHOT}`);
@@ -314,6 +327,10 @@ async function main() {
       return /^\r?\nSELECT\s.+/i.test(after) ? text : undefined;
     }, 20_000);
     log(`buffer after Tab:\n${saved}`);
+
+    if (BASH_QUESTION) {
+      await acceptShellCommand(page, shPath);
+    }
 
     // no selection → a message saying what to select
     await clearNotifications(page);
@@ -367,6 +384,25 @@ async function main() {
     await stopChildren();
     if (passed) fs.rmSync(tmp, { recursive: true, force: true }); // kept on failure, to look at
   }
+}
+
+// A `#` request in a .sh file (VS Code's "shellscript"): the Bash model's command as ghost text,
+// accepted with Tab on the line below the comment.
+async function acceptShellCommand(page, shPath) {
+  await openFile(page, SH_FILE);
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type(`# ${BASH_QUESTION}`, { delay: 15 });
+  await page.keyboard.press("Enter");
+  log("typed the shell request; waiting for ghost text");
+  await waitForGhost(page);
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Control+S");
+  const saved = await waitFor("the command in the saved .sh file", () => {
+    const after = fs.readFileSync(shPath, "utf8").split(`# ${BASH_QUESTION}`)[1] ?? "";
+    return /^\r?\n[^#\s].*/.test(after) ? after : undefined;
+  }, 20_000);
+  log(`shell command accepted: ${saved.trim()}`);
+  await openFile(page, SQL_FILE);
 }
 
 async function generateFromSelection(page) {

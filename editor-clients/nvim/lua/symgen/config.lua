@@ -4,8 +4,9 @@ local M = {}
 M.defaults = {
   -- How to start the server; a list, as for vim.lsp.start().
   cmd = { "symgen-server" },
-  -- Buffers of these filetypes get the server (it only completes SQL today).
-  filetypes = { "sql", "python" },
+  -- Buffers of these filetypes get the server: `--` comments in SQL, `#` comments in Python and
+  -- shell scripts (Neovim calls .sh files "sh"), each completed by its own model.
+  filetypes = { "sql", "python", "sh", "bash" },
   -- First directory upwards holding one of these is the workspace (.symgen/ lives there);
   -- a function(bufnr) -> path may be given instead. Fallback: the file's directory.
   root_markers = { ".symgen", ".git" },
