@@ -139,23 +139,34 @@ def test_nvim_generate_from_visual_selection(
     assert len(data) == 1, data
 
 
-def test_nvim_completes_a_shell_comment_with_the_bash_model(
+def test_nvim_completes_shell_and_python_comments_with_their_models(
     code_models: dict[str, tuple[Path, list[dict[str, str]]]], tmp_path: Path
 ) -> None:
-    """A `.sh` buffer attaches by default and its `# request` gets the Bash model's command."""
+    """`.sh` and `.py` buffers attach by default; a `# request` in each gets its model's code."""
+    import ast
+
     from symgen.tasks import bash
 
-    onnx, rows = code_models["bash"]
     ws = tmp_path / "ws"
-    shutil.copytree(onnx, ws / ".symgen" / "models" / "bash")
-    out = tmp_path / "accepted.txt"
+    for task, (onnx, _) in code_models.items():
+        shutil.copytree(onnx, ws / ".symgen" / "models" / task)
+    bash_row, py_row = code_models["bash"][1][0], code_models["python"][1][0]
+    out, py_out = tmp_path / "accepted.txt", tmp_path / "accepted.py"
     run_spec(
         ws,
-        rows[0]["question"],
+        bash_row["question"],
         {},
-        {"SYMGEN_NVIM_SUITE": "code", "SYMGEN_NVIM_OUT": str(out)},
+        {
+            "SYMGEN_NVIM_SUITE": "code",
+            "SYMGEN_NVIM_OUT": str(out),
+            "SYMGEN_NVIM_PY_QUESTION": py_row["text"],
+            "SYMGEN_NVIM_PY_OUT": str(py_out),
+        },
         timeout=300,
     )
     (command,) = out.read_text().splitlines()
     assert bash.static_check(command) is None, command
-    assert bash.char_bleu(command, rows[0]["command"]) >= 0.8, (command, rows[0]["command"])
+    assert bash.char_bleu(command, bash_row["command"]) >= 0.8, (command, bash_row["command"])
+    source = py_out.read_text()
+    assert source.startswith(f"# {py_row['text']}\ndef "), source
+    assert any(isinstance(n, ast.FunctionDef) for n in ast.parse(source).body), source

@@ -4,9 +4,11 @@
 --   SYMGEN_NVIM_QUESTION   a question the test model memorised     (required)
 --   SYMGEN_NVIM_CMD        JSON list: how to start the server      (default symgen-server)
 --   SYMGEN_NVIM_SETTINGS   JSON object: server settings            (default {})
---   SYMGEN_NVIM_SUITE      "editor" (default), "code" (a .sh buffer, Bash model) or "llm"
+--   SYMGEN_NVIM_SUITE      "editor" (default), "code" (.sh and .py buffers) or "llm"
 --                          (generate data, needs the LLM, slow)
 --   SYMGEN_NVIM_OUT        file the "code" suite writes the accepted command to (optional)
+--   SYMGEN_NVIM_PY_QUESTION  "code" suite: a request the Python model was trained on
+--   SYMGEN_NVIM_PY_OUT     file the "code" suite writes the accepted Python buffer to (optional)
 --   SYMGEN_NVIM_SCREEN     file to write the rendered screen of a completion to (optional)
 local here = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 package.path = here .. "/?.lua;" .. package.path
@@ -294,7 +296,8 @@ if suite == "editor" then
 end
 
 if suite == "code" then
-  -- The workspace holds a Bash model only; SYMGEN_NVIM_OUT receives the accepted command.
+  -- The workspace holds a Bash and a Python model; SYMGEN_NVIM_OUT / SYMGEN_NVIM_PY_OUT receive
+  -- the accepted command / Python buffer.
   test("a # comment in a .sh buffer gets a Bash command as ghost text; <M-l> accepts it", function()
     local buf = open_buffer("tool.sh", { "#!/bin/bash", "" })
     eq("sh", vim.bo[buf].filetype, "filetype")
@@ -309,6 +312,22 @@ if suite == "code" then
     feed("<Esc>")
     if env.SYMGEN_NVIM_OUT then
       vim.fn.writefile({ shown[2] }, env.SYMGEN_NVIM_OUT)
+    end
+  end)
+
+  test("a # comment in a .py buffer gets a function from the Python model", function()
+    local request = assert(env.SYMGEN_NVIM_PY_QUESTION, "SYMGEN_NVIM_PY_QUESTION is required")
+    local buf = open_buffer("tool.py")
+    eq("python", vim.bo[buf].filetype, "filetype")
+    feed("i# " .. request)
+    local shown = shown_ghost()
+    eq("", shown[1], "virt_text at the cursor")
+    ok(#shown >= 3 and shown[2]:match("^def "), "a function below the comment: " .. vim.inspect(shown))
+    feed("<M-l>")
+    eq(#shown, #lines(), "every line accepted")
+    feed("<Esc>")
+    if env.SYMGEN_NVIM_PY_OUT then
+      vim.fn.writefile(lines(), env.SYMGEN_NVIM_PY_OUT)
     end
   end)
 
