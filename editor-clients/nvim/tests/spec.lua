@@ -264,6 +264,7 @@ if suite == "editor" then
     ok(text:find("OK server command"), "executable")
     ok(text:find("OK server running"), "running")
     ok(text:find("OK model"), "model")
+    ok(text:find("no bash model: `#` requests in .sh files", 1, true), "no Bash model, said how")
     ok(not text:find("ERROR"), "no errors")
     vim.cmd("bwipeout!")
   end)
@@ -329,6 +330,17 @@ if suite == "code" then
     if env.SYMGEN_NVIM_PY_OUT then
       vim.fn.writefile(lines(), env.SYMGEN_NVIM_PY_OUT)
     end
+  end)
+
+  test(":checkhealth symgen names the code models", function()
+    open_buffer("health.sh")
+    vim.cmd("checkhealth symgen")
+    local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+    H.log("     " .. text:gsub("\n", "\n     "))
+    ok(text:find("OK bash model: " .. ws, 1, true), "the Bash model's directory")
+    ok(text:find("OK python model: " .. ws, 1, true), "the Python model's directory")
+    ok(not text:find("ERROR"), "no errors")
+    vim.cmd("bwipeout!")
   end)
 
   test("the shebang line is not a request", function()

@@ -29,6 +29,18 @@ local function report_status(status)
   else
     vim.health.warn("no database", { "Set settings.database to your SQLite or DuckDB file, or a postgresql:// URL" })
   end
+  -- `#` requests in .sh / .py buffers: one model per language, found apart from the SQL one
+  local code = type(status.code_models) == "table" and status.code_models or {}
+  for _, lang in ipairs({ { "bash", ".sh" }, { "python", ".py" } }) do
+    local task, ext = lang[1], lang[2]
+    if code[task] then
+      vim.health.ok(("%s model: %s"):format(task, tostring(code[task])))
+    else
+      vim.health.info(("no %s model: `#` requests in %s files get nothing (train one with "
+        .. "`symgen train/export --task %s` into .symgen/models/, or set settings.%sModel)")
+        :format(task, ext, task, task))
+    end
+  end
   local p50 = status.latency_p50_ms
   local latency = (p50 and p50 ~= vim.NIL) and (p50 .. " ms") or "- (no completion yet)"
   vim.health.info(("data: %s files, %s pairs; median latency %s"):format(
