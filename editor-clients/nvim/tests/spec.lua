@@ -78,6 +78,15 @@ local function ghost()
   return symgen.ghost_text(0)
 end
 
+--- `:checkhealth symgen`'s text, run from a fresh buffer `name` (logged for failures).
+local function health_report(name)
+  open_buffer(name)
+  vim.cmd("checkhealth symgen")
+  local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  H.log("     " .. text:gsub("\n", "\n     "))
+  return text
+end
+
 --- The ghost text's lines, once the server's suggestion shows.
 local function shown_ghost()
   return wait_for(function()
@@ -256,10 +265,7 @@ if suite == "editor" then
   end)
 
   test(":checkhealth symgen", function()
-    open_buffer("health.sql")
-    vim.cmd("checkhealth symgen")
-    local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
-    H.log("     " .. text:gsub("\n", "\n     "))
+    local text = health_report("health.sql")
     ok(text:find("OK Neovim 0%.1"), "version")
     ok(text:find("OK server command"), "executable")
     ok(text:find("OK server running"), "running")
@@ -333,10 +339,7 @@ if suite == "code" then
   end)
 
   test(":checkhealth symgen names the code models", function()
-    open_buffer("health.sh")
-    vim.cmd("checkhealth symgen")
-    local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
-    H.log("     " .. text:gsub("\n", "\n     "))
+    local text = health_report("health.sh")
     ok(text:find("OK bash model: " .. ws, 1, true), "the Bash model's directory")
     ok(text:find("OK python model: " .. ws, 1, true), "the Python model's directory")
     ok(not text:find("ERROR"), "no errors")
