@@ -4,7 +4,8 @@
 // It installs the .vsix into a fresh code-server, opens the workspace's .sql file, waits for the
 // status bar to say the model is ready, types a trained question + Enter, waits for ghost text,
 // takes a screenshot, accepts it with Tab and checks that the saved file has the SQL. It also
-// checks Show Status and the no-selection message. With SYMGEN_E2E_LLM=1 it then runs
+// checks Show Status and the no-selection message; with SYMGEN_E2E_BASH_QUESTION, the same for
+// a `#` request in a .sh file (the Bash model). With SYMGEN_E2E_LLM=1 it then runs
 // "SymGen: Generate Training Data from Selection" on example pairs (a real LLM: minutes),
 // waits for the data file, and cancels a second run with the progress notification's Cancel
 // button. Every process it starts is stopped, also on failure.
