@@ -7,6 +7,7 @@ model, starts Neovim and checks the spec's verdict.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from symgen.tasks import bash
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "editor-clients" / "nvim"
@@ -143,10 +146,6 @@ def test_nvim_completes_shell_and_python_comments_with_their_models(
     code_models: dict[str, tuple[Path, list[dict[str, str]]]], tmp_path: Path
 ) -> None:
     """`.sh` and `.py` buffers attach by default; a `# request` in each gets its model's code."""
-    import ast
-
-    from symgen.tasks import bash
-
     ws = tmp_path / "ws"
     for task, (onnx, _) in code_models.items():
         shutil.copytree(onnx, ws / ".symgen" / "models" / task)
