@@ -148,8 +148,12 @@ def _ngrams(text: str, n: int) -> Counter[str]:
     return Counter(text[i : i + n] for i in range(len(text) - n + 1))
 
 
-def char_bleu(hypothesis: str, reference: str, max_n: int = 4) -> float:
-    """Character-level BLEU in [0, 1] (add-one smoothing above unigrams, brevity penalty)."""
+def char_bleu(
+    hypothesis: str, reference: str, max_n: int = 4, *, brevity_penalty: bool = True
+) -> float:
+    """Character-level BLEU in [0, 1] (add-one smoothing above unigrams, brevity penalty).
+    `brevity_penalty=False`: the n-gram precisions alone (how much of a score answers shorter
+    than the reference cost, `benchmarks.bash_data`)."""
     hyp, ref = " ".join(hypothesis.split()), " ".join(reference.split())
     if not hyp or not ref:
         return float(hyp == ref)
@@ -166,7 +170,8 @@ def char_bleu(hypothesis: str, reference: str, max_n: int = 4) -> float:
             log_sum += math.log(match / total)
         else:
             log_sum += math.log((match + 1) / (total + 1))
-    penalty = 1.0 if len(hyp) > len(ref) else math.exp(1 - len(ref) / len(hyp))
+    short = brevity_penalty and len(hyp) <= len(ref)
+    penalty = math.exp(1 - len(ref) / len(hyp)) if short else 1.0
     return penalty * math.exp(log_sum / max_n)
 
 
