@@ -120,6 +120,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise SymgenError("--questions-from paraphrases and --paraphrase PAIRS.jsonl go together")
     if paraphrases and args.task != "sql":
         raise SymgenError("--questions-from paraphrases is for --task sql")
+    if (args.questions_from == "history") != bool(args.history):
+        raise SymgenError("--questions-from history and --history FILE go together")
+    if args.history and args.task != "bash":
+        raise SymgenError("--questions-from history is for --task bash")
     if args.paraphrases_per_pair < 1:
         raise SymgenError("--paraphrases-per-pair must be at least 1")
     focus: tuple[str, ...] = ()
@@ -136,8 +140,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         describe_results=args.describe_results == "on",
         focus=focus,
     )
-    # paraphrases are checked against their pair's SQL, as program-first questions are
-    programs = args.questions_from in ("programs", "paraphrases")
+    # paraphrases and history commands are checked against their program, as program-first
+    # questions are
+    programs = args.questions_from in ("programs", "paraphrases", "history")
     if args.reviewer and (programs or args.task != "sql"):
         raise SymgenError(
             "--reviewer is for --task sql with LLM questions (program-first pairs are already "
@@ -172,6 +177,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         seed_dialect=args.seed_dialect,
         max_minutes=args.max_minutes,
         paraphrase_from=Path(args.paraphrase) if args.paraphrase else None,
+        history_from=Path(args.history).expanduser() if args.history else None,
     )
     print(json.dumps(stats.as_dict()), file=sys.stderr)
     print(f"{stats.kept} verified pairs in {args.out} ({stats.rejected} questions rejected)")
@@ -767,13 +773,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--questions-from",
-        choices=("llm", "programs", "paraphrases"),
+        choices=("llm", "programs", "paraphrases", "history"),
         default="llm",
         help="llm: new questions sampled from the seed questions (the paper's gen-q); programs "
         "(--task sql): SQL sampled from a grammar over the whole schema, described by the LLM and "
         "kept when --min-votes of the --samples answers to that question agree with it; "
         "paraphrases (--task sql): the questions of --paraphrase's verified pairs reworded by the "
-        "LLM, each checked against its pair's SQL the same way",
+        "LLM, each checked against its pair's SQL the same way; history (--task bash): the "
+        "commands of --history (your shell history), most used first, each described by the "
+        "LLM and kept when --min-votes of the answers to that request agree with it",
+    )
+    gen.add_argument(
+        "--history",
+        default=None,
+        metavar="FILE",
+        help="with --questions-from history: a bash, zsh or fish history file, or one command per "
+        "line (lines naming a password, token or key are left out); --questions counts requests",
     )
     gen.add_argument(
         "--paraphrase",

@@ -49,12 +49,12 @@ from symgen.sql_programs import (
 )
 from symgen.tasks import code as codetask
 from symgen.tasks import sql as sqltask
+from symgen.tasks.bash_history import read_history, undescribed
 from symgen.verify import (
     Candidate,
     MinVotes,
     PromptedVote,
     Verdict,
-    anchored_verdict,
     reviewed_verdict,
 )
 
@@ -226,25 +226,6 @@ class SqlContext(PromptedVote):
             )
         return generator
 
-    def answer_anchored(
-        self,
-        generator: Generator,
-        question: str,
-        program: str,
-        *,
-        samples: int,
-        temperature: float,
-        min_votes: MinVotes,
-        seed: int | None = None,
-    ) -> tuple[Verdict, list[Candidate]]:
-        """Back-translation check of a program-first pair: answer `question` afresh (samples after
-        the usual prompt) and keep `program` when at least `min_votes` answers agree with its
-        result. The question the LLM wrote must say enough to recover the program's answer."""
-        cands = self.candidates(
-            generator, question, samples=samples, temperature=temperature, seed=seed
-        )
-        return anchored_verdict(self.task, program, cands, min_votes), cands
-
 
 class GenContext(Protocol):
     """What `run_generate` needs from a language: SQL's `SqlContext`, code's `CodeContext`."""
@@ -263,6 +244,18 @@ class GenContext(Protocol):
         self,
         generator: Generator,
         question: str,
+        *,
+        samples: int,
+        temperature: float,
+        min_votes: MinVotes,
+        seed: int | None = None,
+    ) -> tuple[Verdict, list[Candidate]]: ...
+
+    def answer_anchored(
+        self,
+        generator: Generator,
+        question: str,
+        program: str,
         *,
         samples: int,
         temperature: float,
@@ -440,13 +433,15 @@ def run_generate(
     task: str = "sql",
     max_minutes: float | None = None,
     paraphrase_from: Path | None = None,
+    history_from: Path | None = None,
 ) -> RunStats:
     """The whole `symgen generate` job; see the module docstring for files and resume.
 
     `task` is `sql` (needs `db_path`) or a code language of `symgen.tasks.code.LANGUAGES`.
     `max_minutes` bounds this call's wall time: no new question is answered after it (at least
     one is, so every run makes progress) and the rest are left for a rerun, which resumes.
-    `paraphrase_from` holds the verified pairs that `qcfg.source == "paraphrases"` rewrites."""
+    `paraphrase_from` holds the verified pairs that `qcfg.source == "paraphrases"` rewrites;
+    `history_from` the shell history whose commands `qcfg.source == "history"` describes."""
     min_votes = MinVotes.parse(vcfg.min_votes)
     ctx: GenContext
     if task == "sql":
@@ -485,8 +480,11 @@ def run_generate(
             identity["reviewer_min_pmi"] = str(sql_ctx.min_pmi)
         ctx = sql_ctx
     else:
-        if qcfg.source != "llm":
-            raise SymgenError(f"--questions-from {qcfg.source} is for --task sql only")
+        if qcfg.source not in ("llm", "history") or (qcfg.source == "history") != (task == "bash"):
+            raise SymgenError(
+                f"--questions-from {qcfg.source} is for --task "
+                + ("bash" if qcfg.source == "history" else "sql")
+            )
         code_seeds = codetask.read_code_seeds(seeds_path)
         code_ctx = codetask.build_context(task, code_seeds, acfg, vcfg)
         for cseed, why in code_ctx.skipped_seeds:
@@ -494,6 +492,16 @@ def run_generate(
         seed_questions = [s.question for s in code_seeds]
         seed_ids = [s.id for s in code_ctx.demos]
         identity = {"seeds_sha": _fingerprint(seeds_path), **code_ctx.identity()}
+        if qcfg.source == "history":
+            # the history file itself grows as the user works: a rerun describes its new commands
+            identity["questions_from"] = "history"
+            if history_from is None:
+                raise SymgenError("--questions-from history needs --history FILE")
+            history = read_history(history_from)
+            log(
+                f"{history_from}: {len(history.commands)} commands to describe"
+                + (f" (left out: {dict(history.skipped)})" if history.skipped else "")
+            )
         ctx = code_ctx
     out_path.parent.mkdir(parents=True, exist_ok=True)
     q_path = out_path.with_name(out_path.stem + ".questions.jsonl")
@@ -561,6 +569,11 @@ def run_generate(
                 new = _paraphrase_stage(
                     generator, seed_questions, sources, questions, programs, q_records,
                     n_questions, q_path, qcfg, seed, stats, progress,
+                )  # fmt: skip
+            elif qcfg.source == "history":
+                new = _history_stage(
+                    generator, code_ctx, history.commands, questions, programs, n_questions,
+                    q_path, qcfg, seed, stats, progress,
                 )  # fmt: skip
             elif qcfg.source == "programs":
                 new = _program_stage(
@@ -772,23 +785,84 @@ def _program_stage(
             if run.rows is None or not worth_asking(run.rows, qcfg.max_rows, repeats_ok=repeats_ok):
                 stats.failures.update(["program_result_unasked"])
                 continue
-            (sample,) = generator.sample(
+            question = _described(
+                generator,
                 ctx.describe_prompt(program, run.rows if qcfg.describe_results else None),
-                n=1,
-                temperature=qcfg.describe_temperature,
-                max_tokens=qcfg.max_tokens,
-                stop=("\n",),
-                seed=seed * 100_003 + tries,
+                qcfg,
+                seed * 100_003 + tries,
+                seen_q,
+                stats,
             )
-            question = clean_question(sample.text)
-            if not acceptable(question, qcfg):
-                stats.failures.update(["question_length"])
-                continue
-            if question_key(question) in seen_q:
-                stats.failures.update(["question_duplicate"])
-                continue
-            seen_q.add(question_key(question))
-            sink.add(question, program=program, template=template)
+            if question is not None:
+                sink.add(question, program=program, template=template)
+    return sink.new
+
+
+def _described(
+    generator: Generator,
+    prompt: str,
+    qcfg: QuestionGenConfig,
+    seed: int,
+    seen_q: set[str],
+    stats: RunStats,
+) -> str | None:
+    """The question the LLM writes for a program (near-greedy: a program has one meaning), or
+    None, counted, when it is too short or long or already asked (then added to `seen_q`)."""
+    (sample,) = generator.sample(
+        prompt,
+        n=1,
+        temperature=qcfg.describe_temperature,
+        max_tokens=qcfg.max_tokens,
+        stop=("\n",),
+        seed=seed,
+    )
+    question = clean_question(sample.text)
+    if not acceptable(question, qcfg):
+        stats.failures.update(["question_length"])
+        return None
+    if question_key(question) in seen_q:
+        stats.failures.update(["question_duplicate"])
+        return None
+    seen_q.add(question_key(question))
+    return question
+
+
+def _history_stage(
+    generator: Generator,
+    ctx: codetask.CodeContext,
+    commands: Sequence[str],
+    questions: list[str],
+    programs: dict[str, str],
+    n_questions: int,
+    q_path: Path,
+    qcfg: QuestionGenConfig,
+    seed: int,
+    stats: RunStats,
+    progress: bool,
+) -> list[str]:
+    """History-first gen-q (Bash): the LLM writes the request for each of the user's commands,
+    appended to `q_path` with the command as its program, for the answer stage to check. A
+    command already described (or refused, listed in `OUT.described.jsonl`) is not asked again."""
+    asked_path = q_path.with_name(q_path.name.removesuffix(".questions.jsonl") + ".described.jsonl")
+    done = [*programs.values(), *(r["program"] for r in read_resumable(asked_path))]
+    todo = undescribed(commands, [*done, *(d.program for d in ctx.demos)])
+    seen_q = {question_key(q) for q in questions} | {question_key(d.question) for d in ctx.demos}
+    with (
+        JsonlAppender(asked_path) as asked,
+        _NewQuestions(
+            q_path, questions, programs, n_questions, stats, "gen-q (history)", progress
+        ) as sink,
+    ):
+        for i, command in enumerate(todo):
+            if sink.full():
+                break
+            question = _described(
+                generator, ctx.describe_prompt(command), qcfg, seed * 100_003 + len(done) + i,
+                seen_q, stats,
+            )  # fmt: skip
+            asked.write({"program": command})
+            if question is not None:
+                sink.add(question, program=command)
     return sink.new
 
 
@@ -823,7 +897,7 @@ def _answer_stage(
                 stats.left_for_later = len(pending) - i
                 break
             program = programs.get(question_key(question))
-            if program is not None and isinstance(ctx, SqlContext):
+            if program is not None:
                 verdict, _ = ctx.answer_anchored(
                     generator,
                     question,

@@ -304,6 +304,25 @@ class PromptedVote:
         )
         return verify(self.task, cands, min_votes), cands
 
+    def answer_anchored(
+        self,
+        generator: Generator,
+        question: str,
+        program: str,
+        *,
+        samples: int,
+        temperature: float,
+        min_votes: MinVotes,
+        seed: int | None = None,
+    ) -> tuple[Verdict, list[Candidate]]:
+        """Back-translation check of a program-first pair: answer `question` afresh (samples after
+        the usual prompt) and keep `program` when at least `min_votes` answers agree with its
+        result. The question the LLM wrote must say enough to recover the program's answer."""
+        cands = self.candidates(
+            generator, question, samples=samples, temperature=temperature, seed=seed
+        )
+        return anchored_verdict(self.task, program, cands, min_votes), cands
+
 
 def anchored_verdict(
     task: Task,
@@ -317,7 +336,17 @@ def anchored_verdict(
     anchor = task.execute(program.strip())
     run = execute_candidates(task, candidates)
     agree = len(run.groups.get(anchor.key, [])) if anchor.key is not None else 0
-    kept = agree >= required
+    similarity = getattr(task, "similarity", None)
+    support = (
+        None
+        if similarity is None or anchor.key is None
+        else sum(
+            len(g) * (1.0 if k == anchor.key else similarity(anchor.key, k))
+            for k, g in run.groups.items()
+        )
+    )
+    # soft tasks (Bash): near-identical answers count as the paper's BLEU agreement does
+    kept = (agree if support is None else support) >= required - 1e-9
     if anchor.key is None:
         reason: str | None = f"program_{anchor.failure or 'no_result'}"
     else:
@@ -333,4 +362,5 @@ def anchored_verdict(
         None,
         dict(run.failures),
         reason=reason,
+        support=support,
     )

@@ -20,6 +20,7 @@ NAME = "bash"
 STOP: tuple[str, ...] = ("\n",)
 INSTRUCTION = "# Bash one-line commands, one for each request."
 QUESTION_INSTRUCTION = "# Requests users wrote for Bash one-liners; write new, different ones."
+DESCRIBE_INSTRUCTION = "# Each command a user ran, then the request they wrote for it."
 
 # Whole-atom nodes: a quoted string is one token however it is spaced inside.
 _ATOMS = {"string", "raw_string", "ansi_c_string", "word", "number", "variable_name"}
@@ -252,6 +253,16 @@ class Context(CodeContext):
 
     def demo(self, seed: CodeSeed) -> str:
         return f"{self.question_block(seed.question)}{seed.program.strip()}\n"
+
+    def describe_prompt(self, command: str) -> str:
+        """History-first gen-q: the seeds as command-then-request demos, then `command`; the
+        continuation is its request (`symgen.tasks.bash_history`)."""
+        demos = "".join(
+            f"$ {s.program.strip()}\n{self.question_block(s.question)}\n" for s in self.demos
+        )
+        return (
+            f"{self.header()}\n\n{DESCRIBE_INSTRUCTION}\n\n{demos}$ {command.strip()}\n# Question:"
+        )
 
     def focus_line(self, focus: str) -> str:
         if "|" in focus:

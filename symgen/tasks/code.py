@@ -149,6 +149,11 @@ class CodeContext(PromptedVote):
         """The gen-q prompt's line that asks for questions about `focus` (a language's hook)."""
         raise SymgenError(f"--task {self.name} has no gen-q focus")
 
+    def describe_prompt(self, program: str) -> str:
+        """The prompt whose continuation is the request for `program` (a language's hook, for
+        history-first data)."""
+        raise SymgenError(f"--task {self.name} cannot describe programs")
+
     def question_prompt(self, shots: Sequence[str], focus: str | None = None) -> str:
         lines = "".join(self.question_block(q) for q in shots)
         ask = "" if focus is None else self.focus_line(focus) + "\n"
