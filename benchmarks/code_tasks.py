@@ -8,6 +8,11 @@ Rows per task, all scored by `symgen.evaluate.evaluate_code` on the same test it
   task_llm_answers  (Bash, diagnostic) task model trained on the generator's verified answers to
                  the human row's questions: human questions, LLM answers, so beside the other
                  two rows it tells whether the gap comes from the questions or the answers
+  task_history   (Bash) task model on history-first pairs: the first --history-commands pool
+                 commands stand for the user's shell history (commands without requests), the
+                 LLM writes each one's request and the answers to it must agree with the command
+                 (`symgen generate --questions-from history`), plus the seeds
+  task_history_human  (Bash, diagnostic) the users' own requests for the same kept commands
 Bash: character BLEU and exact match on a fixed NL2Bash test split (every 10th pair, shuffled
 with seed 0; the rest is the train pool the seeds and human pairs come from). Python: pass@1 on
 MBPP's asserts (sandboxed) for the test split, tasks 11-510; seeds are tasks 1-10, human pairs
@@ -250,6 +255,43 @@ def llm_answers(seeds_path: Path, questions: list[str], args: argparse.Namespace
     return out
 
 
+def history_data(seeds_path: Path, pool: list[dict[str, Any]], args: argparse.Namespace) -> Path:
+    """History-first pairs: the pool's first `--history-commands` commands, written newest last
+    as a history file (so the most recent, ranked first among equals, is the pool's first), each
+    described and checked with `symgen generate`'s defaults for program-anchored questions."""
+    if data_as_is(args):
+        return as_generated("bash", args, "history")
+    history = WORK / f"bash.pool{args.history_commands}.history"
+    commands = [r["command"] for r in pool[: args.history_commands]]
+    history.write_text("\n".join(reversed(commands)) + "\n")
+    samples, votes = vote_defaults("bash", True, False)
+    out = generated_path("bash", args.generator, "history")
+    stats = run_generate(
+        task="bash",
+        db_path=None,
+        seeds_path=seeds_path,
+        out_path=out,
+        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
+        n_questions=args.history_questions,
+        qcfg=QuestionGenConfig(source="history"),
+        acfg=AnswerGenConfig(samples=samples),
+        vcfg=VerifyConfig(min_votes=votes),
+        max_minutes=args.gen_minutes,
+        history_from=history,
+    )
+    print(f"bash history-first data: {json.dumps(stats.as_dict())}")
+    return out
+
+
+def same_commands_human(kept: Path, pool: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pool's own pairs for the commands `kept` holds: the users' requests, where the
+    history row has the LLM's, for a paired comparison."""
+    from symgen.tasks.bash import normalise
+
+    by_command = {normalise(r["command"]): r for r in reversed(pool)}
+    return [by_command[normalise(r["query"])] for r in read_jsonl(kept)]
+
+
 def human_questions(pool: list[dict[str, Any]], n: int) -> list[str]:
     """The human row's questions, for the generator to answer (`task_llm_answers`)."""
     return [" ".join(r["question"].split()) for r in pool[:n]]
@@ -283,7 +325,7 @@ def as_generated(task: str, args: argparse.Namespace, part: str = "symgen") -> P
 
 
 # rows whose data an LLM made: another generator's data is another run, even at the same count
-LLM_DATA_ROWS = ("task_symgen", "task_llm_answers")
+LLM_DATA_ROWS = ("task_symgen", "task_llm_answers", "task_history")
 
 
 def row_dirs(name: str, task: str, n_pairs: int, args: argparse.Namespace) -> tuple[Path, Path]:
@@ -395,7 +437,15 @@ def precision_by_rule(
     return out
 
 
-ROWS = ("llm_10shot", "task_symgen", "task_human", "task_llm_answers")
+ROWS = (
+    "llm_10shot",
+    "task_symgen",
+    "task_human",
+    "task_llm_answers",
+    "task_history",
+    "task_history_human",
+)
+BASH_ONLY = ("task_llm_answers", "task_history", "task_history_human")
 
 
 def rows_wanted(spec: str, human_pairs: int, task: str = "bash") -> list[str]:
@@ -409,8 +459,9 @@ def rows_wanted(spec: str, human_pairs: int, task: str = "bash") -> list[str]:
     for row in ("task_human", "task_llm_answers"):
         if row in wanted and "task_symgen" not in wanted and not human_pairs:
             raise SystemExit(f"--rows {row} without task_symgen needs --human-pairs N")
-    if "task_llm_answers" in wanted and task != "bash":
-        raise SystemExit("--rows task_llm_answers is for --task bash")
+    for row in BASH_ONLY:
+        if row in wanted and task != "bash":
+            raise SystemExit(f"--rows {row} is for --task bash")
     return wanted
 
 
@@ -442,6 +493,8 @@ def run_task(task: str, args: argparse.Namespace) -> None:
             llm_answers(seeds_path, human_questions(pool, args.human_pairs), args)
         if "task_symgen" in wanted:
             symgen_files(task, seeds_path, args)
+        if "task_history" in wanted:
+            history_data(seeds_path, pool, args)
         return
     rows = [llm_row(task, seeds_path, items, args)] if "llm_10shot" in wanted else []
     generated: list[Path] = []
@@ -462,6 +515,14 @@ def run_task(task: str, args: argparse.Namespace) -> None:
         kept = read_jsonl(llm_answers(seeds_path, questions, args))
         write_jsonl(answers, [r for r in kept if r["question"] in asked])
         rows.append(task_row("task_llm_answers", task, [answers, seeds_path], items, args))
+    if {"task_history", "task_history_human"} & set(wanted):
+        history = history_data(seeds_path, pool, args)
+        if "task_history" in wanted:
+            rows.append(task_row("task_history", task, [history, seeds_path], items, args))
+        if "task_history_human" in wanted:
+            same = WORK / f"{task}.history_human_{len(read_jsonl(history))}.jsonl"
+            write_jsonl(same, same_commands_human(history, pool))
+            rows.append(task_row("task_history_human", task, [same, seeds_path], items, args))
     # the precision of the verifier that made the SymGen row: measured with that row only
     with_precision = task == "python" and "task_symgen" in wanted
     extra = {"verifier_precision": precision(seeds_path, pool, args)} if with_precision else {}
@@ -548,6 +609,18 @@ def main() -> None:
         default="common",
         help="`common`, `pipelines` or a file, comma-separated for several runs (default "
         "common; other lists than common write nl2bash.focus.<name>.jsonl)",
+    )
+    ap.add_argument(
+        "--history-commands",
+        type=int,
+        default=1600,
+        help="Bash history rows: the first N pool commands stand for the user's shell history",
+    )
+    ap.add_argument(
+        "--history-questions",
+        type=int,
+        default=1030,
+        help="Bash history rows: requests to write (the rest of the history is left)",
     )
     ap.add_argument(
         "--human-pairs",

@@ -15,9 +15,11 @@ from benchmarks.code_tasks import (
     WORK,
     focus_part,
     focus_runs,
+    history_data,
     llm_answers,
     row_dirs,
     rows_wanted,
+    same_commands_human,
     symgen_files,
 )
 
@@ -28,6 +30,8 @@ ROWS = [
     ("task_human", 0, "bash", "task_human without task_symgen needs --human-pairs"),
     ("task_llm_answers", 0, "bash", "task_llm_answers without task_symgen needs --human-pairs"),
     ("task_llm_answers", 100, "python", "task_llm_answers is for --task bash"),
+    ("task_history,task_history_human", 0, "bash", ["task_history", "task_history_human"]),
+    ("task_history", 0, "python", "task_history is for --task bash"),
     ("task_nope", 0, "bash", "unknown row(s) task_nope"),
 ]
 
@@ -147,6 +151,11 @@ ROW_DIRS = [
         "qwen2.5-coder-1.5b",
         "qwen2.5-coder-1.5b/runs/bash-task_llm_answers-tiny-1030-ls0.1-ph",
     ),
+    (
+        "task_history",
+        "qwen2.5-coder-1.5b",
+        "qwen2.5-coder-1.5b/runs/bash-task_history-tiny-1030-ls0.1-ph",
+    ),
     # human pairs do not depend on the generator: one run serves every comparison
     ("task_human", "qwen2.5-coder-1.5b", "runs/bash-task_human-tiny-1030-ls0.1-ph"),
 ]
@@ -158,3 +167,26 @@ def test_row_dirs(name: str, generator: str, expected: str) -> None:
     run_dir, onnx_dir = row_dirs(name, "bash", 1030, args)
     assert run_dir == WORK / expected
     assert onnx_dir == WORK / expected.replace("runs/", "onnx/")
+
+
+def test_history_rows_read_the_tracked_run_and_pair_it_with_the_users_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--no-generate`: the history row trains on its tracked pairs (no LLM), and its paired
+    human row holds the pool's own request for each kept command, whatever its spelling."""
+    args = _runs(tmp_path, monkeypatch, generate_only=False)
+    monkeypatch.setattr(code_tasks, "run_generate", _no_llm)
+    pool = [
+        {"question": "show disk use of logs", "command": "du -sh /var/log"},
+        {"question": "list big files", "command": "find . -size +10M"},
+        {"question": "count lines", "command": "wc -l *.txt"},
+    ]
+    with pytest.raises(SystemExit, match=r"no generated data at .*nl2bash\.history\.jsonl"):
+        history_data(tmp_path / "seeds.jsonl", pool, args)
+    kept = tmp_path / "nl2bash.history.jsonl"
+    kept.write_text(
+        '{"question": "how big is /var/log", "query": "du  -sh /var/log"}\n'
+        '{"question": "count the lines of text files", "query": "wc -l *.txt"}\n'
+    )
+    assert history_data(tmp_path / "seeds.jsonl", pool, args) == kept
+    assert same_commands_human(kept, pool) == [pool[0], pool[2]]
