@@ -40,6 +40,8 @@ HELD_OUT = 300
 NEAR = 0.7
 
 Pair = tuple[str, str]  # (request, command)
+# a run's other files: what was asked, refused, or (history-first) which commands were described
+RUN_FILES = (".questions.jsonl", ".rejected.jsonl", ".described.jsonl")
 
 
 def words(question: str) -> frozenset[str]:
@@ -101,7 +103,7 @@ def generated_sets(root: Path) -> list[tuple[str, list[Pair]]]:
     """Every tracked Bash run's kept pairs, named by generator folder and run."""
     found = []
     for path in sorted(root.rglob("nl2bash.*.jsonl")):
-        if path.name.endswith((".questions.jsonl", ".rejected.jsonl")):
+        if path.name.endswith(RUN_FILES):
             continue
         where = path.parent.relative_to(root)
         name = path.name.removeprefix("nl2bash.").removesuffix(".jsonl")

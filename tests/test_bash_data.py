@@ -69,6 +69,7 @@ def test_generated_sets_names_runs_by_generator(tmp_path: Path) -> None:
     row = {"question": "list files", "query": "ls"}
     write_jsonl(tmp_path / "nl2bash.symgen.jsonl", [row])
     write_jsonl(tmp_path / "nl2bash.symgen.questions.jsonl", [{"question": "list files"}])
+    write_jsonl(tmp_path / "nl2bash.history.described.jsonl", [{"program": "ls -l"}])
     write_jsonl(tmp_path / "other" / "nl2bash.focus.jsonl", [row, row])
     write_jsonl(tmp_path / "geoquery.symgen.jsonl", [row])
     got = dict(generated_sets(tmp_path))
