@@ -480,10 +480,11 @@ def run_generate(
             identity["reviewer_min_pmi"] = str(sql_ctx.min_pmi)
         ctx = sql_ctx
     else:
-        if qcfg.source not in ("llm", "history") or (qcfg.source == "history") != (task == "bash"):
+        history_first = qcfg.source == "history"
+        if qcfg.source not in ("llm", "history") or (history_first and task != "bash"):
             raise SymgenError(
                 f"--questions-from {qcfg.source} is for --task "
-                + ("bash" if qcfg.source == "history" else "sql")
+                + ("bash" if history_first else "sql")
             )
         code_seeds = codetask.read_code_seeds(seeds_path)
         code_ctx = codetask.build_context(task, code_seeds, acfg, vcfg)
@@ -492,7 +493,7 @@ def run_generate(
         seed_questions = [s.question for s in code_seeds]
         seed_ids = [s.id for s in code_ctx.demos]
         identity = {"seeds_sha": _fingerprint(seeds_path), **code_ctx.identity()}
-        if qcfg.source == "history":
+        if history_first:
             # the history file itself grows as the user works: a rerun describes its new commands
             identity["questions_from"] = "history"
             if history_from is None:
