@@ -485,6 +485,7 @@ def run_generate(
             raise SymgenError(
                 f"--questions-from {qcfg.source} is for --task "
                 + ("bash" if history_first else "sql")
+                + " only"
             )
         code_seeds = codetask.read_code_seeds(seeds_path)
         code_ctx = codetask.build_context(task, code_seeds, acfg, vcfg)
