@@ -131,7 +131,7 @@ def llm_rows(
     todo = []
     for name, samples, subset, split in plan:
         which = hashlib.sha256(repr([(i.db, i.question) for i in subset]).encode()).hexdigest()
-        key = f"{name}-{args.generator}-{samples}s-{len(subset)}q-{which[:8]}-{args.threads}t"
+        key = f"{name}-{args.generator}-{samples}s-{len(subset)}q-{which[:8]}-{gen_threads(args)}t"
         cache = cache_dir / f"{key}.json"
         if name not in wanted:
             continue
@@ -143,7 +143,7 @@ def llm_rows(
         return _held_out_joined(rows)
     ctxs = contexts()
     base["train_pairs"] = sum(len(c.demos) for c in ctxs.values())
-    gen: Generator = open_generator(args.generator, n_threads=args.threads)
+    gen: Generator = open_generator(args.generator, n_threads=gen_threads(args))
     try:
         for name, samples, subset, split, cache in todo:
 
@@ -242,7 +242,7 @@ def generate(
         db_path=db,
         seeds_path=seeds,
         out_path=out,
-        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
+        open_gen=lambda: open_generator(args.generator, n_threads=gen_threads(args)),
         n_questions=getattr(args, spec.count_flag),
         qcfg=QuestionGenConfig(
             source=spec.questions_from,
@@ -309,8 +309,11 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
             write_jsonl(outs[i], kept)
             unstated += dropped
     print(f"unstated numbers: {unstated} generated pairs dropped")
+    parts = list(outs)  # both kinds compose the verified pairs, not each other's output
     if getattr(args, "composition_questions", 0):
-        outs.append(compose(args, db, seeds, outs, store, work))
+        outs.append(compose(args, db, seeds, parts, store, work))
+    if getattr(args, "restriction_questions", 0):
+        outs.append(compose(args, db, seeds, parts, store, work, kind="restrict"))
     pseudo = [Path(p) for p in getattr(args, "pseudo_labels", "").split(",") if p]
     for path in pseudo:  # `symgen label` output: the task models' agreed answers (transfer set)
         kept, dropped = drop_unstated(read_jsonl(path), seed_pairs)
@@ -330,6 +333,9 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     para += (
         f".comp{args.composition_questions}" if getattr(args, "composition_questions", 0) else ""
     )
+    para += (
+        f".restr{args.restriction_questions}" if getattr(args, "restriction_questions", 0) else ""
+    )
     flip = ".flip" if getattr(args, "flip", False) else ""
     labels = "".join(f".{p.stem}" for p in pseudo)
     path = (
@@ -341,23 +347,38 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     return [path]
 
 
+def gen_threads(args: argparse.Namespace) -> int:
+    threads: int = getattr(args, "generator_threads", None) or args.threads
+    return threads
+
+
 def compose(
-    args: argparse.Namespace, db: Path, seeds: Path, outs: list[Path], store: Path, work: Path
+    args: argparse.Namespace,
+    db: Path,
+    seeds: Path,
+    outs: list[Path],
+    store: Path,
+    work: Path,
+    kind: str = "replace",
 ) -> Path:
-    """Nested pairs composed from the kept ones (`symgen compose`, --composition-questions):
-    one pair's answer replaces a value another pair's question names; the first N kept."""
-    out = store / "geoquery.compositions.jsonl"
+    """Nested pairs composed from the kept ones (`symgen compose`): one pair's answer replaces
+    a value another pair's question names (--composition-questions), or narrows a whole-table
+    superlative to the rows it names (--restriction-questions); the first N kept."""
+    restrict = kind == "restrict"
+    n = args.restriction_questions if restrict else args.composition_questions
+    out = store / ("geoquery.restrictions.jsonl" if restrict else "geoquery.compositions.jsonl")
     outcome = run_compose(
         db_path=db,
         seeds_path=seeds,
         pairs_paths=outs,
         out_path=out,
-        open_gen=lambda: open_generator(args.generator, n_threads=args.threads),
-        n_questions=args.composition_questions,
+        open_gen=lambda: open_generator(args.generator, n_threads=gen_threads(args)),
+        n_questions=n,
+        kinds=(kind,),
     )
-    print(f"SymGen data (compositions) on {db.stem}: {json.dumps(dict(outcome))}")
-    path = work / f"{out.stem}.first{args.composition_questions}.jsonl"
-    write_jsonl(path, read_jsonl(out)[: args.composition_questions])
+    print(f"SymGen data ({out.stem}) on {db.stem}: {json.dumps(dict(outcome))}")
+    path = work / f"{out.stem}.first{n}.jsonl"
+    write_jsonl(path, read_jsonl(out)[:n])
     return path
 
 
@@ -528,6 +549,11 @@ def main() -> None:
     ap.add_argument("--decode", choices=("greedy-fallback", "beam"), default="greedy-fallback")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
+        "--generator-threads",
+        type=int,
+        help="threads of the generator LLM (default: --threads; task models keep --threads)",
+    )
+    ap.add_argument(
         "--guided",
         action="store_true",
         help="score task rows with execution guidance (off by default, as in the editor)",
@@ -585,6 +611,14 @@ def main() -> None:
         default=0,
         help="also nested pairs composed from the SymGen row's kept pairs and seeds (one "
         "pair's answer replacing a value another's question names; symgen compose), 0: none",
+    )
+    ap.add_argument(
+        "--restriction-questions",
+        type=int,
+        default=0,
+        help="also nested superlatives composed from the kept pairs and seeds (a whole-table "
+        "superlative taken over the rows another pair's answer names: 'the largest state "
+        "bordering texas'; symgen compose --kind restrict), 0: none",
     )
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
     ap.add_argument(

@@ -656,6 +656,7 @@ def _augment_bash(args: argparse.Namespace) -> int:
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
+    from symgen.compose import KINDS
     from symgen.compose_run import run_compose
 
     outcome = run_compose(
@@ -667,6 +668,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
         n_questions=args.questions,
         seed=args.seed,
         progress=not args.quiet,
+        kinds=KINDS if args.kind == "both" else (args.kind,),
     )
     print(f"{json.dumps(dict(outcome))} -> {args.out}")
     return 0
@@ -1090,7 +1092,7 @@ def build_parser() -> argparse.ArgumentParser:
     cm = sub.add_parser(
         "compose",
         help="nested SQL pairs from verified ones: one pair's answer replaces a value another "
-        "pair's question names; the LLM joins the two questions",
+        "pair's question names, or narrows its superlative; the LLM joins the two questions",
     )
     cm.add_argument("--db", required=True, help="the database the pairs run on: " + DB_HELP)
     cm.add_argument("--seeds", required=True, help="the seed pairs (also composed)")
@@ -1099,6 +1101,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cm.add_argument("--out", required=True, help="composed pairs JSONL (rerun to resume)")
     cm.add_argument("--questions", type=int, default=100, help="composed pairs to keep")
+    cm.add_argument(
+        "--kind",
+        choices=("replace", "restrict", "both"),
+        default="replace",
+        help="replace: an answer stands in for a value the outer question names ('the "
+        "population of the states the mississippi runs through'); restrict: a whole-table "
+        "superlative over only the rows an answer names ('the largest state bordering texas')",
+    )
     _add_generator(cm)
     cm.add_argument("--quiet", action="store_true", help="no progress bar")
     cm.set_defaults(func=cmd_compose)

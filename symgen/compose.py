@@ -35,6 +35,13 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 _EQUALS = re.compile(r"\b(\w+)\.(\w+)\s*=\s*'((?:[^']|'')*)'")
 # a single projected column, no aggregate (the inner pair's answer is a set of values)
 _PROJECTION = re.compile(r"^\s*SELECT\s+(?:DISTINCT\s+)?(\w+)\.(\w+)\s+FROM\b", re.IGNORECASE)
+# a superlative over a whole table, `SELECT ... FROM t WHERE t.c=(SELECT max(t.c) FROM t)`:
+# the outer pair a restriction narrows to the rows another pair's answer names
+_WHOLE_TABLE_EXTREME = re.compile(
+    r"^\s*(SELECT\s+.+?\s+FROM\s+(\w+))\s+WHERE\s+"
+    r"(\2\.\w+\s*=\s*\(\s*SELECT\s+(?:max|min)\s*\(\s*\2\.\w+\s*\)\s+FROM\s+\2)\s*\)\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 FUSE_INSTRUCTION = (
     "-- Two questions become one: the answer to the second question replaces the quoted name "
@@ -66,9 +73,36 @@ FUSE_DEMOS = (
 )
 
 
+RESTRICT_INSTRUCTION = (
+    "-- Two questions become one: the first question is asked only about the items the second "
+    "question lists. Write the combined question as a user would ask it, keeping every name "
+    "and number exactly as written."
+)
+RESTRICT_DEMOS = (
+    (
+        "which department has the largest budget",
+        "which departments does alice work in",
+        "which of the departments alice works in has the largest budget",
+    ),
+    (
+        "who is the oldest employee",
+        "who works in the berlin office",
+        "who is the oldest employee working in the berlin office",
+    ),
+    (
+        "what is the price of the cheapest product",
+        "which products does acme supply",
+        "what is the price of the cheapest product acme supplies",
+    ),
+)
+KINDS = ("replace", "restrict")
+
+
 @dataclass(frozen=True)
 class Composition:
-    """`outer`'s filter `column = 'value'` replaced by `column IN (inner_sql)`."""
+    """`outer`'s filter `column = 'value'` replaced by `column IN (inner_sql)` (kind
+    "replace"), or `outer`'s whole-table superlative taken over the rows whose `column` is
+    IN (inner_sql) only (kind "restrict", `value` empty)."""
 
     outer_question: str
     outer_sql: str
@@ -77,6 +111,7 @@ class Composition:
     column: str  # table.column in the outer SQL
     value: str  # the value the inner answer replaces
     sql: str
+    kind: str = "replace"
 
 
 def domain(f: SchemaFacts, table: str, column: str) -> tuple[str, str] | None:
@@ -127,6 +162,27 @@ def compose_sql(outer_sql: str, column: str, value: str, inner_sql: str) -> str:
     return pattern.sub(lambda _: f"{column} IN({inner})", outer_sql)
 
 
+def restriction_target(f: SchemaFacts, sql: str) -> tuple[str, str] | None:
+    """("table.entity", its domain's "t.c") when `sql` is a superlative over its whole table
+    and the table's rows are named by an entity column that other answers can list."""
+    m = _WHOLE_TABLE_EXTREME.match(sql)
+    if m is None or (entity := entity_column(f, m.group(2))) is None:
+        return None
+    dom = domain(f, m.group(2), entity)
+    return None if dom is None else (f"{m.group(2)}.{entity}", f"{dom[0]}.{dom[1]}")
+
+
+def restrict_sql(outer_sql: str, column: str, inner_sql: str) -> str:
+    """The superlative of `outer_sql` over the rows whose `column` is among `inner_sql`'s
+    answers, in GeoQuery's own form: the restriction both on the row and inside the max."""
+    m = _WHOLE_TABLE_EXTREME.match(outer_sql)
+    if m is None:
+        raise ValueError(f"not a whole-table superlative: {outer_sql}")
+    inner = inner_sql.strip().rstrip(";").strip()
+    member = f"{column} IN({inner})"
+    return f"{m.group(1)} WHERE {member} AND {m.group(3)} WHERE {member});"
+
+
 def shape(sql: str) -> str:
     """`sql` with its literals blanked: pairs that differ only in values share a shape."""
     return _NUMBER.sub("0", _STRING.sub("''", sql))
@@ -139,13 +195,37 @@ def _by_shape(items: list[_T], sql_of: Callable[[_T], str]) -> list[list[_T]]:
     return list(groups.values())
 
 
+def _outer_parts(
+    f: SchemaFacts, q: str, sql: str, kinds: Sequence[str]
+) -> list[tuple[str, str, str, str]]:
+    """(kind, table.column, value, domain) each way `sql` can be an outer part."""
+    parts = [("replace", *filt) for filt in outer_filters(f, q, sql)] if "replace" in kinds else []
+    if "restrict" in kinds and (target := restriction_target(f, sql)) is not None:
+        parts.append(("restrict", target[0], "", target[1]))
+    return parts
+
+
+def _table(column: str) -> str:
+    return column.split(".")[0]
+
+
+def _answer_table(sql: str) -> str | None:
+    m = _PROJECTION.match(sql)
+    return None if m is None else m.group(1)
+
+
 def compositions(
-    f: SchemaFacts, pairs: Sequence[tuple[str, str]], rng: random.Random
+    f: SchemaFacts,
+    pairs: Sequence[tuple[str, str]],
+    rng: random.Random,
+    kinds: Sequence[str] = ("replace",),
 ) -> Iterator[Composition]:
     """Endless random compositions of `pairs` whose parts fit (same domain, different pairs),
     each (outer, inner, filter) at most once; stops when none is left. Both parts are drawn
     shape first, then a pair of that shape: otherwise the commonest shape ("what state is X
-    in", one per city) would fill the data."""
+    in", one per city) would fill the data (a restriction's inner part excepted). A restriction takes no inner pair that answers
+    from the outer's own table ("the largest state" among "the states whose capital is X"):
+    that is a filter on the row, which GeoQuery writes without nesting."""
     inner_pairs: dict[str, list[tuple[str, str]]] = {}
     for q, sql in pairs:
         if (dom := inner_domain(f, sql)) is not None:
@@ -153,10 +233,10 @@ def compositions(
     inners = {dom: _by_shape(ps, lambda p: p[1]) for dom, ps in inner_pairs.items()}
     outers = _by_shape(
         [
-            (q, sql, filt)
+            (q, sql, part)
             for q, sql in pairs
-            for filt in outer_filters(f, q, sql)
-            if filt[2] in inners
+            for part in _outer_parts(f, q, sql, kinds)
+            if part[3] in inners
         ],
         lambda o: o[1],
     )
@@ -164,15 +244,28 @@ def compositions(
     seen: set[tuple[str, str, str]] = set()
     misses = 0
     while outers and misses < 10 * total + 1000:
-        q, sql, (column, value, dom) = rng.choice(rng.choice(outers))
-        iq, isql = rng.choice(rng.choice(inners[dom]))
+        q, sql, (kind, column, value, dom) = rng.choice(rng.choice(outers))
+        # a restriction's inner part by pair, not shape: its useful shapes are the common
+        # ones ("the states bordering X", 30% of the state lists), most others list one row
+        iq, isql = (
+            rng.choice(inner_pairs[dom])
+            if kind == "restrict"
+            else rng.choice(rng.choice(inners[dom]))
+        )
         key = (q, iq, column)
-        if key in seen or question_key(iq) == question_key(q):
+        own_table = kind == "restrict" and _answer_table(isql) == _table(column)
+        if key in seen or question_key(iq) == question_key(q) or own_table:
+            seen.add(key)
             misses += 1
             continue
         misses = 0
         seen.add(key)
-        yield Composition(q, sql, iq, isql, column, value, compose_sql(sql, column, value, isql))
+        composed = (
+            restrict_sql(sql, column, isql)
+            if kind == "restrict"
+            else compose_sql(sql, column, value, isql)
+        )
+        yield Composition(q, sql, iq, isql, column, value, composed, kind)
 
 
 def fuse_prompt(outer_question: str, value: str, inner_question: str) -> str:
@@ -194,6 +287,18 @@ def fuse_prompt(outer_question: str, value: str, inner_question: str) -> str:
     )
 
 
+def restrict_prompt(outer_question: str, inner_question: str) -> str:
+    """The prompt for a restriction's combined question (shared prefix cached, as above)."""
+    shots = "\n\n".join(
+        f"-- Question: {a}\n-- Asked only about the answers to: {b}\n-- Combined: {c}"
+        for a, b, c in RESTRICT_DEMOS
+    )
+    return (
+        f"{RESTRICT_INSTRUCTION}\n\n{shots}\n\n-- Question: {' '.join(outer_question.split())}\n"
+        f"-- Asked only about the answers to: {' '.join(inner_question.split())}\n-- Combined:"
+    )
+
+
 def _mentions(text: str, value: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(value.lower())}(?!\w)", text.lower()) is not None
 
@@ -204,7 +309,7 @@ def fusion_rejection(fused: str, c: Composition, min_words: int, max_words: int)
     if not min_words <= len(fused.split()) <= max_words:
         return "fusion_length"
     value = _unquote(c.value)
-    if _mentions(fused, value) and not _mentions(c.inner_question, value):
+    if value and _mentions(fused, value) and not _mentions(c.inner_question, value):
         return "fusion_kept_value"
     named = values_named(c.inner_question, c.inner_sql)
     outer_named = [v for v in values_named(c.outer_question, c.outer_sql) if v != value]
@@ -229,8 +334,15 @@ _FUNCTION_WORDS = frozenset({
 # fmt: on
 
 
+_SIBILANT_ES = re.compile(r"(?:s|x|z|ch|sh)es$")  # "es" is a suffix after these only
+
+
 def _stem(word: str) -> str:
+    """Plural and verb endings off, so "states" and "state" (or "borders", "bordering" and
+    "border") match: "es" comes off only after a sibilant (boxes, churches), else "s"."""
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if suffix == "es" and not _SIBILANT_ES.search(word):
+            continue
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)] + repl
     return word
@@ -251,8 +363,13 @@ def dropped_words(fused: str, c: Composition) -> set[str]:
 
 
 def fuse_question(generator: Generator, c: Composition, seed: int) -> str:
+    prompt = (
+        restrict_prompt(c.outer_question, c.inner_question)
+        if c.kind == "restrict"
+        else fuse_prompt(c.outer_question, _unquote(c.value), c.inner_question)
+    )
     (sample,) = generator.sample(
-        fuse_prompt(c.outer_question, _unquote(c.value), c.inner_question),
+        prompt,
         n=1,
         temperature=0.0,
         max_tokens=60,

@@ -28,7 +28,8 @@ from symgen.tasks.sql import results_match
 
 
 def _key(c: Composition) -> str:
-    return json.dumps([question_key(c.outer_question), question_key(c.inner_question), c.column])
+    parts = [question_key(c.outer_question), question_key(c.inner_question), c.column]
+    return json.dumps(parts if c.kind == "replace" else [*parts, c.kind])
 
 
 def _sha(paths: Sequence[Path]) -> str:
@@ -49,6 +50,7 @@ def run_compose(
     seed: int = 0,
     progress: bool = True,
     max_rows: int = QuestionGenConfig.max_rows,
+    kinds: Sequence[str] = ("replace",),
 ) -> Counter[str]:
     """Compose verified pairs until `out_path` holds `n_questions` fused ones; returns the
     outcome counts of this call (kept, or why a composition was refused)."""
@@ -68,6 +70,8 @@ def run_compose(
         "pairs_sha": _sha([seeds_path, *pairs_paths]),
         "seed": seed,
     }
+    if tuple(kinds) != ("replace",):  # runs from before restrictions keep their identity
+        identity["kinds"] = ",".join(kinds)
     run_path = out_path.with_name(out_path.stem + ".run.json")
     tried_path = out_path.with_name(out_path.stem + ".tried.jsonl")
     previous = json.loads(run_path.read_text()) if run_path.exists() else None
@@ -96,7 +100,8 @@ def run_compose(
     )
     try:
         with JsonlAppender(out_path) as out, JsonlAppender(tried_path) as log:
-            for n, c in enumerate(compositions(ctx.facts, pairs, random.Random(seed))):
+            drawn = compositions(ctx.facts, pairs, random.Random(seed), kinds)
+            for n, c in enumerate(drawn):
                 if len(kept) >= n_questions:
                     break
                 key = _key(c)
@@ -122,8 +127,11 @@ def run_compose(
                     "db": ctx.db.name,
                     "outer": c.outer_question,
                     "inner": c.inner_question,
-                    "replaced": f"{c.column}='{c.value}'",
                 }
+                if c.kind == "restrict":
+                    record["restricted"] = c.column
+                else:
+                    record["replaced"] = f"{c.column}='{c.value}'"
                 out.write(record)
                 kept.append(record)
                 bar.update()
@@ -136,9 +144,14 @@ def run_compose(
 
 def _refusal(ctx: SqlContext, c: Composition, seen_sql: set[str], max_rows: int) -> str | None:
     """Why the composed SQL makes no new question: a copy, fails, answers nothing worth asking,
-    or answers what the outer pair already did (the inner answer was the replaced value)."""
+    or answers what the outer pair already did (the inner answer was the replaced value, or
+    the restriction kept the whole table's extreme); a restriction to one row is no ranking."""
     if ctx.task.dedup_key(c.sql) in seen_sql:
         return "sql_duplicate"
+    if c.kind == "restrict":
+        among = ctx.db.execute(c.inner_sql)
+        if among.rows is None or len({tuple(r) for r in among.rows}) < 2:
+            return "restricted_to_one"
     run = ctx.db.execute(c.sql)
     if run.rows is None:
         return "runtime_error"
