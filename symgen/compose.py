@@ -223,9 +223,10 @@ def compositions(
     """Endless random compositions of `pairs` whose parts fit (same domain, different pairs),
     each (outer, inner, filter) at most once; stops when none is left. Both parts are drawn
     shape first, then a pair of that shape: otherwise the commonest shape ("what state is X
-    in", one per city) would fill the data (a restriction's inner part excepted). A restriction takes no inner pair that answers
-    from the outer's own table ("the largest state" among "the states whose capital is X"):
-    that is a filter on the row, which GeoQuery writes without nesting."""
+    in", one per city) would fill the data (a restriction's inner part excepted). A
+    restriction takes no inner pair that answers from the outer's own table ("the largest
+    state" among "the states whose capital is X"): that is a filter on the row, which GeoQuery
+    writes without nesting."""
     inner_pairs: dict[str, list[tuple[str, str]]] = {}
     for q, sql in pairs:
         if (dom := inner_domain(f, sql)) is not None:
