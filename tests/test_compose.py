@@ -123,7 +123,10 @@ def test_a_restriction_is_the_nested_superlative(ctx: SqlContext) -> None:
     assert restriction_target(f, SMALLEST[1].replace("=(", " = ( ")) is not None
     assert restriction_target(f, LONGEST[1]) is None  # already filtered: a replacement's part
     assert restriction_target(f, POPULATION[1]) is None
-    whole_river = "SELECT river.river_name FROM river WHERE river.length=(SELECT max(river.length) FROM river);"
+    whole_river = (
+        "SELECT river.river_name FROM river WHERE river.length="
+        "(SELECT max(river.length) FROM river);"
+    )
     assert restriction_target(f, whole_river) is None  # river names repeat per state
     sql = restrict_sql(LARGEST[1], "state.state_name", BORDERS_TEXAS[1])
     gold = (
