@@ -174,13 +174,13 @@ def test_a_restriction_needs_a_list_and_a_new_answer(ctx: SqlContext) -> None:
         "SELECT city.state_name FROM city WHERE city.city_name='dallas';",
     )
     assert _refusal(ctx, restriction(one), set(), 200) == "restricted_to_one"
-    # alaska borders nothing in the table, so "the largest of the states the yukon..." —
-    # a list that holds the whole table's largest answers what the outer pair did
-    west = (
+    # a list that holds the whole table's largest state (alaska has mountains) answers what
+    # the outer pair already did
+    mountains = (
         "which states have a mountain",
         "SELECT mountain.state_name FROM mountain;",
     )
-    assert _refusal(ctx, restriction(west), set(), 200) == "same_result"
+    assert _refusal(ctx, restriction(mountains), set(), 200) == "same_result"
 
 
 def test_the_fusion_check(ctx: SqlContext) -> None:
