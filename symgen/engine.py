@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from symgen.config import GROUNDING
 from symgen.database import transpile
 from symgen.errors import MissingResource, SymgenError
 from symgen.grounding import LiteralGuard, all_of, grounded_in, literal_values
+from symgen.onnx_decoder import Decoder
 from symgen.schema_check import problem
+from symgen.speculative import Step, greedy_choice, speculative_greedy
 from symgen.task_data import DbKnowledge
 from symgen.task_format import code_question, code_schema
 
@@ -99,13 +100,6 @@ class TaskModel:
         self.onnx_path = self.dir / graph_file(m, int8)
         if not self.onnx_path.is_file():
             raise MissingResource(f"{self.onnx_path} missing; re-run `symgen export`")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or DEFAULT_THREADS
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(self.onnx_path), opts, providers=["CPUExecutionProvider"]
-        )
         self.tok = Tokenizer.from_file(str(self.dir / m["tokenizer"]))
         self.dialect: str = m.get("dialect") or "sqlite"  # what it writes; older models: SQLite
         self.eos = int(m["eos_id"])
@@ -114,58 +108,43 @@ class TaskModel:
             m["num_kv_heads"],
             m["head_dim"],
         )
-        names = {i.name for i in self.session.get_inputs()}
-        self.has_position_ids = "position_ids" in names
-        self.has_attention_mask = "attention_mask" in names
-        self.past_names = [
-            f"past_key_values.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")
-        ]
-        self.present_names = [
-            f"present.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")
-        ]
-        missing = [n for n in self.past_names if n not in names]
-        if missing:
-            raise SymgenError(
-                f"{self.onnx_path} has no KV-cache inputs ({missing[0]}); re-export with `symgen export`"
-            )
-        self._prefix: OrderedDict[str, tuple[Past, np.ndarray]] = OrderedDict()
+        shape = {"kv_heads": self.kv_heads, "head_dim": self.head_dim}
+        threads = threads or DEFAULT_THREADS
+        self.net = Decoder(self.onnx_path, layers=self.layers, threads=threads, **shape)
+        self.draft = self._draft(threads)
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symgen-ensemble")
         self._token_texts: list[str] | None = None
 
     @property
     def name(self) -> str:
         return str(self.manifest.get("name", self.dir.name))
 
+    def _draft(self, threads: int) -> Decoder | None:
+        """An ensemble's member 0 alone, to draft answers for the whole (`symgen.speculative`);
+        None for a single model, or an ensemble built before drafts (it decodes as before)."""
+        draft = self.manifest.get("draft")
+        if not draft or not self.net.all_positions:
+            return None
+        path = self.dir / draft["onnx"]
+        if not path.is_file():
+            raise MissingResource(f"{path} missing; rebuild the ensemble with `symgen ensemble`")
+        shape = {"kv_heads": self.kv_heads, "head_dim": self.head_dim}
+        return Decoder(path, layers=int(draft["num_layers"]), threads=threads, **shape)
+
     # ---- one forward step ------------------------------------------------------------------
     def _run(self, ids: np.ndarray, past: Past) -> tuple[np.ndarray, Past]:
-        batch, new = ids.shape
-        past_len = past[0].shape[2]
-        feed: dict[str, np.ndarray] = {"input_ids": ids.astype(np.int64)}
-        if self.has_attention_mask:  # optimum's graph; the lean one derives it from the cache
-            feed["attention_mask"] = np.ones((batch, past_len + new), dtype=np.int64)
-        if self.has_position_ids:
-            feed["position_ids"] = np.broadcast_to(
-                np.arange(past_len, past_len + new, dtype=np.int64), (batch, new)
-            ).copy()
-        feed.update(zip(self.past_names, past, strict=True))
-        outs = self.session.run(["logits", *self.present_names], feed)
-        return outs[0][:, -1, :], list(outs[1:])
+        return self.net.run(ids, past)
 
     def _empty_past(self, batch: int = 1) -> Past:
-        shape = (batch, self.kv_heads, 0, self.head_dim)
-        return [np.zeros(shape, dtype=np.float32) for _ in self.past_names]
+        return self.net.empty_past(batch)
+
+    def _schema_ids(self, schema: str) -> Callable[[], list[int]]:
+        return lambda: list(self.tok.encode(schema, add_special_tokens=False).ids)
 
     def _schema_past(self, schema: str) -> tuple[Past, np.ndarray]:
         """KV cache after the schema part (LRU over a few databases)."""
-        if schema in self._prefix:
-            self._prefix.move_to_end(schema)
-            return self._prefix[schema]
-        ids = np.array([self.tok.encode(schema, add_special_tokens=False).ids], dtype=np.int64)
-        logits, past = self._run(ids, self._empty_past())
-        self._prefix[schema] = (past, logits)
-        while len(self._prefix) > 8:
-            self._prefix.popitem(last=False)
-        return past, logits
+        return self.net.prefix(schema, self._schema_ids(schema))
 
     # ---- decoding ---------------------------------------------------------------------------
     def generate(
@@ -189,6 +168,8 @@ class TaskModel:
         with self._lock:
             past, _ = self._schema_past(schema)
             q_ids = self.tok.encode(question, add_special_tokens=False).ids
+            if beams <= 1 and self.draft is not None and len(q_ids) > 1:
+                return [self._drafted(schema, past, q_ids, max_tokens, should_stop, guard)]
             logits, past = self._run(np.array([q_ids], dtype=np.int64), past)
             if beams <= 1:
                 return [self._greedy(logits, past, max_tokens, should_stop, guard)]
@@ -236,15 +217,61 @@ class TaskModel:
             if should_stop and should_stop():
                 raise Cancelled
             row = logits[0] if guard is None else masked(logits[0], guard.mask(text))
-            token = int(row.argmax())
-            top = float(row[token])
-            logprob -= float(np.log(np.exp(row - top).sum()))  # log-softmax of the argmax
+            token, lp = greedy_choice(row)
+            logprob += lp
             if token == self.eos:
                 break
             tokens.append(token)
             if guard is not None:
                 text += self.token_texts()[token] if token < len(self.token_texts()) else ""
             logits, past = self._run(np.array([[token]], dtype=np.int64), past)
+        return Beam(self.tok.decode(tokens).strip(), logprob, len(tokens) + 1)
+
+    def _drafted(
+        self,
+        schema: str,
+        past: Past,
+        q_ids: list[int],
+        max_tokens: int,
+        should_stop: Callable[[], bool] | None,
+        guard: LiteralGuard | None,
+    ) -> Beam:
+        """`_greedy`'s answer, drafted by member 0 and checked by the ensemble in one call per
+        draft (`symgen.speculative`)."""
+        assert self.draft is not None
+        draft_net = self.draft
+        mask = None
+        if guard is not None:
+            texts = self.token_texts()
+
+            def mask(row: np.ndarray, tokens: list[int]) -> np.ndarray:
+                text = "".join(texts[t] for t in tokens if t < len(texts))
+                return masked(row, guard.mask(text))
+
+        def check_stop() -> None:
+            if should_stop and should_stop():
+                raise Cancelled
+
+        # the ensemble reads the question (but its last token) on the other core meanwhile
+        head, pending = q_ids[:-1], list(q_ids[-1:])
+        ahead = self._pool.submit(self.net.run, np.array([head], dtype=np.int64), past)
+        try:
+            d_past, _ = draft_net.prefix(schema, self._schema_ids(schema))
+            d_logits, d_past = draft_net.run(np.array([q_ids], dtype=np.int64), d_past)
+            tokens, logprob, _ = speculative_greedy(
+                _positions(self.net),
+                lambda: ahead.result()[1],
+                pending,
+                _positions(draft_net),
+                d_past,
+                d_logits[0],
+                eos=self.eos,
+                max_tokens=max_tokens,
+                mask=mask,
+                check_stop=check_stop,
+            )
+        finally:
+            ahead.result()  # never leave the ensemble's session running after we return
         return Beam(self.tok.decode(tokens).strip(), logprob, len(tokens) + 1)
 
     def _beam_search(
@@ -481,6 +508,16 @@ class TaskModel:
         if dialect == self.dialect:
             return sql
         return transpile(sql, self.dialect, dialect) or sql
+
+
+def _positions(net: Decoder) -> Step:
+    """`net` as `symgen.speculative` calls it: one row of token ids in, [n, vocab] out."""
+
+    def run(ids: list[int], cache: Past, n: int) -> tuple[np.ndarray, Past]:
+        rows, present = net.run_positions(np.array([ids], dtype=np.int64), cache, n)
+        return rows[0], present
+
+    return run
 
 
 def masked(row: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:

@@ -3,7 +3,9 @@
 Task models trained on the same pairs with different seeds disagree on the questions their data
 covers thinly; averaging their next-token probabilities cuts that training noise. The members'
 graphs are merged into one ONNX graph (`symgen.graph_merge`), so the server, `complete` and
-`eval` load the result like any exported model.
+`eval` load the result like any exported model. Member 0's graph is kept beside it as a draft
+model: greedy decoding lets it write ahead and the merged graph check its tokens, with the
+merged graph's own answer (`symgen.speculative`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from symgen.engine import MANIFEST, graph_file, load_manifest
 from symgen.errors import MissingResource, SymgenError
 from symgen.graph_merge import merge_decoders
 
+DRAFT = "draft.onnx"
 SAME = ("task", "dialect", "eos_id", "pad_id", "num_layers", "num_kv_heads", "head_dim", "graph")
 
 
@@ -65,13 +68,16 @@ def make_ensemble(
     merged = merge_decoders([onnx.load(str(f)) for f in files], int(manifests[0]["num_layers"]))
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)  # an interrupted rebuild leaves no stale manifest
-    for stale in out.glob("model*"):
+    for stale in [*out.glob("model*"), *out.glob("draft*")]:
         stale.unlink()
     onnx.save(merged, str(out / "model.onnx.partial"))
     (out / "model.onnx.partial").rename(out / "model.onnx")
+    shutil.copy(files[0], out / "draft.onnx.partial")
+    (out / "draft.onnx.partial").rename(out / DRAFT)
     shutil.copy(dirs[0] / manifests[0]["tokenizer"], out / "tokenizer.json")
     manifest = ensemble_manifest(manifests, [f.name for f in files], name or out.name)
-    manifest["mb_on_disk"] = round((out / "model.onnx").stat().st_size / 1e6, 2)
+    graphs = [out / "model.onnx", out / DRAFT]
+    manifest["mb_on_disk"] = round(sum(g.stat().st_size for g in graphs) / 1e6, 2)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
 
@@ -107,6 +113,8 @@ def ensemble_manifest(
                 sum(float(m.get("training", {}).get("train_minutes") or 0) for m in manifests), 2
             ),
         },
+        # member 0 alone writes drafts the merged graph checks (`symgen.speculative`)
+        "draft": {"onnx": DRAFT, "num_layers": int(first["num_layers"])},
         "ensemble": [
             {"name": m.get("name"), "graph_file": g, "training": m.get("training", {})}
             for m, g in zip(manifests, graphs, strict=True)

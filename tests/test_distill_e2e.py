@@ -57,7 +57,7 @@ def test_lean_and_optimum_graphs_agree(
     assert manifest["graph"] == "optimum" and manifest["parity"]["max_abs_diff"] <= 1e-3
     db = DbKnowledge.load(geo_dir / "geography.sqlite")
     lean, optimum = TaskModel(exported, int8=False), TaskModel(tmp_path, int8=False)
-    assert lean.has_attention_mask is False and optimum.has_attention_mask is True
+    assert lean.net.has_attention_mask is False and optimum.net.has_attention_mask is True
     for line in pairs.read_text().splitlines()[:6]:
         question = db.question(json.loads(line)["question"])
         a = lean.generate(db.schema, question, beams=3)

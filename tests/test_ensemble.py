@@ -64,6 +64,7 @@ def test_manifest_and_files(ensemble: Path, exported: Path, other_seed: Path) ->
     m = json.loads((ensemble / "symgen.json").read_text())
     first, second = (json.loads((d / "symgen.json").read_text()) for d in (exported, other_seed))
     assert sorted(p.name for p in ensemble.iterdir()) == [
+        "draft.onnx",
         "model.onnx",
         "symgen.json",
         "tokenizer.json",
@@ -74,7 +75,11 @@ def test_manifest_and_files(ensemble: Path, exported: Path, other_seed: Path) ->
     assert [e["training"]["config"]["seed"] for e in m["ensemble"]] == [0, 1]
     want = "model.int8.onnx" if first["default_int8"] else "model.onnx"
     assert [e["graph_file"] for e in m["ensemble"]] == [want, "model.onnx"]
-    assert m["mb_on_disk"] == round((ensemble / "model.onnx").stat().st_size / 1e6, 2)
+    graphs = [ensemble / "model.onnx", ensemble / "draft.onnx"]
+    assert m["mb_on_disk"] == round(sum(g.stat().st_size for g in graphs) / 1e6, 2)
+    # member 0's own graph, unchanged, drafts for the ensemble
+    assert m["draft"] == {"onnx": "draft.onnx", "num_layers": first["num_layers"]}
+    assert (ensemble / "draft.onnx").read_bytes() == (exported / want).read_bytes()
 
 
 def test_each_step_averages_the_members_probabilities(
@@ -101,6 +106,68 @@ def test_each_step_averages_the_members_probabilities(
     own = [m._run(token, m._run(ids, m._empty_past())[1])[0] for m in alone]
     want = np.log(sum(np.exp(_log_softmax(x.astype(np.float64))) for x in own) / 2)
     assert np.allclose(step, want, atol=1e-4)
+
+
+def test_the_merged_graph_scores_several_positions_in_one_call(
+    ensemble: Path, pairs: Path, geo_dir: Path
+) -> None:
+    """`logits_from = -n` returns the last n positions' logits, those a step at a time gives."""
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    model = TaskModel(ensemble)
+    row = json.loads(pairs.read_text().splitlines()[0])
+    ids = model.tok.encode(db.schema + db.question(row["question"]), add_special_tokens=False).ids
+    past = model.net.empty_past()
+    _, past = model.net.run(np.array([ids[:-8]]), past)
+    rows, present = model.net.run_positions(np.array([ids[-8:]]), past, 8)
+    assert rows.shape[:2] == (1, 8) and present[0].shape[2] == len(ids)
+    for i in range(8):
+        one, past = model.net.run(np.array([[ids[-8 + i]]]), past)
+        assert int(one[0].argmax()) == int(rows[0, i].argmax())
+        # not bit-equal: member 0 is int8, whose activations are scaled per call (over all the
+        # positions read together): log-probabilities move by ~0.1, probabilities by ~0.01
+        gap = np.abs(np.exp(one[0]) - np.exp(rows[0, i])).max()
+        assert gap < 0.03, gap
+
+
+def test_greedy_is_drafted_by_member_0_with_the_ensembles_answer(
+    ensemble: Path, pairs: Path, geo_dir: Path
+) -> None:
+    """Greedy decoding lets member 0 (draft.onnx) write ahead and the merged graph check its
+    tokens several at a time (`symgen.speculative`): the same answers as decoding the merged
+    graph token by token, in fewer merged-graph calls than answer tokens."""
+    from symgen.engine import TaskModel
+    from symgen.task_data import DbKnowledge
+
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    model = TaskModel(ensemble)
+    assert model.draft is not None and model.net.all_positions
+    questions = [json.loads(x)["question"] for x in pairs.read_text().splitlines()]
+    questions += [json.loads(x)["question"] for x in (geo_dir / "dev.jsonl").open()][:12]
+    calls: list[int] = []
+    run = model.net.run_positions
+
+    def counted(ids: np.ndarray, past: list[np.ndarray], n: int) -> object:
+        calls.append(n)
+        return run(ids, past, n)
+
+    model.net.run_positions = counted  # type: ignore[method-assign]
+    differ, checks, tokens = [], 0, 0
+    for q in questions:
+        schema, question = db.schema_for(q), db.question(q)
+        calls.clear()
+        drafted = model.generate(schema, question, beams=1)[0]
+        checks += len(calls) - 1  # the first call reads the question, not a draft
+        draft, model.draft = model.draft, None
+        plain = model.generate(schema, question, beams=1)[0]
+        model.draft = draft
+        tokens += plain.tokens
+        if drafted.text != plain.text:
+            differ.append((q, drafted.text, plain.text))
+    assert not differ, differ
+    assert checks < tokens / 2, (checks, tokens)
 
 
 def test_ensemble_completes_like_any_model(ensemble: Path, pairs: Path, geo_dir: Path) -> None:

@@ -69,6 +69,8 @@ def test_cli_engine_threads_are_the_servers(exported: Path) -> None:
     from symgen.engine import DEFAULT_THREADS, TaskModel
 
     assert SERVER_DEFAULTS["threads"] == DEFAULT_THREADS
-    opts = TaskModel(exported).session.get_session_options()
+    opts = TaskModel(exported).net.session.get_session_options()
     assert opts.intra_op_num_threads == SERVER_DEFAULTS["threads"]
-    assert TaskModel(exported, threads=2).session.get_session_options().intra_op_num_threads == 2
+    assert (
+        TaskModel(exported, threads=2).net.session.get_session_options().intra_op_num_threads == 2
+    )
