@@ -482,7 +482,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from symgen.evaluate import evaluate, read_items
     from symgen.task_data import load_dbs, read_db_dir
 
-    model = TaskModel(args.model, int8=args.int8, threads=args.threads)
+    model = TaskModel(args.model, int8=args.int8, threads=args.threads, draft=args.draft)
     if args.task:
         _same_task(args.task, model.task, args.model)
     if model.task != "sql":
@@ -1036,6 +1036,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--threads", type=int, default=None, help=ORT_THREADS_HELP)
+    ev.add_argument(
+        "--draft",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="ensembles: member 0 drafts greedy answers, the ensemble checks them (default); "
+        "--no-draft decodes the merged graph token by token (its own answers too: to compare)",
+    )
     ev.add_argument("--out", default=None, help="write summary JSON (+ .records.jsonl)")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)

@@ -25,7 +25,7 @@ from symgen.errors import MissingResource, SymgenError
 from symgen.grounding import LiteralGuard, all_of, grounded_in, literal_values
 from symgen.onnx_decoder import Decoder
 from symgen.schema_check import problem
-from symgen.speculative import Step, greedy_choice, speculative_greedy
+from symgen.speculative import Step, greedy_choice, mean_with_draft, speculative_greedy
 from symgen.task_data import DbKnowledge
 from symgen.task_format import code_question, code_schema
 
@@ -50,6 +50,15 @@ class Beam:
     @property
     def score(self) -> float:
         return self.logprob / max(1, self.tokens)
+
+
+@dataclass(frozen=True)
+class Drafting:
+    """An ensemble's greedy decoding in two graphs (`symgen.speculative`)."""
+
+    draft: Decoder  # member 0
+    rest: Decoder  # the other members, merged, with `logits_from`
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,12 @@ class TaskModel:
     """One exported model; thread-safe (one decode at a time, prefix cache shared)."""
 
     def __init__(
-        self, model_dir: str | Path, *, int8: bool | None = None, threads: int | None = None
+        self,
+        model_dir: str | Path,
+        *,
+        int8: bool | None = None,
+        threads: int | None = None,
+        draft: bool = True,
     ) -> None:
         self.dir = Path(model_dir)
         self.manifest = load_manifest(self.dir)
@@ -111,7 +125,7 @@ class TaskModel:
         shape = {"kv_heads": self.kv_heads, "head_dim": self.head_dim}
         threads = threads or DEFAULT_THREADS
         self.net = Decoder(self.onnx_path, layers=self.layers, threads=threads, **shape)
-        self.draft = self._draft(threads)
+        self.draft = self._draft(threads) if draft else None
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symgen-ensemble")
         self._token_texts: list[str] | None = None
@@ -120,17 +134,29 @@ class TaskModel:
     def name(self) -> str:
         return str(self.manifest.get("name", self.dir.name))
 
-    def _draft(self, threads: int) -> Decoder | None:
-        """An ensemble's member 0 alone, to draft answers for the whole (`symgen.speculative`);
-        None for a single model, or an ensemble built before drafts (it decodes as before)."""
-        draft = self.manifest.get("draft")
-        if not draft or not self.net.all_positions:
+    def _draft(self, threads: int) -> Drafting | None:
+        """An ensemble's member 0 and its other members as separate graphs, to draft greedy
+        answers and check them (`symgen.speculative`); None for a single model, or an ensemble
+        built before drafts (it decodes as before). `draft=False` decodes an ensemble's merged
+        graph token by token: the same answers, for measuring."""
+        spec = self.manifest.get("draft")
+        if not spec:
             return None
-        path = self.dir / draft["onnx"]
-        if not path.is_file():
-            raise MissingResource(f"{path} missing; rebuild the ensemble with `symgen ensemble`")
-        shape = {"kv_heads": self.kv_heads, "head_dim": self.head_dim}
-        return Decoder(path, layers=int(draft["num_layers"]), threads=threads, **shape)
+        nets = []
+        for file, layers in (
+            (spec["onnx"], spec["num_layers"]),
+            (spec["rest"], spec["rest_layers"]),
+        ):
+            path = self.dir / file
+            if not path.is_file():
+                raise MissingResource(
+                    f"{path} missing; rebuild the ensemble with `symgen ensemble`"
+                )
+            shape = {"kv_heads": self.kv_heads, "head_dim": self.head_dim}
+            nets.append(Decoder(path, layers=int(layers), threads=threads, **shape))
+        if not nets[1].all_positions:
+            raise SymgenError(f"{nets[1].path} has no logits_from input; rebuild the ensemble")
+        return Drafting(nets[0], nets[1], mean_with_draft(int(spec["members"])))
 
     # ---- one forward step ------------------------------------------------------------------
     def _run(self, ids: np.ndarray, past: Past) -> tuple[np.ndarray, Past]:
@@ -166,10 +192,10 @@ class TaskModel:
         never chosen.
         """
         with self._lock:
-            past, _ = self._schema_past(schema)
             q_ids = self.tok.encode(question, add_special_tokens=False).ids
             if beams <= 1 and self.draft is not None and len(q_ids) > 1:
-                return [self._drafted(schema, past, q_ids, max_tokens, should_stop, guard)]
+                return [self._drafted(schema, q_ids, max_tokens, should_stop, guard)]
+            past, _ = self._schema_past(schema)
             logits, past = self._run(np.array([q_ids], dtype=np.int64), past)
             if beams <= 1:
                 return [self._greedy(logits, past, max_tokens, should_stop, guard)]
@@ -230,16 +256,15 @@ class TaskModel:
     def _drafted(
         self,
         schema: str,
-        past: Past,
         q_ids: list[int],
         max_tokens: int,
         should_stop: Callable[[], bool] | None,
         guard: LiteralGuard | None,
     ) -> Beam:
-        """`_greedy`'s answer, drafted by member 0 and checked by the ensemble in one call per
-        draft (`symgen.speculative`)."""
+        """`_greedy`'s answer, drafted by member 0 and checked by the other members several
+        tokens per call (`symgen.speculative`)."""
         assert self.draft is not None
-        draft_net = self.draft
+        draft_net, rest = self.draft.draft, self.draft.rest
         mask = None
         if guard is not None:
             texts = self.token_texts()
@@ -252,15 +277,20 @@ class TaskModel:
             if should_stop and should_stop():
                 raise Cancelled
 
-        # the ensemble reads the question (but its last token) on the other core meanwhile
+        # the other members read the schema and question (but its last token) on the other core
         head, pending = q_ids[:-1], list(q_ids[-1:])
-        ahead = self._pool.submit(self.net.run, np.array([head], dtype=np.int64), past)
+
+        def read_head() -> Past:
+            r_past, _ = rest.prefix(schema, self._schema_ids(schema))
+            return rest.run(np.array([head], dtype=np.int64), r_past)[1]
+
+        ahead = self._pool.submit(read_head)
         try:
             d_past, _ = draft_net.prefix(schema, self._schema_ids(schema))
             d_logits, d_past = draft_net.run(np.array([q_ids], dtype=np.int64), d_past)
             tokens, logprob, _ = speculative_greedy(
-                _positions(self.net),
-                lambda: ahead.result()[1],
+                _positions(rest),
+                ahead.result,
                 pending,
                 _positions(draft_net),
                 d_past,
@@ -269,9 +299,10 @@ class TaskModel:
                 max_tokens=max_tokens,
                 mask=mask,
                 check_stop=check_stop,
+                combine=self.draft.combine,
             )
         finally:
-            ahead.result()  # never leave the ensemble's session running after we return
+            ahead.result()  # never leave the other members' session running after we return
         return Beam(self.tok.decode(tokens).strip(), logprob, len(tokens) + 1)
 
     def _beam_search(

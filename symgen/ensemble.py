@@ -3,9 +3,10 @@
 Task models trained on the same pairs with different seeds disagree on the questions their data
 covers thinly; averaging their next-token probabilities cuts that training noise. The members'
 graphs are merged into one ONNX graph (`symgen.graph_merge`), so the server, `complete` and
-`eval` load the result like any exported model. Member 0's graph is kept beside it as a draft
-model: greedy decoding lets it write ahead and the merged graph check its tokens, with the
-merged graph's own answer (`symgen.speculative`).
+`eval` load the result like any exported model. Beside it, member 0's graph (draft.onnx) and
+the other members' (rest.onnx) serve greedy decoding: member 0 writes ahead and the others
+check its tokens several positions per call, which gives the merged graph's own greedy answer
+at less than its cost (`symgen.speculative`); beam search runs the merged graph.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import onnx
 
 from symgen.engine import MANIFEST, graph_file, load_manifest
 from symgen.errors import MissingResource, SymgenError
-from symgen.graph_merge import merge_decoders
+from symgen.graph_merge import all_positions, merge_decoders
 
-DRAFT = "draft.onnx"
+DRAFT, REST = "draft.onnx", "rest.onnx"  # member 0; the other members (merged if several)
 SAME = ("task", "dialect", "eos_id", "pad_id", "num_layers", "num_kv_heads", "head_dim", "graph")
 
 
@@ -65,19 +66,24 @@ def make_ensemble(
     for f in files:
         if not f.is_file():
             raise MissingResource(f"{f} missing; re-run `symgen export` for that member")
-    merged = merge_decoders([onnx.load(str(f)) for f in files], int(manifests[0]["num_layers"]))
+    graphs = [onnx.load(str(f)) for f in files]
+    layers = int(manifests[0]["num_layers"])
+    rest = all_positions(graphs[1]) if len(graphs) == 2 else merge_decoders(graphs[1:], layers)
+    written = {
+        "model.onnx": merge_decoders(graphs, layers),
+        DRAFT: graphs[0],  # member 0 as exported
+        REST: rest,
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)  # an interrupted rebuild leaves no stale manifest
-    for stale in [*out.glob("model*"), *out.glob("draft*")]:
-        stale.unlink()
-    onnx.save(merged, str(out / "model.onnx.partial"))
-    (out / "model.onnx.partial").rename(out / "model.onnx")
-    shutil.copy(files[0], out / "draft.onnx.partial")
-    (out / "draft.onnx.partial").rename(out / DRAFT)
+    for file in written:
+        (out / file).unlink(missing_ok=True)
+    for file, graph in written.items():
+        onnx.save(graph, str(out / f"{file}.partial"))
+        (out / f"{file}.partial").rename(out / file)
     shutil.copy(dirs[0] / manifests[0]["tokenizer"], out / "tokenizer.json")
     manifest = ensemble_manifest(manifests, [f.name for f in files], name or out.name)
-    graphs = [out / "model.onnx", out / DRAFT]
-    manifest["mb_on_disk"] = round(sum(g.stat().st_size for g in graphs) / 1e6, 2)
+    manifest["mb_on_disk"] = round(sum((out / f).stat().st_size for f in written) / 1e6, 2)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
 
@@ -113,8 +119,14 @@ def ensemble_manifest(
                 sum(float(m.get("training", {}).get("train_minutes") or 0) for m in manifests), 2
             ),
         },
-        # member 0 alone writes drafts the merged graph checks (`symgen.speculative`)
-        "draft": {"onnx": DRAFT, "num_layers": int(first["num_layers"])},
+        # greedy decoding: member 0 writes ahead, the others check (`symgen.speculative`)
+        "draft": {
+            "onnx": DRAFT,
+            "num_layers": int(first["num_layers"]),
+            "rest": REST,
+            "rest_layers": int(first["num_layers"]) * (len(manifests) - 1),
+            "members": len(manifests),
+        },
         "ensemble": [
             {"name": m.get("name"), "graph_file": g, "training": m.get("training", {})}
             for m, g in zip(manifests, graphs, strict=True)

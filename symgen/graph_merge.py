@@ -3,9 +3,7 @@
 Member j's cache layers become layers j*L .. j*L+L-1 of the merged graph and its logits are
 combined inside the graph (log of the mean of the softmaxes), so the merged file looks to the
 engine like one deeper model with the usual inputs and outputs: one onnxruntime call per decoding
-step. The lean graphs' logits slice (last position only) starts at a shared input `logits_from`
-instead, so the merged graph can score several drafted positions in one call
-(`symgen.speculative`). (Running members as separate sessions in Python threads cost
+step. (Running members as separate sessions in Python threads cost
 ~0.3 ms of hand-over per step, as much as a member's own step on these 4M-parameter models.)
 """
 
@@ -36,8 +34,8 @@ def _rename(name: str, j: int, layers: int) -> str:
     """The merged graph's name for member j's tensor `name`."""
     if not name or name == "input_ids":  # the one input every member reads
         return name
-    if name == LAST_START:  # the lean graph's logits slice starts at a shared input instead
-        return LOGITS_FROM
+    if name == LOGITS_FROM:  # shared too (`all_positions`)
+        return name
     cache = _past(name)
     if cache is not None:
         kind, layer, kv = cache
@@ -52,17 +50,39 @@ def _copy(proto: T, name: str) -> T:
     return out
 
 
+def all_positions(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A lean graph whose logits slice starts at an input, `logits_from` (-n: the last n
+    positions), instead of at the last position: it can then check n drafted tokens in one call
+    (`symgen.speculative`); fed -1 it is the graph it was."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    g = out.graph
+    if not any(t.name == LAST_START for t in g.initializer):
+        raise ValueError(f"no {LAST_START!r} initializer: not a lean graph (symgen.lean_graph)")
+    keep = [t for t in g.initializer if t.name != LAST_START]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    for node in g.node:
+        node.input[:] = [LOGITS_FROM if x == LAST_START else x for x in node.input]
+    g.input.append(helper.make_tensor_value_info(LOGITS_FROM, TensorProto.INT64, [1]))
+    logits = next(o for o in g.output if o.name == "logits")
+    logits.type.tensor_type.shape.dim[1].dim_param = "positions"  # [batch, positions, vocab]
+    onnx.checker.check_model(out)
+    return out
+
+
 def merge_decoders(models: Sequence[onnx.ModelProto], layers: int) -> onnx.ModelProto:
-    """One model whose `logits` are log(mean_j softmax(logits_j)); `layers` per member."""
+    """One model whose `logits` are log(mean_j softmax(logits_j)) at the last `logits_from`
+    positions (`all_positions`); `layers` per member."""
     if len(models) < 2:
         raise ValueError("merging needs at least two graphs")
+    models = [all_positions(m) for m in models]
     nodes: list[onnx.NodeProto] = []
     inits: list[onnx.TensorProto] = []
     infos: list[onnx.ValueInfoProto] = []
     inputs: dict[str, onnx.ValueInfoProto] = {}
     outputs: list[onnx.ValueInfoProto] = []
     logits: list[str] = []
-    sliced = False
     for j, model in enumerate(models):
         g = model.graph
         for node in g.node:
@@ -70,10 +90,7 @@ def merge_decoders(models: Sequence[onnx.ModelProto], layers: int) -> onnx.Model
             new.input[:] = [_rename(x, j, layers) for x in node.input]
             new.output[:] = [_rename(x, j, layers) for x in node.output]
             nodes.append(new)
-        inits += [
-            _copy(t, _rename(t.name, j, layers)) for t in g.initializer if t.name != LAST_START
-        ]
-        sliced = sliced or any(t.name == LAST_START for t in g.initializer)
+        inits += [_copy(t, _rename(t.name, j, layers)) for t in g.initializer]
         infos += [_copy(v, _rename(v.name, j, layers)) for v in g.value_info]
         for vi in g.input:
             name = _rename(vi.name, j, layers)
@@ -84,8 +101,6 @@ def merge_decoders(models: Sequence[onnx.ModelProto], layers: int) -> onnx.Model
                 logits.append(name)
             else:
                 outputs.append(_copy(vi, name))
-    if sliced:
-        inputs[LOGITS_FROM] = helper.make_tensor_value_info(LOGITS_FROM, TensorProto.INT64, [1])
     if len(logits) != len(models):
         raise ValueError("every member graph must output `logits`")
     # log mean_j p_j = logsumexp_j(log_softmax_j) - log n, over a new leading member axis
@@ -106,13 +121,11 @@ def merge_decoders(models: Sequence[onnx.ModelProto], layers: int) -> onnx.Model
     )
     nodes.append(helper.make_node("Sub", ["ens/lse", "ens/log_n"], ["logits"]))
     first = models[0].graph
-    logits_info = _copy(next(o for o in first.output if o.name == "logits"), "logits")
-    if sliced:  # [batch, positions, vocab]: as many positions as `logits_from` asks for
-        logits_info.type.tensor_type.shape.dim[1].dim_param = "positions"
+    logits_info = next(o for o in first.output if o.name == "logits")
     graph = helper.make_graph(
         nodes,
         "symgen_ensemble",
-        list(inputs.values()),  # input_ids, every cache, logits_from
+        list(inputs.values()),  # input_ids, member 0's caches and logits_from, the others' caches
         [logits_info, *outputs],
         initializer=inits,
         value_info=infos,

@@ -41,6 +41,24 @@ def greedy_choice(row: np.ndarray) -> tuple[int, float]:
     return token, -float(np.log(np.exp(row - top).sum()))
 
 
+def log_softmax(rows: np.ndarray) -> np.ndarray:
+    shifted = rows - rows.max(axis=-1, keepdims=True)
+    out: np.ndarray = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return out
+
+
+def mean_with_draft(members: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """`combine` for an ensemble of `members` whose member 0 drafts and whose others' graph
+    returns log of *their* mean probability: log((p0 + (k-1) p_rest) / k), as the merged graph
+    computes it (`symgen.graph_merge`)."""
+    w0, wr = math.log(1 / members), math.log((members - 1) / members)
+
+    def combine(draft_rows: np.ndarray, rest_rows: np.ndarray) -> np.ndarray:
+        return np.logaddexp(log_softmax(draft_rows) + w0, log_softmax(rest_rows) + wr)
+
+    return combine
+
+
 def speculative_greedy(
     target: Step,
     target_past: Callable[[], Past],
@@ -54,15 +72,18 @@ def speculative_greedy(
     mask: Mask | None = None,
     check_stop: Callable[[], None] | None = None,
     pause_below: float = PAUSE_BELOW,
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[list[int], float, int]:
     """(tokens, log-probability under the target, target calls) of the target's greedy answer.
 
     `target_past()` is the target's cache of everything before `pending` (tokens it has not read
-    yet, at least one: e.g. the question's last), asked for only when the first draft is written
-    (the engine computes it on another thread meanwhile); `draft_past`/`draft_row` are the draft model's cache and next-token logits
-    after the same text including `pending`. `mask` applies to both models (a literal guard);
-    `check_stop` raises to cancel, between draft steps; the draft hands over to the target
-    after a token whose log-probability is below `pause_below`.
+    yet, at least one: e.g. the question's last), asked for once the first draft is written (the
+    engine computes it on another thread meanwhile); `draft_past`/`draft_row` are the draft's
+    cache and next-token logits after the same text including `pending`. With `combine`, the
+    target's logits are `combine(draft rows, rows)` — the draft is part of the target (an
+    ensemble's member 0; `target` runs the other members). `mask` binds both (a literal
+    guard); `check_stop` raises to cancel, between draft steps; the draft hands over after a
+    token it gives less than `pause_below`.
     """
     tokens: list[int] = []
     logprob = 0.0
@@ -71,20 +92,22 @@ def speculative_greedy(
     cache: Past | None = None
     while len(tokens) < max_tokens:
         proposal: list[int] = []
-        row = draft_row
+        seen = [draft_row]  # the draft's logits before each proposed token
         while len(tokens) + len(proposal) < max_tokens:
             if check_stop is not None:
                 check_stop()
-            r = row if mask is None else mask(row, tokens + proposal)
+            r = seen[-1] if mask is None else mask(seen[-1], tokens + proposal)
             token, lp = greedy_choice(r)
             proposal.append(token)
             if token == eos or lp < pause_below:
                 break
             rows, draft_past = draft([token], draft_past, 1)
-            row = rows[-1]
+            seen.append(rows[-1])
         cache = target_past() if cache is None else cache
         base = cache[0].shape[2]
         rows, cache = target(pending + proposal[:-1], cache, len(proposal))
+        if combine is not None:
+            rows = combine(np.stack(seen[: len(proposal)]), rows)
         calls += 1
         for i, drafted in enumerate(proposal):
             r = rows[i] if mask is None else mask(rows[i], tokens)
@@ -99,7 +122,7 @@ def speculative_greedy(
                 cache = truncate(cache, base + len(pending) + i)
                 pending = [token]
                 draft_past = truncate(draft_past, prompt_len + len(tokens) - 1)
-                rows, draft_past = draft([token], draft_past, 1)
-                draft_row = rows[-1]
+                fed, draft_past = draft([token], draft_past, 1)
+                draft_row = fed[-1]
                 break
     return tokens, logprob, calls

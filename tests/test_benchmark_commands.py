@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from benchmarks import ensembles, pseudo_label
+from benchmarks import drafting, ensembles, pseudo_label
 from benchmarks.common import command_line
 
 CASES: list[tuple[str, Callable[[], argparse.ArgumentParser], list[str]]] = [
@@ -24,6 +24,7 @@ CASES: list[tuple[str, Callable[[], argparse.ArgumentParser], list[str]]] = [
     ),
     ("benchmarks.ensembles", ensembles.build_parser, ["--member", "s0=a", "s1=b", "s2=c"]),
     ("benchmarks.pseudo_label", pseudo_label.build_parser, ["--model", "a", "--model", "b"]),
+    ("benchmarks.drafting", drafting.build_parser, ["--member", "s0=a", "--member", "s1=b"]),
 ]
 
 

@@ -8,7 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from symgen.speculative import Past, Step, greedy_choice, speculative_greedy
+from symgen.speculative import (
+    Past,
+    Step,
+    greedy_choice,
+    log_softmax,
+    mean_with_draft,
+    speculative_greedy,
+)
 
 VOCAB, EOS = 9, 0
 
@@ -172,3 +179,38 @@ def test_cancellation_between_draft_steps() -> None:
 
     with pytest.raises(Stop):
         drafted(toy(7), toy(7), [4, 4, 4], 40, check_stop=check)
+
+
+@pytest.mark.parametrize("members", [2, 3, 5])
+def test_member_0_and_the_rest_combine_to_the_mean_probability(members: int) -> None:
+    """`mean_with_draft(k)`(member 0's logits, the other members' log mean probability) is the
+    log of all k members' mean probability, as the merged graph computes it."""
+    rng = np.random.default_rng(members)
+    logits = rng.normal(size=(members, 4, VOCAB)) * 3
+    probs = np.exp(log_softmax(logits))
+    rest = np.log(probs[1:].mean(axis=0))
+    if members == 2:  # a lone second member's graph returns raw logits
+        rest = logits[1] + 7.0
+    got = mean_with_draft(members)(logits[0], rest)
+    assert np.allclose(got, np.log(probs.mean(axis=0)))
+
+
+@pytest.mark.parametrize("prompt_seed", range(6))
+def test_with_combine_the_answer_is_the_ensembles(prompt_seed: int) -> None:
+    """The engine's arrangement for an ensemble: member 0 drafts, `target` runs the other
+    member, and the answer is the pair's (mean probability) greedy answer."""
+    prompt = [int(x) for x in np.random.default_rng(prompt_seed).integers(1, VOCAB, size=4)]
+    member0, member1 = toy(10), toy(11)
+    combine = mean_with_draft(2)
+
+    def pair(ids: list[int], cache: Past, n: int) -> tuple[np.ndarray, Past]:
+        a, new = member0(ids, cache, n)
+        b, _ = member1(ids, cache, n)
+        return combine(a, b), new
+
+    want, want_lp = plain_greedy(pair, prompt, 40)
+    got, lp, _ = drafted(member1, member0, prompt, 40, combine=combine)
+    assert got == want
+    assert lp == pytest.approx(want_lp)
+    alone, _ = plain_greedy(member0, prompt, 40)
+    assert prompt_seed or alone != want, "member 0 alone must differ somewhere"

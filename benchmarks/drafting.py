@@ -1,0 +1,126 @@
+"""An ensemble decoded token by token vs drafted by its member 0 (`symgen.speculative`), beside
+member 0 alone, on GeoQuery dev (280) and held-out train (589).
+
+    python -m benchmarks.drafting --member s0_4000=DIR --member s1_6000=DIR [--threads 1]
+
+This machine's speed drifts by a third within an hour, so the three are timed side by side in
+one process: each block of 10 questions is decoded by all three in turn, in rotating order, as
+`symgen eval` decodes (greedy, beam search only when greedy fails the checks, grounding rescue).
+The ensemble is built with `symgen ensemble` into .symgen/bench/ensembles/drafting/. Writes
+benchmarks/results/drafting.json and drafting.md (drafting_TAG.* with --tag).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
+from benchmarks.paper import WORK, held_out_items
+from symgen.engine import TaskModel
+from symgen.ensemble import make_ensemble
+from symgen.evaluate import Item, evaluate, latency_summary, read_items
+from symgen.task_data import DbKnowledge
+
+BLOCK = 10
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument(
+        "--member", action="extend", nargs="+", required=True, help="NAME=exported model dir"
+    )
+    ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads per session")
+    ap.add_argument("--tag", default="", help="name the results drafting_TAG.json / .md")
+    return ap
+
+
+def side_by_side(
+    models: dict[str, TaskModel], items: list[Item], db: Path
+) -> dict[str, list[dict[str, Any]]]:
+    """Every model's `symgen eval` records for `items`, blocks of questions taken in turn."""
+    knowledge = DbKnowledge.load(db)
+    records: dict[str, list[dict[str, Any]]] = {name: [] for name in models}
+    names = list(models)
+    for b, start in enumerate(range(0, len(items), BLOCK)):
+        block = items[start : start + BLOCK]
+        for name in names[b % len(names) :] + names[: b % len(names)]:
+            model = models[name]
+
+            def predict(_db: str, question: str, model: TaskModel = model) -> str:
+                return model.suggest(knowledge, question).sql
+
+            result = evaluate(
+                predict,
+                block,
+                {"geography": db},
+                progress=False,
+            )
+            records[name] += result["records"]
+    return records
+
+
+def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(records) or 1
+    return {
+        "exec": sum(r["exec"] for r in records) / n,
+        "exact": sum(r["exact"] for r in records) / n,
+        **latency_summary([r["ms"] for r in records]),
+    }
+
+
+def main() -> None:
+    args = build_parser().parse_args()
+    members = dict(m.split("=", 1) for m in args.member)
+    if len(members) != 2:
+        raise SystemExit("give two --member NAME=DIR (member 0 first: it drafts)")
+    (first, first_dir), (second, _) = members.items()
+    out = WORK / "ensembles" / "drafting" / "+".join(members)
+    make_ensemble(list(members.values()), out)
+    models = {
+        f"{first} alone": TaskModel(first_dir, threads=args.threads),
+        "ensemble, token by token": TaskModel(out, threads=args.threads, draft=False),
+        "ensemble, drafted by member 0": TaskModel(out, threads=args.threads),
+    }
+    assert models["ensemble, drafted by member 0"].draft is not None
+    geo = shared_data() / "geoquery"
+    db = geo / "geography.sqlite"
+    splits = {
+        "dev": read_items(geo / "dev.jsonl", "geography"),
+        "held_out": held_out_items(geo, geo / "seed_10.jsonl"),
+    }
+    rows: list[dict[str, Any]] = [{"model": name} for name in models]
+    for split, items in splits.items():
+        records = side_by_side(models, items, db)
+        plain, drafted = (
+            records["ensemble, token by token"],
+            records["ensemble, drafted by member 0"],
+        )
+        for row in rows:
+            s = summary(records[row["model"]])
+            row |= {
+                f"{split}_exec": round(s["exec"], 4),
+                f"{split}_exact": round(s["exact"], 4),
+                f"{split}_p50_ms": s["latency_p50_ms"],
+                f"{split}_p95_ms": s["latency_p95_ms"],
+            }
+            ratios = [r["ms"] / p["ms"] for r, p in zip(records[row["model"]], plain, strict=True)]
+            row[f"{split}_ms_vs_token_by_token"] = round(statistics.median(ratios), 3)
+        same = sum(a["pred"] == b["pred"] for a, b in zip(plain, drafted, strict=True))
+        rows[2][f"{split}_same_sql_as_token_by_token"] = f"{same}/{len(items)}"
+        print(rows, flush=True)
+    cols = ["model", "dev_exec", "dev_exact", "held_out_exec", "dev_p50_ms", "dev_p95_ms"]
+    cols += ["held_out_p50_ms", "held_out_p95_ms", "dev_ms_vs_token_by_token"]
+    cols += ["dev_same_sql_as_token_by_token", "held_out_same_sql_as_token_by_token"]
+    table = markdown_table(rows, cols)
+    cmd = command_line("benchmarks.drafting", args)
+    print(table)
+    name = f"drafting_{args.tag}" if args.tag else "drafting"
+    write_result(name, {"command": cmd, "ensemble": str(out), "second": second, "rows": rows})
+    (RESULTS / f"{name}.md").write_text(f"`{cmd}`\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    main()
