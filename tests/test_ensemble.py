@@ -311,3 +311,29 @@ def test_eval_no_draft_decodes_token_by_token_to_the_same_answers(
         records = out.with_suffix(".records.jsonl").read_text().splitlines()
         preds[flag] = [json.loads(r)["pred"] for r in records]
     assert len(preds["--draft"]) == 6 and preds["--draft"] == preds["--no-draft"]
+
+
+def test_a_missing_draft_graph_is_named_and_old_ensembles_decode_token_by_token(
+    ensemble: Path, pairs: Path, geo_dir: Path, tmp_path: Path
+) -> None:
+    from symgen.engine import TaskModel
+    from symgen.errors import MissingResource
+    from symgen.task_data import DbKnowledge
+
+    broken = tmp_path / "broken"
+    shutil.copytree(ensemble, broken)
+    (broken / "rest.onnx").unlink()
+    with pytest.raises(MissingResource, match=r"broken/rest\.onnx missing; rebuild the ensemble"):
+        TaskModel(broken)
+    # an ensemble built before drafting (no `draft` in its manifest) decodes as it did
+    manifest = json.loads((broken / "symgen.json").read_text())
+    del manifest["draft"]
+    (broken / "symgen.json").write_text(json.dumps(manifest))
+    (broken / "draft.onnx").unlink()
+    old = TaskModel(broken)
+    assert old.draft is None
+    db = DbKnowledge.load(geo_dir / "geography.sqlite")
+    q = json.loads(pairs.read_text().splitlines()[0])["question"]
+    got = old.generate(db.schema_for(q), db.question(q), beams=1)[0]
+    want = TaskModel(ensemble).generate(db.schema_for(q), db.question(q), beams=1)[0]
+    assert got.text == want.text
