@@ -42,20 +42,22 @@ def greedy_choice(row: np.ndarray) -> tuple[int, float]:
     return token, -float(np.log(np.exp(row - top).sum()))
 
 
-def log_softmax(rows: np.ndarray) -> np.ndarray:
-    shifted = rows - rows.max(axis=-1, keepdims=True)
-    out: np.ndarray = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return out
-
-
 def mean_with_draft(members: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """`combine` for an ensemble of `members` whose member 0 drafts and whose others' graph
     returns log of *their* mean probability: log((p0 + (k-1) p_rest) / k), as the merged graph
-    computes it (`symgen.graph_merge`)."""
-    w0, wr = math.log(1 / members), math.log((members - 1) / members)
+    computes it (`symgen.graph_merge`). In probabilities, not `logaddexp` of log-softmaxes:
+    0.31 vs 1.48 ms for 28 positions of a 2,927-token vocabulary, once or twice per answer."""
+    w0, wr = 1 / members, (members - 1) / members
 
     def combine(draft_rows: np.ndarray, rest_rows: np.ndarray) -> np.ndarray:
-        return np.logaddexp(log_softmax(draft_rows) + w0, log_softmax(rest_rows) + wr)
+        p = np.exp(draft_rows - draft_rows.max(axis=-1, keepdims=True))
+        p *= w0 / p.sum(axis=-1, keepdims=True)
+        q = np.exp(rest_rows - rest_rows.max(axis=-1, keepdims=True))
+        q *= wr / q.sum(axis=-1, keepdims=True)
+        p += q
+        with np.errstate(divide="ignore"):  # both underflow: -inf, never the argmax
+            out: np.ndarray = np.log(p)
+        return out
 
     return combine
 

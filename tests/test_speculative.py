@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
+from symgen.engine import _log_softmax as log_softmax
 from symgen.speculative import (
     Past,
     Step,
     greedy_choice,
-    log_softmax,
     mean_with_draft,
     speculative_greedy,
 )
