@@ -552,6 +552,7 @@ def report() -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     parts, results = [], {}
     for task in ("bash", "python"):
@@ -565,11 +566,16 @@ def report() -> None:
         names = [r["name"] for r in res["rows"]]
         metric = "char_bleu" if task == "bash" else "pass_at_1"
         colors = ["#999999" if n.startswith("llm") else "#2a7ab9" for n in names]
-        ax1.barh(names, [r[metric] for r in res["rows"]], color=colors)
+        scores = [r[metric] for r in res["rows"]]
+        ax1.bar_label(ax1.barh(names, scores, color=colors), fmt="%.3f", padding=3)
+        ax1.set_xlim(0, max(scores, default=0) * 1.2 or 1)
         ax1.set_xlabel(f"{task}: {metric} ({res['test_items']} test items)")
         ax1.invert_yaxis()
-        ax2.barh(names, [r["latency_p50_ms"] for r in res["rows"]], color=colors)
+        latency = [r["latency_p50_ms"] for r in res["rows"]]
+        ax2.bar_label(ax2.barh(names, latency, color=colors), fmt="%.0f ms", padding=3)
         ax2.set_xscale("log")
+        ax2.set_xlim(min(latency) / 2, max(latency) * 4)
+        ax2.xaxis.set_minor_formatter(NullFormatter())  # a narrow log range labels minor ticks
         ax2.set_xlabel("latency p50 (ms, log)")
         ax2.invert_yaxis()
         ax2.set_yticklabels([])
