@@ -23,6 +23,7 @@ from symgen.config import GROUNDING
 from symgen.database import transpile
 from symgen.errors import MissingResource, SymgenError
 from symgen.grounding import LiteralGuard, all_of, grounded_in, literal_values
+from symgen.kv_cache import Past
 from symgen.onnx_decoder import Decoder
 from symgen.schema_check import problem
 from symgen.speculative import Step, greedy_choice, mean_with_draft, speculative_greedy
@@ -34,7 +35,6 @@ MANIFEST = "symgen.json"
 # thread costs more in hand-over than it saves (`mini` on 2 cores: dev p50 8.6 ms with one,
 # 14.5 ms with two); the editor server's default is the same.
 DEFAULT_THREADS = 1
-Past = list[np.ndarray]
 
 
 class Cancelled(Exception):

@@ -16,9 +16,9 @@ from typing import TypeVar
 import onnx
 from onnx import TensorProto, helper
 
+from symgen.lean_graph import LAST_START
 from symgen.onnx_decoder import LOGITS_FROM
 
-LAST_START = "last_start"  # `symgen.lean_graph`: where the logits slice starts (-1: last only)
 T = TypeVar("T", onnx.NodeProto, onnx.TensorProto, onnx.ValueInfoProto)
 
 

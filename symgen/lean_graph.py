@@ -28,6 +28,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from symgen.errors import SymgenError
 
+# where the logits slice starts (-1: the last position only); `symgen.graph_merge` turns it
+# into an input so an ensemble's checker can return several positions' logits
+LAST_START = "last_start"
+
 OPSET = 17
 NEG = -1e9  # additive mask; exp() of it is exactly 0
 
@@ -213,9 +217,9 @@ def build(weights: dict[str, np.ndarray], config: dict[str, Any]) -> onnx.ModelP
         h = g.one("Add", [h, g.one("MatMul", [act, f"down_{i}"])])
 
     g.const("final_norm", w["model.norm.weight"])
-    g.const("last_start", np.array([-1], np.int64))
+    g.const(LAST_START, np.array([-1], np.int64))
     g.const("last_end", np.array([np.iinfo(np.int64).max], np.int64))
-    last = g.one("Slice", [h, "last_start", "last_end", "axis1"])
+    last = g.one("Slice", [h, LAST_START, "last_end", "axis1"])
     g.one("MatMul", [_rms(g, last, "final_norm", eps), "lm_head_t"], out="logits")
 
     past_shape: list[str | int | None] = ["batch", kv_heads, "past", head_dim]

@@ -12,8 +12,8 @@ import numpy as np
 import onnxruntime as ort
 
 from symgen.errors import SymgenError
+from symgen.kv_cache import Past
 
-Past = list[np.ndarray]
 LOGITS_FROM = "logits_from"  # ensemble graphs: how many last positions get logits (as -n)
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from symgen.engine import _log_softmax as log_softmax
+from symgen.kv_cache import Past
 from symgen.speculative import (
-    Past,
     Step,
     greedy_choice,
     mean_with_draft,
