@@ -32,6 +32,31 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
     return "\n".join(lines)
 
 
+def _member(text: str) -> str:
+    """An argparse type for `NAME=DIR`: kept as typed (so `command_line` records it), checked."""
+    name, sep, path = text.partition("=")
+    if not (sep and name and path):
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR (an exported model dir), got {text!r}")
+    return text
+
+
+def add_member_arg(ap: argparse.ArgumentParser) -> None:
+    """`--member NAME=DIR`, repeatable and several per flag: the ensemble benchmarks' members."""
+    ap.add_argument(
+        "--member", action="extend", nargs="+", required=True, type=_member,
+        help="NAME=exported model dir",
+    )  # fmt: skip
+
+
+def named_members(args: argparse.Namespace) -> dict[str, str]:
+    """The `--member` values as name → dir, in the order given; a repeated name is refused."""
+    pairs = [m.split("=", 1) for m in args.member]
+    named = dict(pairs)
+    if len(named) != len(pairs):
+        raise SystemExit(f"--member names repeat: {[n for n, _ in pairs]}")
+    return named
+
+
 def command_line(module: str, args: argparse.Namespace) -> str:
     """The command that reproduces a benchmark run, as recorded beside its results."""
 

@@ -17,7 +17,15 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
+from benchmarks.common import (
+    RESULTS,
+    add_member_arg,
+    command_line,
+    markdown_table,
+    named_members,
+    shared_data,
+    write_result,
+)
 from benchmarks.paper import WORK, held_out_items
 from symgen.engine import TaskModel
 from symgen.ensemble import make_ensemble
@@ -29,9 +37,7 @@ BLOCK = 10
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument(
-        "--member", action="extend", nargs="+", required=True, help="NAME=exported model dir"
-    )
+    add_member_arg(ap)
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads per session")
     ap.add_argument("--tag", default="", help="name the results drafting_TAG.json / .md")
     return ap
@@ -73,7 +79,7 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     args = build_parser().parse_args()
-    members = dict(m.split("=", 1) for m in args.member)
+    members = named_members(args)
     if len(members) != 2:
         raise SystemExit("give two --member NAME=DIR (member 0 first: it drafts)")
     (first, first_dir), (second, _) = members.items()

@@ -15,7 +15,15 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
+from benchmarks.common import (
+    RESULTS,
+    add_member_arg,
+    command_line,
+    markdown_table,
+    named_members,
+    shared_data,
+    write_result,
+)
 from benchmarks.paper import WORK, held_out_items
 from symgen.ensemble import make_ensemble
 from symgen.evaluate import Item, evaluate_in_fresh_process, read_items
@@ -30,9 +38,7 @@ def score(model: Path, items: list[Item], db: Path, threads: int) -> dict[str, A
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument(
-        "--member", action="extend", nargs="+", required=True, help="NAME=exported model dir"
-    )
+    add_member_arg(ap)
     ap.add_argument("--threads", type=int, default=2, help="onnxruntime threads per eval")
     ap.add_argument("--tag", default="", help="name the results ensembles_TAG.json / .md")
     return ap
@@ -40,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main() -> None:
     args = build_parser().parse_args()
-    members = dict(m.split("=", 1) for m in args.member)
+    members = named_members(args)
     if len(members) < 2:
         raise SystemExit("give at least two --member NAME=DIR")
     geo = shared_data() / "geoquery"
@@ -49,7 +55,8 @@ def main() -> None:
         "dev": read_items(geo / "dev.jsonl", "geography"),
         "held_out": held_out_items(geo, geo / "seed_10.jsonl"),
     }
-    combos = [(n,) for n in members] + list(itertools.combinations(members, 2))
+    combos: list[tuple[str, ...]] = [(n,) for n in members]
+    combos += itertools.combinations(members, 2)
     if len(members) > 2:
         combos.append(tuple(members))
     rows = []

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from benchmarks import drafting, ensembles, pseudo_label
-from benchmarks.common import command_line
+from benchmarks.common import command_line, named_members
 
 CASES: list[tuple[str, Callable[[], argparse.ArgumentParser], list[str]]] = [
     (
@@ -36,3 +36,23 @@ def test_recorded_command_parses_to_the_same_run(
     recorded = shlex.split(command_line(module, args))
     assert recorded[:3] == ["python", "-m", module]
     assert parser().parse_args(recorded[3:]) == args
+
+
+@pytest.mark.parametrize("parser", [ensembles.build_parser, drafting.build_parser])
+@pytest.mark.parametrize("bad", ["s0", "=runs/a", "s0="])
+def test_member_without_name_or_dir_is_refused_by_name(
+    parser: Callable[[], argparse.ArgumentParser], bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--member", "s1=runs/b", bad])
+    assert f"expected NAME=DIR (an exported model dir), got {bad!r}" in capsys.readouterr().err
+
+
+def test_repeated_member_name_is_refused() -> None:
+    args = ensembles.build_parser().parse_args(["--member", "s0=a", "s0=b"])
+    with pytest.raises(SystemExit, match="names repeat"):
+        named_members(args)
+    assert named_members(ensembles.build_parser().parse_args(["--member", "s0=a", "s1=b=c"])) == {
+        "s0": "a",
+        "s1": "b=c",
+    }
