@@ -122,9 +122,8 @@ class TaskModel:
             m["num_kv_heads"],
             m["head_dim"],
         )
-        shape = {"kv_heads": self.kv_heads, "head_dim": self.head_dim}
         threads = threads or DEFAULT_THREADS
-        self.net = Decoder(self.onnx_path, layers=self.layers, threads=threads, **shape)
+        self.net = self._decoder(self.onnx_path, self.layers, threads)
         self.draft = self._draft(threads) if draft else None
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symgen-ensemble")
@@ -133,6 +132,11 @@ class TaskModel:
     @property
     def name(self) -> str:
         return str(self.manifest.get("name", self.dir.name))
+
+    def _decoder(self, path: Path, layers: int, threads: int) -> Decoder:
+        return Decoder(
+            path, layers=layers, kv_heads=self.kv_heads, head_dim=self.head_dim, threads=threads
+        )
 
     def _draft(self, threads: int) -> Drafting | None:
         """An ensemble's member 0 and its other members as separate graphs, to draft greedy
@@ -152,8 +156,7 @@ class TaskModel:
                 raise MissingResource(
                     f"{path} missing; rebuild the ensemble with `symgen ensemble`"
                 )
-            shape = {"kv_heads": self.kv_heads, "head_dim": self.head_dim}
-            nets.append(Decoder(path, layers=int(layers), threads=threads, **shape))
+            nets.append(self._decoder(path, int(layers), threads))
         if not nets[1].all_positions:
             raise SymgenError(f"{nets[1].path} has no logits_from input; rebuild the ensemble")
         return Drafting(nets[0], nets[1], mean_with_draft(int(spec["members"])))
