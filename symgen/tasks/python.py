@@ -27,7 +27,7 @@ from typing import Any
 
 from symgen._sandbox_runner import canon
 from symgen.generate import Generator
-from symgen.sandbox import Limits, SandboxCounter, SandboxResult, run_python
+from symgen.sandbox import Limits, SandboxCounter, SandboxResult, require_isolation, run_python
 from symgen.tasks.base import Outcome
 from symgen.tasks.code import CodeContext, CodeSeed
 from symgen.verify import Candidate, MinVotes, Verdict, sample_candidates, verify
@@ -329,6 +329,10 @@ class Context(CodeContext):
     name = NAME
     question_instruction = QUESTION_INSTRUCTION
     task: PythonTask
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        require_isolation()  # refuse before any LLM time is spent, saying why
+        super().__init__(*args, **kwargs)
 
     def check_seed(self, seed: CodeSeed) -> str | None:
         return static_check(seed.program)
