@@ -26,13 +26,17 @@ from symgen.progress import bar as progress_bar
 from symgen.registry import generated_dir
 from symgen.task_data import data_hash
 
-REPO = Path(__file__).resolve().parent.parent
+BUNDLED = Path(__file__).resolve().parent / "data" / "geoquery"
 
 
 def demo_data_dir(explicit: str | None = None) -> Path:
-    """GeoQuery from shared/data (next to the repo), or $SYMGEN_SHARED_DATA, or --data."""
-    candidates = [Path(p) for p in (explicit, os.environ.get("SYMGEN_SHARED_DATA")) if p]
-    candidates.append(REPO.parent / "shared" / "data")
+    """--data, else $SYMGEN_SHARED_DATA, else the copy bundled in the package (so a plain clone
+    or an installed wheel runs the demo with nothing beside it)."""
+    if explicit:  # a wrong --data is an error, never a quiet switch to other data
+        candidates = [Path(explicit)]
+    else:
+        env = os.environ.get("SYMGEN_SHARED_DATA")
+        candidates = [Path(env), BUNDLED] if env else [BUNDLED]
     for base in candidates:
         for path in (base, base / "geoquery"):
             if (path / "geography.sqlite").is_file() and (path / "seed_10.jsonl").is_file():

@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from symgen.demo import BUNDLED
 from tests.conftest import SYMGEN, sha256
 
 pytestmark = pytest.mark.llm
 
 
-def test_demo_runs_every_stage_and_resumes(model_file, geo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_runs_every_stage_and_resumes(model_file, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """On the data bundled in the package: nothing outside the clone (no --data, no
+    $SYMGEN_SHARED_DATA), and the bundled database is left as it was."""
     model_file("qwen2.5-coder-0.5b")
-    data = tmp_path / "geoquery"
-    data.mkdir()
-    for name in ("geography.sqlite", "seed_10.jsonl", "dev.jsonl"):
-        shutil.copy(geo_dir / name, data / name)
+    data = BUNDLED
     before = sha256(data / "geography.sqlite")
+    env = {k: v for k, v in os.environ.items() if k != "SYMGEN_SHARED_DATA"}
     work = tmp_path / "work"
     cmd = [
         *SYMGEN,
         "demo",
-        "--data",
-        str(data),
         "--out-dir",
         str(work),
         "--questions",
@@ -38,7 +37,8 @@ def test_demo_runs_every_stage_and_resumes(model_file, geo_dir: Path, tmp_path: 
         "--threads",
         "2",
     ]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=env)
+    assert f"SymGen demo on {data / 'geography.sqlite'}" in first.stdout, first.stdout[:2000]
     assert first.returncode == 0, first.stderr[-3000:]
     for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "value-swapped pairs", "symgen-server"):
         assert stage in first.stdout, first.stdout
@@ -51,7 +51,7 @@ def test_demo_runs_every_stage_and_resumes(model_file, geo_dir: Path, tmp_path: 
     # A rerun resumes: nothing generated again, the finished training run is reused.
     pairs_before = (work / "geoquery.symgen.jsonl").read_text()
     runs_before = sorted(p.name for p in (work / "runs").iterdir())
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (work / "geoquery.symgen.jsonl").read_text() == pairs_before
     assert sorted(p.name for p in (work / "runs").iterdir()) == runs_before
