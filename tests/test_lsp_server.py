@@ -13,7 +13,7 @@ import pytest
 from lsprotocol import types
 
 from symgen.sqlite_db import ReadOnlyDatabase
-from symgen_server.client import Session, lsp_session
+from symgen_server.client import RawSession, Session, lsp_session
 
 
 @pytest.fixture()
@@ -321,3 +321,155 @@ def test_execution_guidance_setting(
         assert got is not None and got.valid
         with ReadOnlyDatabase(geo_dir / "geography.sqlite") as db:
             assert db.execute(got.sql).rows == db.execute(pair["query"]).rows
+
+
+# ---- hostile and broken input (issue #58): every request answered, each problem said once ----
+FIXTURES = Path(__file__).parent / "fixtures" / "lsp"
+
+
+def _frame(case: dict[str, Any], valid: dict[str, Any], msg_id: int) -> bytes:
+    """The request (or raw body) a case of invalid_requests.json describes."""
+    if "body" in case or "body_hex" in case:
+        return case["body"].encode() if "body" in case else bytes.fromhex(case["body_hex"])
+    params = json.loads(json.dumps(valid))
+    for path, value in case.get("set", {}).items():
+        *parents, leaf = path.split(".")
+        node = params
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    for key in case.get("delete", []):
+        del params[key]
+    message = {"jsonrpc": "2.0", "id": msg_id, "method": "textDocument/inlineCompletion"}
+    message["params"] = case.get("params", params)
+    for key in ("method", "id", "jsonrpc", "params"):
+        if case.get(key) == "<absent>":
+            del message[key]
+        elif key in case:
+            message[key] = case[key]
+    return json.dumps(message).encode()
+
+
+def test_every_invalid_request_is_answered(tmp_path: Path) -> None:
+    """pygls alone logs a traceback and never replies to a request whose params fail
+    validation (`line: -1`, no `context`): the editor waits forever. Each case of
+    fixtures/lsp/invalid_requests.json must get its JSON-RPC error, naming what is wrong."""
+    spec = json.loads((FIXTURES / "invalid_requests.json").read_text())
+    uri = (tmp_path / "q.sql").as_uri()
+    valid = json.loads(json.dumps(spec["valid"]).replace("{uri}", uri))
+    s = RawSession(tmp_path)
+    try:
+        early = s.call("textDocument/inlineCompletion", valid, timeout=60)  # server start-up
+        assert early["error"]["code"] == -32002, early  # ServerNotInitialized
+        s.initialize({})
+        s.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "sql", "version": 1, "text": "-- how many rivers are there\n"}})  # fmt: skip
+        for n, case in enumerate(spec["cases"], start=1000):
+            nulls = len(s.null_replies)
+            s.send_body(_frame(case, valid, n))
+            reply = s.wait_null_replies(nulls + 1)[nulls] if case.get("null_id") else s.wait(n)
+            error = reply.get("error")
+            assert error and error["code"] == case["code"], (case["name"], reply)
+            for part in case["says"]:
+                assert part in error["message"], (case["name"], error["message"])
+        assert s.call("textDocument/inlineCompletion", valid)["result"] is None  # still serving
+        # a change to a document that was never opened is ignored, not an error shown to the user
+        s.notify("textDocument/didChange", {"textDocument": {"uri": uri + "x", "version": 2}, "contentChanges": [{"text": "x"}]})  # fmt: skip
+        assert "error" not in s.call("workspace/executeCommand", {"command": "symgen.status"})
+        assert not [m for m in s.messages() if "Error in server" in m]
+    finally:
+        assert s.close() == 0
+    assert not [line for line in s.stderr if "Traceback" in line], s.stderr
+
+
+def test_wrong_typed_setting_keeps_the_working_model(
+    tmp_path: Path, exported: Path, pairs: Path, geo_dir: Path
+) -> None:
+    """`model: 12` typed over a working model is refused, said once, and the model stays on
+    (it used to reset to the default, "the newest workspace model": here there is none)."""
+    pair = first_pair(pairs)
+    uri = (tmp_path / "q.sql").as_uri()
+    line = f"-- {pair['question']}"
+    options = {"model": str(exported), "database": str(geo_dir / "geography.sqlite")}
+
+    async def go() -> None:
+        async with lsp_session(tmp_path, options) as s:
+            s.open(uri, line + "\n")
+            assert await s.inline(uri, 0, len(line)) is not None, s.messages
+            for _ in range(2):  # the same bad value twice: one message
+                s.client.workspace_did_change_configuration(
+                    types.DidChangeConfigurationParams(settings={"symgen": {"model": 12}})
+                )
+                await asyncio.sleep(0.3)
+                assert await s.inline(uri, 0, len(line)) is not None, s.messages
+            said = [m for m in s.messages if "model=12" in m]
+            assert len(said) == 1, s.messages
+            assert "expected a string" in said[0] and str(exported) in said[0]
+            assert (await s.command("symgen.status"))["model"] == str(exported)
+
+    asyncio.run(asyncio.wait_for(go(), 300))
+
+
+def _break(model: Path, how: str) -> Path:
+    """Damage an exported model the way a crashed copy or a bad sync does; the file broken."""
+    manifest: dict[str, str] = json.loads((model / "symgen.json").read_text())
+    if how == "truncated graph":
+        graph = model / (
+            manifest["onnx_int8"] if manifest.get("default_int8") else manifest["onnx"]
+        )
+        graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 3])
+        return graph
+    if how == "missing tokenizer":
+        tokenizer = model / manifest["tokenizer"]
+        tokenizer.unlink()
+        return tokenizer
+    (model / "symgen.json").write_text("")
+    return model / "symgen.json"
+
+
+@pytest.mark.parametrize("how", ["truncated graph", "missing tokenizer", "empty manifest"])
+def test_broken_model_is_named_once_answers_empty_and_recovers(
+    how: str, tmp_path: Path, exported: Path, pairs: Path, geo_dir: Path
+) -> None:
+    """A broken model used to fail every request with -32603 until the setting changed."""
+    pair = first_pair(pairs)
+    model = tmp_path / "model"
+    shutil.copytree(exported, model)
+    broken = _break(model, how)
+    uri = (tmp_path / "q.sql").as_uri()
+    line = f"-- {pair['question']}"
+    options = {"model": str(model), "database": str(geo_dir / "geography.sqlite")}
+
+    async def go() -> None:
+        async with lsp_session(tmp_path, options) as s:
+            s.open(uri, line + "\n")
+            for _ in range(3):
+                assert await s.inline(uri, 0, len(line)) is None
+                await asyncio.sleep(0.4)  # past the 1 s hot-reload check: no retry, no repeat
+            said = [m for m in s.messages if "cannot load model" in m]
+            assert len(said) == 1 and str(broken) in said[0], s.messages
+            assert len([m for m in s.logs if "cannot load model" in m]) == 1, s.logs
+            shutil.copytree(exported, model, dirs_exist_ok=True)  # the file is fixed
+            await asyncio.sleep(1.2)
+            got = await s.inline(uri, 0, len(line))
+            assert got is not None, s.messages
+            assert any("reloaded" in m for m in s.logs)
+            assert not [x for x in s.stderr if "Traceback" in x], s.stderr
+
+    asyncio.run(asyncio.wait_for(go(), 300))
+
+
+def test_no_model_no_database_each_warning_once(tmp_path: Path) -> None:
+    """Every completion request used to repeat both warnings in the log."""
+    uri = (tmp_path / "q.sql").as_uri()
+    line = "-- how many rivers are there"
+
+    async def go() -> None:
+        async with lsp_session(tmp_path, {}) as s:
+            s.open(uri, line + "\n")
+            for _ in range(4):
+                assert await s.inline(uri, 0, len(line)) is None
+            for said in (s.messages, s.logs, s.stderr):
+                for warning in ("no model found", "no database set"):
+                    assert len([m for m in said if warning in m]) == 1, (warning, said)
+
+    asyncio.run(asyncio.wait_for(go(), 300))

@@ -7,7 +7,12 @@ as an editor does.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -115,3 +120,136 @@ async def lsp_session(
         client.exit(None)
         await asyncio.wait_for(client.stop(), 30)  # type: ignore[no-untyped-call]
         drainer.cancel()
+
+
+class RawSession:
+    """The server over stdio with hand-made JSON-RPC framing, for what no real client sends:
+    invalid params, bodies that are not JSON, floods of cancels. A reader thread files every
+    frame the server writes; server-to-client requests are answered with null."""
+
+    def __init__(self, root: Path, server_args: Sequence[str] = ()) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "symgen_server", *server_args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=root,
+        )
+        self.root = root
+        self.replies: dict[Any, dict[str, Any]] = {}
+        self.null_replies: list[dict[str, Any]] = []  # errors whose id is null
+        self.notifications: list[dict[str, Any]] = []
+        self.stderr: list[str] = []
+        self._arrived = threading.Condition()
+        self._ids = itertools.count(1)
+        self._write = threading.Lock()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    # ---- transport ------------------------------------------------------------------------------
+    def send_body(self, body: bytes) -> None:
+        """One frame, whatever its body holds."""
+        assert self.proc.stdin is not None
+        with self._write:
+            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.flush()
+
+    def send(self, message: Any) -> None:
+        # lone surrogates (from hostile text) are sent as JSON escapes, as a JS client would
+        self.send_body(json.dumps(message).encode())
+
+    def request(self, method: str, params: Any = None, **extra: Any) -> int:
+        msg_id = next(self._ids)
+        self.send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params} | extra)
+        return msg_id
+
+    def notify(self, method: str, params: Any = None) -> None:
+        self.send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def wait(self, msg_id: Any, timeout: float = 5.0) -> dict[str, Any]:
+        """The reply to `msg_id`; AssertionError if none comes within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while msg_id not in self.replies:
+                left = deadline - time.monotonic()
+                assert left > 0, f"no reply to {msg_id} in {timeout} s; stderr: {self.stderr[-5:]}"
+                assert self.proc.poll() is None, f"server exited: {self.stderr[-20:]}"
+                self._arrived.wait(min(left, 0.5))
+            return self.replies[msg_id]
+
+    def call(self, method: str, params: Any = None, timeout: float = 5.0) -> dict[str, Any]:
+        return self.wait(self.request(method, params), timeout)
+
+    def wait_null_replies(self, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.null_replies) < n and time.monotonic() < deadline:
+                self._arrived.wait(0.2)
+            return list(self.null_replies)
+
+    # ---- LSP ------------------------------------------------------------------------------------
+    def initialize(self, options: dict[str, Any] | None) -> dict[str, Any]:
+        reply = self.call(
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": self.root.as_uri(),
+                "capabilities": {},
+                "initializationOptions": options,
+            },
+            timeout=60,
+        )
+        self.notify("initialized", {})
+        return reply
+
+    def messages(self, method: str = "window/showMessage") -> list[str]:
+        with self._arrived:
+            return [n["params"]["message"] for n in self.notifications if n["method"] == method]
+
+    def rss_kb(self) -> int:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0])
+
+    def close(self) -> int:
+        """shutdown + exit; the server's exit code (killed after 20 s)."""
+        try:
+            self.call("shutdown", None, timeout=20)
+            self.notify("exit")
+            return self.proc.wait(20)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+    # ---- reader threads ---------------------------------------------------------------------
+    def _read_stdout(self) -> None:
+        out = self.proc.stdout
+        assert out is not None
+        while True:
+            length = None
+            while (line := out.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            if not line or length is None:
+                break
+            self._file(json.loads(out.read(length)))
+        with self._arrived:
+            self._arrived.notify_all()
+
+    def _file(self, message: dict[str, Any]) -> None:
+        if "method" in message and "id" in message:  # the server asks: answer null
+            self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            return
+        with self._arrived:
+            if "method" in message:
+                self.notifications.append(message)
+            elif message.get("id") is None:
+                self.null_replies.append(message)
+            else:
+                self.replies[message["id"]] = message
+            self._arrived.notify_all()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            self.stderr.append(raw.decode("utf-8", "replace").rstrip())

@@ -19,15 +19,18 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import FeatureRequestError, JsonRpcParseError
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from symgen_server import __version__
 from symgen_server.comments import LANGUAGES, Request, find_request
-from symgen_server.completer import CODE_TASKS, Completer, Suggestion
+from symgen_server.completer import CODE_TASKS, Completer, CompletionFailed, Suggestion
 from symgen_server.jobs import JobResult, run_job, run_steps, symgen_command
+from symgen_server.protocol import OneLine, SymgenProtocol, is_parse_error
 from symgen_server.selection import pairs_from_selection
 from symgen_server.settings import Settings, parse_settings
 
@@ -36,17 +39,31 @@ EXTENSIONS = {".sql": "sql", ".py": "python", ".sh": "bash", ".bash": "bash"}
 
 
 class SymgenServer(LanguageServer):
+    protocol: SymgenProtocol
+
     def __init__(self) -> None:
-        super().__init__("symgen-server", __version__)
+        super().__init__("symgen-server", __version__, protocol_cls=SymgenProtocol)
+        for name in ("pygls.server", "pygls.protocol.json_rpc"):
+            logging.getLogger(name).addFilter(OneLine())
         self.completer = Completer()
         self.decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symgen-decode")
         self.latest: dict[str, int] = {}
         self.counter = itertools.count(1)
         self.root: Path | None = None
-        self.told: set[str] = set()
+        self.told: set[str] = set()  # messages said (tell_once) and not solved since
+        self.setting_problems: list[str] = []
         self.jobs: dict[str, str] = {}  # progress token -> job kind
         self._last_reload_check = 0.0
         self.protocol_ms: list[float] = []
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls's hook for errors outside a request: a body that is not JSON is answered
+        (ParseError, id null, as JSON-RPC says); the rest is logged in one line, not shown."""
+        if is_parse_error(error):
+            log.warning("answered a body that is not JSON: %s", error)
+            self.protocol.send_error(None, JsonRpcParseError(message=f"Parse error: {error}"))
+        elif source is not FeatureRequestError:  # a request's error is in its reply already
+            log.error("%s: %s", getattr(source, "__name__", source), error)
 
     def cancel_jobs(self) -> int:
         """Mark every running job cancelled (its watcher SIGINTs the child); how many there are."""
@@ -56,18 +73,25 @@ class SymgenServer(LanguageServer):
 
     # ---- user-facing messages, each said once -------------------------------------------
     def tell_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Log and show `message` the first time only: a missing model is not news on every
+        keystroke. `report` forgets a problem once it is solved, so a relapse is said again."""
+        if message in self.told:
+            return
+        self.told.add(message)
         log.warning(message)
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
-        if message not in self.told:
-            self.told.add(message)
-            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
-    def apply_settings(self, raw: Any) -> None:
-        settings, problems = parse_settings(raw, self.completer.settings)
+    def report(self, problems: list[str]) -> None:
+        """Tell the configuration's new problems; forget the ones it no longer has."""
+        current = {*problems, *self.completer.code_problems.values()}
+        self.told &= current
         for problem in problems:
             self.tell_once(problem)
-        for problem in self.completer.configure(settings, self.root):
-            self.tell_once(problem)
+
+    def apply_settings(self, raw: Any) -> None:
+        settings, self.setting_problems = parse_settings(raw, self.completer.settings)
+        self.report(self.setting_problems + self.completer.configure(settings, self.root))
         if self.completer.ready:
             status = self.completer.status()
             self.window_log_message(
@@ -82,7 +106,11 @@ class SymgenServer(LanguageServer):
         if now - self._last_reload_check < 1.0:
             return
         self._last_reload_check = now
-        if self.completer.reload_if_changed():
+        configured = self.completer.configured
+        loaded = self.completer.reload_if_changed()
+        if self.completer.configured != configured:
+            self.report(self.setting_problems + self.completer.problems)
+        if loaded:
             self.window_log_message(
                 types.LogMessageParams(
                     type=types.MessageType.Info,
@@ -155,9 +183,9 @@ async def suggest(
     """The request at the cursor, the model's SQL or code for it, the range, the language; or
     None (offer nothing). `.sql` uses the SQL model, `.sh`/`.py` their own task's model."""
     settings: Settings = ls.completer.settings
-    if not settings.enabled:
-        return None
-    doc = ls.workspace.get_text_document(uri)
+    doc = ls.workspace.text_documents.get(unquote(uri))
+    if not settings.enabled or doc is None:
+        return None  # only open documents: pygls would read any other URI from disk
     language = ls.language_of(uri, doc.language_id)
     if language not in ("sql", *CODE_TASKS):
         return None
@@ -167,11 +195,14 @@ async def suggest(
         await asyncio.sleep(settings.debounce_ms / 1000)
         if ls.latest.get(uri) != gen:
             return None
+    # one snapshot: didChange may edit the document while the model decodes
+    source, codec = doc.source, doc.position_codec
+    lines = source.splitlines(True)
+    if position.line > len(lines):
+        return None  # past the end (pygls would move the cursor to the last line)
     try:
-        pos = doc.position_from_client_units(position)
-        request = find_request(
-            doc.source, pos.line, pos.character, language, settings.comment_prefixes
-        )
+        pos = codec.position_from_client_units(lines, position)
+        request = find_request(source, pos.line, pos.character, language, settings.comment_prefixes)
     except (ValueError, IndexError, UnicodeError) as exc:
         log.debug("no request at %s:%s: %s", uri, position, exc)
         return None
@@ -201,16 +232,22 @@ async def suggest(
     except asyncio.CancelledError:
         stop_flag.set()
         raise
+    except CompletionFailed as exc:
+        log.warning("%s: %r", exc, exc.__cause__)
+        ls.tell_once(str(exc))
+        return None
     if suggestion is None or not suggestion.valid:
         return None
     if "\n" in suggestion.sql or request.newline_first:
-        suggestion = _indented(suggestion, doc.lines[request.last_line], request.newline_first)
+        comment_line = source.split("\n")[request.last_line]
+        suggestion = _indented(suggestion, comment_line, request.newline_first)
     sql = suggestion.sql
     if request.typed:
         typed = " ".join(request.typed.split()).lower()
         if not " ".join(sql.split()).lower().startswith(typed):
             return None
-        start = types.Position(position.line, position.character - len(request.typed))
+        typed_start = types.Position(pos.line, pos.character - len(request.typed))
+        start = codec.position_to_client_units(lines, typed_start)
     else:
         start = position
     return request, suggestion, types.Range(start=start, end=position), language

@@ -1,7 +1,8 @@
 """Typed server settings with defaults, read from initializationOptions / didChangeConfiguration.
 
 A bad value never crashes the server: it is reported (returned as a message for the user) and
-the default is used instead, as jedi-language-server does with its initialization options.
+ignored, so the setting keeps its previous value (the default at start): a `model: 12` typed over
+a working model leaves that model on.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+_MAX_EXTRA = 100  # unknown keys kept (a client sending ever new ones cannot grow them forever)
 _LIMITS: dict[str, tuple[int, int]] = {
     "max_tokens": (1, 1024),
     "beam_size": (1, 16),
@@ -128,7 +130,9 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
     if isinstance(raw, dict) and isinstance(raw.get("symgen"), dict):
         raw = raw["symgen"]
     if not isinstance(raw, dict):
-        return base, [f"settings must be an object, got {type(raw).__name__}; using defaults"]
+        return base, [
+            f"SymGen: settings must be an object, got {type(raw).__name__}; keeping the current ones"
+        ]
     known = {f.name for f in fields(Settings)}
     changes: dict[str, Any] = {}
     problems: list[str] = []
@@ -136,13 +140,20 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
     for key, value in raw.items():
         name = ALIASES.get(key, key if key in known else "")
         if not name or name == "extra":
-            extra[key] = value
+            if key in extra or len(extra) < _MAX_EXTRA:
+                extra[key] = value
             continue
         try:
             changes[name] = _check(name, value)
-        except ValueError as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             problems.append(
-                f"symgen setting {key}={value!r}: {exc}; using {getattr(Settings(), name)!r}"
+                f"SymGen: setting {key}={_shown(value)} ignored: {exc}; "
+                f"keeping {getattr(base, name)!r}"
             )
-            changes[name] = getattr(Settings(), name)
     return replace(base, **changes, extra=extra), problems
+
+
+def _shown(value: Any) -> str:
+    """The bad value as the user wrote it, cut short (a pasted blob stays readable)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
