@@ -38,7 +38,8 @@ def postgres_copy(geo: Path, url: str | None) -> tuple[str, Any]:
     with psycopg.connect(cluster.socket_url("postgres"), autocommit=True) as conn:
         conn.execute("CREATE DATABASE geography")
     copy_sqlite(geo / "geography.sqlite", cluster.socket_url("geography"))
-    return cluster.socket_url("geography"), cluster
+    # candidates never run as a superuser: the adapter refuses one
+    return cluster.create_reader("geography", "symgen_bench", "symgen-bench"), cluster
 
 
 def predictor(model: TaskModel, db: DbKnowledge, beams: int) -> Predictor:

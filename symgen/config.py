@@ -94,6 +94,20 @@ class AnswerGenConfig:
     value_hints: bool = False
 
 
+# Bounds on running one candidate SQL query, on every engine (`symgen.database`; adapters and
+# `open_database` take `memory_limit`). The text is refused before any parser sees it when
+# longer than SQL_MAX_CHARS ("too_long"): a 4 MB line took sqlglot 134 s and > 3 GB, and the
+# longest Spider/GeoQuery gold query is under 1 KB. An engine's working memory may grow by
+# SQL_MEMORY_LIMIT per query (SQLite's heap, DuckDB's and the PostgreSQL client's worker
+# process), one SQLite value may hold SQL_VALUE_BYTES (a step on it takes < 0.5 s, so the
+# timeout holds) and a result SQL_RESULT_BYTES (10,000 rows of 6 KB); beyond any, the query
+# fails as "out_of_memory".
+SQL_MAX_CHARS = 64 * 1024
+SQL_MEMORY_LIMIT = 512 * 2**20
+SQL_VALUE_BYTES = 16 * 2**20
+SQL_RESULT_BYTES = 64 * 2**20
+
+
 @dataclass
 class VerifyConfig:
     """The agreement verifier and its guarded execution."""

@@ -1,41 +1,53 @@
 """Read-only PostgreSQL adapter: schema and sample rows from pg_catalog, guarded execution.
 
-Guards, each independent of sqlglot's check:
-  * every query runs in a `READ ONLY` transaction (also the session default) that is always
-    rolled back, so even a superuser URL cannot write, and a `SET` inside it is undone;
-  * it runs as a server-side cursor (`DECLARE … CURSOR FOR <sql>`) through the extended query
-    protocol: exactly one statement, and PostgreSQL accepts only a SELECT/VALUES query there
-    (no COPY … TO PROGRAM, SET ROLE, DDL, or data-modifying WITH);
+The role: SymGen connects only as a role that is not a superuser, cannot become one (no
+membership in a superuser role), cannot create roles and holds none of the server-file roles
+(pg_read_server_files, pg_write_server_files, pg_execute_server_program); any other URL is
+refused with the commands that create such a role. A superuser session cannot drop its power
+for good: `set_config('role', 'none', true)`, reachable from SQL that `ts_stat()` runs from a
+string, returned a probe to superuser and it read /etc/passwd.
+
+Guards on each candidate, each independent of sqlglot's check in `symgen.tasks.sql`:
+  * its function calls, parsed with sqlglot, must avoid `symgen.sql_functions`' deny-list
+    (SQL given as text, session or server state, files, other servers); unparseable is refused;
+  * it runs in a `READ ONLY` transaction (also the session default) that is always rolled back,
+    as a server-side cursor (`DECLARE … CURSOR FOR <sql>`) through the extended query protocol:
+    exactly one statement, and PostgreSQL accepts only a SELECT/VALUES query there (no COPY …
+    TO PROGRAM, SET ROLE, DDL, or data-modifying WITH);
   * `statement_timeout` (SET LOCAL) stops slow queries and the cursor fetches at most row_cap+1
-    rows, so a huge result never crosses the wire.
-A superuser could still reach outside the database from inside a SELECT (`lo_export` writes
-server files, `pg_terminate_backend`, `set_config('role', …)`), so a superuser session drops to
-the predefined `pg_read_all_data` role and refuses any query naming such functions; a role with
-SELECT-only grants is the recommended set-up. Passwords are never printed (`public_spec`).
+    rows, in a `symgen.database.Worker` child whose data segment is capped, because libpq holds a
+    whole row in memory (a 500 MB value cost the client 1.5 GB). The server's own memory is its
+    work_mem; `temp_file_limit` is superuser-only (default unlimited), so a sort's temporary
+    files are bounded by the timeout unless the administrator sets it for the role.
+Passwords are never printed (`public_spec`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from symgen.config import SQL_MEMORY_LIMIT
 from symgen.database import (
     Adapter,
     Column,
     Execution,
     Table,
+    Worker,
     public_spec,
+    result_cap,
     schema_fingerprint,
     spec_name,
+    take_rows,
+    too_long,
 )
 from symgen.database import quote_ident as _quote
 from symgen.errors import MissingResource, SymgenError
+from symgen.sql_functions import called_functions, postgres_denied
 
-# Refused outright in superuser sessions, wherever they appear (even quoted or in a string).
-_SUPERUSER_DENY = re.compile(r"(lo_|pg_|set_config|dblink|u&|xml|\$)", re.IGNORECASE)
 _HINTS = {
     "password authentication failed": "check the user and password (URL, PGPASSWORD or ~/.pgpass)",
     "Connection refused": "is the server running and listening on that host and port?",
@@ -43,11 +55,72 @@ _HINTS = {
     "timeout expired": "the server did not answer; check the host, port and firewall",
     "No such file or directory": "no server socket there; is the server running?",
 }
+# Predefined roles that reach the server's files or programs from SQL.
+_FILE_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
+# What a role may do beyond reading, asked of every name the session answers to.
+_POWERS = """
+SELECT r.rolname, r.rolsuper, r.rolcreaterole,
+       ARRAY(SELECT s.rolname FROM pg_roles s
+             WHERE s.oid <> r.oid AND pg_has_role(r.oid, s.oid, 'MEMBER')
+               AND (s.rolsuper OR s.rolname = ANY(%s)))
+FROM pg_roles r WHERE r.rolname = ANY(%s)
+"""
+# SQLSTATEs of a query that outgrew the server's memory or limits
+_RESOURCE_STATES = {"53200", "53400", "54000"}
+# How the cursor refuses what is not one query (besides a syntax error at its first word)
+_NOT_A_QUERY = ("cannot insert multiple commands", "must not contain data-modifying statements")
+
+
+def _not_a_query(exc: Any, cursor: str) -> bool:
+    """True when PostgreSQL refused the text as a cursor's query: a statement other than a
+    query (the syntax error is at its first character), several, or a writing WITH."""
+    if any(text in str(exc) for text in _NOT_A_QUERY):
+        return True
+    first = len(f'DECLARE "{cursor}" CURSOR FOR ') + 1
+    return bool(exc.sqlstate == "42601" and exc.diag.statement_position == str(first))
 
 
 def _first_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split("\n")[:2]).strip()
     return " ".join(text.split())
+
+
+def _role_problem(rows: list[tuple[Any, ...]]) -> str | None:
+    """What makes the session's role unfit to run generated SQL, or None."""
+    for name, superuser, createrole, powers in rows:
+        if superuser:
+            return f"role {name} is a superuser"
+        if powers:
+            return f"role {name} can act as {', '.join(powers)}"
+        if createrole:
+            return f"role {name} may create roles (and grant itself more)"
+    return None
+
+
+def _setup_hint(url: str, dbname: str) -> str:
+    """The commands that create a SELECT-only role for `dbname` (run once as a superuser), and
+    the URL that then connects as it."""
+    parts = urlsplit(public_spec(url))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    reader = urlunsplit((parts.scheme, f"symgen_ro@{host}", parts.path, parts.query, ""))
+    return (
+        "SymGen runs generated SQL only as a role that may only read; as a superuser run "
+        f"CREATE ROLE symgen_ro LOGIN PASSWORD '…'; GRANT CONNECT ON DATABASE {_quote(dbname)} "
+        "TO symgen_ro; GRANT USAGE ON SCHEMA public TO symgen_ro; GRANT SELECT ON ALL TABLES "
+        f"IN SCHEMA public TO symgen_ro; then use --db {reader}"
+    )
+
+
+def _failure(exc: Any, cursor: str, client: str) -> str:
+    """The failure class of an error from running a candidate as `cursor`; `client` is libpq's
+    own message (a row too big for the worker's memory: "cannot allocate memory for input
+    buffer", and psycopg only says it "received 2 results")."""
+    if exc.sqlstate in _RESOURCE_STATES:
+        return "out_of_memory"
+    said = f"{exc} {client}"  # a client-side failure has no SQLSTATE
+    if exc.sqlstate is None and any(t in said for t in ("out of memory", "allocate memory")):
+        return "out_of_memory"
+    return "denied" if _not_a_query(exc, cursor) else f"error: {_first_line(exc)}"
 
 
 class PostgresDatabase(Adapter):
@@ -56,7 +129,15 @@ class PostgresDatabase(Adapter):
     dialect = "postgres"
     text_types = ("text", "character varying", "character", "citext", "name")
 
-    def __init__(self, url: str, *, timeout_s: float = 2.0, row_cap: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 2.0,
+        row_cap: int = 10_000,
+        memory_limit: int = SQL_MEMORY_LIMIT,
+        isolated: bool = True,
+    ) -> None:
         try:
             import psycopg
         except ImportError:  # pragma: no cover - depends on the install
@@ -67,18 +148,27 @@ class PostgresDatabase(Adapter):
         self.spec = url
         self.timeout_s = timeout_s
         self.row_cap = row_cap
+        self.memory_limit = memory_limit
         self.warnings: list[str] = []
         self._lock = threading.Lock()
         self._schema: tuple[Table, ...] | None = None
         self._cursor_no = 0
-        self.superuser = False
         self._conn = self._connect()
         self._name = self._conn.info.dbname or spec_name(url)
-        if self.superuser:
-            self.warnings.append(
-                f"connected to {public_spec(url)} as superuser {self._conn.info.user}: queries run "
-                "as pg_read_all_data, read-only; a role with only SELECT grants is safer"
+        limits = {"timeout_s": timeout_s, "row_cap": row_cap, "memory_limit": memory_limit}
+        self._worker = (
+            Worker(
+                (__name__, "PostgresDatabase", (url,), {**limits, "isolated": False}), memory_limit
             )
+            if isolated
+            else None
+        )
+
+    def close(self) -> None:
+        worker: Worker | None = getattr(self, "_worker", None)  # unset while __init__ checks
+        if worker is not None:
+            worker.close()
+        self._conn.close()
 
     def _connect(self) -> Any:
         psycopg = self._pg
@@ -95,13 +185,17 @@ class PostgresDatabase(Adapter):
                 exit_code=3,
             ) from None
         ms = int(self.timeout_s * 1000)
-        row = conn.execute(
-            "SELECT rolsuper, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_read_all_data') "
-            "FROM pg_roles WHERE rolname = current_user"
-        ).fetchone()
-        self.superuser = bool(row and row[0])
-        if self.superuser and row and row[1]:
-            conn.execute("SET ROLE pg_read_all_data")
+        # the name libpq authenticated as, and the ones the session answers to (a startup
+        # `options=-c role=…` changes current_user but RESET ROLE goes back)
+        names = conn.execute("SELECT session_user::text, current_user::text").fetchone() or ()
+        rows = conn.execute(_POWERS, (list(_FILE_ROLES), [conn.info.user, *names])).fetchall()
+        problem = _role_problem(rows)
+        if problem is not None:
+            dbname = conn.info.dbname or spec_name(self.spec)
+            conn.close()
+            raise SymgenError(
+                f"{public_spec(self.spec)}: {problem}; {_setup_hint(self.spec, dbname)}"
+            )
         conn.execute("SET default_transaction_read_only = on")
         conn.execute(f"SET statement_timeout = {ms}")
         conn.execute(f"SET idle_in_transaction_session_timeout = {max(ms * 5, 10_000)}")
@@ -183,8 +277,18 @@ class PostgresDatabase(Adapter):
         return list(run.rows or ())
 
     def execute(self, sql: str) -> Execution:
-        if self.superuser and _SUPERUSER_DENY.search(sql):
+        if too_long(sql):
+            return Execution(None, "too_long")
+        names = called_functions(sql, "postgres")
+        if names is None or postgres_denied(names) is not None:
             return Execution(None, "denied")
+        if self._worker is None:
+            return self.run_here(sql)
+        with self._lock:
+            return self._worker.run(sql, self.timeout_s)
+
+    def run_here(self, sql: str) -> Execution:
+        """Run a candidate on this process's connection (the worker's side)."""
         return self._run(sql, cap=self.row_cap)
 
     def _run(self, sql: str, cap: int) -> Execution:
@@ -198,20 +302,24 @@ class PostgresDatabase(Adapter):
                 except SymgenError as exc:
                     return Execution(None, f"error: {exc}", time.monotonic() - start)
             self._cursor_no += 1
+            cursor = f"symgen_{self._cursor_no}"
             try:
                 self._conn.execute(f"SET LOCAL statement_timeout = {int(self.timeout_s * 1000)}")
-                with self._conn.cursor(name=f"symgen_{self._cursor_no}") as cur:
+                with self._conn.cursor(name=cursor) as cur:
                     cur.execute(sql.encode())
-                    rows = cur.fetchmany(cap + 1)
-                if len(rows) > cap:
-                    return Execution(None, "row_cap", time.monotonic() - start)
-                return Execution(tuple(tuple(r) for r in rows), None, time.monotonic() - start)
+                    got = take_rows(cur.fetchmany(cap + 1), cap, result_cap(self.memory_limit))
+                if isinstance(got, str):
+                    return Execution(None, got, time.monotonic() - start)
+                return Execution(got, None, time.monotonic() - start)
             except errors.QueryCanceled:
                 return Execution(None, "timeout", time.monotonic() - start)
             except (errors.ReadOnlySqlTransaction, errors.InsufficientPrivilege):
                 return Execution(None, "denied", time.monotonic() - start)
+            except MemoryError:
+                return Execution(None, "out_of_memory", time.monotonic() - start)
             except psycopg.Error as exc:
-                return Execution(None, f"error: {_first_line(exc)}", time.monotonic() - start)
+                client = self._conn.pgconn.error_message.decode(errors="replace")
+                return Execution(None, _failure(exc, cursor, client), time.monotonic() - start)
             except (ValueError, UnicodeError) as exc:  # e.g. a NUL byte in the query
                 return Execution(None, f"error: {exc}", time.monotonic() - start)
             finally:

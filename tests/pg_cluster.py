@@ -63,6 +63,26 @@ class Cluster:
         """A unix-socket URL (trust auth)."""
         return f"postgresql:///{db}?host={quote(str(self.socket_dir))}&port={self.port}&user={user}"
 
+    def run_sql(self, db: str, *statements: str) -> None:
+        """Run `statements` as the superuser over the socket (set-up SymGen itself never does)."""
+        import psycopg
+
+        with psycopg.connect(self.socket_url(db), autocommit=True) as conn:
+            for sql in statements:
+                conn.execute(sql.encode())
+
+    def create_reader(self, db: str, user: str, password: str) -> str:
+        """A LOGIN role that may only SELECT the tables in `db`'s public schema (what SymGen
+        insists on); its TCP URL."""
+        self.run_sql("postgres", f"CREATE ROLE {user} LOGIN PASSWORD '{password}'")
+        self.run_sql(
+            db,
+            f"GRANT CONNECT ON DATABASE {db} TO {user}",
+            f"GRANT USAGE ON SCHEMA public TO {user}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}",
+        )
+        return self.url(db, user, password)
+
     def stop(self) -> None:
         subprocess.run(
             [

@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from symgen.database import Database
+from symgen.database import Database, too_long
 from symgen.sql_smells import smell
 from symgen.tasks.base import Outcome
 
@@ -76,6 +76,8 @@ def postprocess(completion: str, prefix: str = ANSWER_PREFIX) -> str:
 
 
 def parse(sql: str, dialect: str = "sqlite") -> exp.Expr | None:
+    if too_long(sql):  # parsing is what a huge text exhausts (SQL_MAX_CHARS)
+        return None
     try:
         trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
     except (ParseError, TokenError, ValueError, RecursionError):
@@ -94,6 +96,8 @@ def checked_tree(sql: str, dialect: str = "sqlite") -> exp.Expr | str:
     one parse for callers that go on to inspect the tree."""
     if not sql.strip():
         return "empty"
+    if too_long(sql):
+        return "too_long"
     try:
         trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
     except (ParseError, TokenError, ValueError, RecursionError):
