@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,107 @@ def _err(msg: str) -> None:
 def _warn(messages: Sequence[str]) -> None:
     for msg in messages:
         _err(f"note: {msg}")
+
+
+# ---- paths and databases: checked before any work ---------------------------------------------
+def writable_problem(path: Path, kind: str) -> str | None:
+    """Why `path` cannot be written as a `kind` ("file" or "dir"), or None; creates nothing, so
+    a refused command leaves no empty directory behind."""
+    if path.exists():
+        if kind == "file" and path.is_dir():
+            return "is a directory; pass a file path"
+        if kind == "dir" and not path.is_dir():
+            return "is a file; pass a directory (a new one, or one this command wrote)"
+        if not os.access(path, os.W_OK | (os.X_OK if kind == "dir" else 0)):
+            return "permission denied; pass a path you can write"
+        return None
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is a file, not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: permission denied in {parent}; pass a path you can write"
+    return None
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output path the verb declares (`outputs` default: (dest, kind) pairs) is writable,
+    so an hour of work is never lost to a typo in --out."""
+    from symgen.database import is_url
+
+    for dest, kind in getattr(args, "outputs", ()):
+        value = getattr(args, dest, None)
+        if not value or is_url(value):
+            continue
+        why = writable_problem(Path(value), kind)
+        if why is not None:
+            flag = "--" + dest.replace("_", "-") if dest != "dest" else "DEST"
+            raise SymgenError(f"{flag} {value}: {why}")
+
+
+def _db_identity(spec: str | Path) -> str:
+    """The database as a run's identity records it (absolute path, or URL without password)."""
+    from symgen.database import is_url, public_spec
+
+    return public_spec(spec) if is_url(spec) else str(Path(spec).resolve())
+
+
+def is_db_error(exc: BaseException) -> bool:
+    """An error from a database driver (sqlite3, duckdb, psycopg): the database is at fault."""
+    return type(exc).__module__.split(".")[0] in (
+        "sqlite3",
+        "_sqlite3",
+        "duckdb",
+        "_duckdb",
+        "psycopg",
+    )
+
+
+def db_error_message(specs: Sequence[str], exc: BaseException) -> str:
+    """One line naming the database(s) a driver error came from and what to do."""
+    from symgen.database import public_spec
+
+    where = ", ".join(public_spec(s) for s in specs) or "the database"
+    why = " ".join(str(exc).split()) or type(exc).__name__
+    return (
+        f"{where}: cannot read the database ({why}); if the file is corrupt or truncated, "
+        "restore a good copy"
+    )
+
+
+def _db_specs(args: argparse.Namespace) -> list[str]:
+    """The databases a command line names (--db once or repeated, --db-dir, db-copy's source)."""
+    found: list[str] = []
+    for dest in ("db", "db_dir", "source"):
+        value = getattr(args, dest, None)
+        found += [str(v) for v in value] if isinstance(value, list) else [str(value)] * bool(value)
+    return found
+
+
+def require_records(path: str | Path, what: str = "records") -> None:
+    """An input a verb cannot do without holds at least one record (reads up to the first):
+    an empty file is a wrong path or a failed earlier step, not a job with nothing to do."""
+    from symgen.dataset import iter_jsonl
+
+    if next(iter_jsonl(path), None) is None:
+        raise SymgenError(f"{path}: no {what} (an empty file?); each line is one JSON object")
+
+
+@contextlib.contextmanager
+def _open_db(spec: str, **kw: Any) -> Iterator[Any]:
+    """`open_database` with its catalogue read at once: a corrupt or truncated file fails here,
+    naming the file, instead of as every candidate's execution error later."""
+    from symgen.database import open_database
+
+    with open_database(spec, **kw) as db:
+        try:
+            db.tables()
+        except Exception as exc:
+            if not is_db_error(exc):
+                raise
+            raise SymgenError(db_error_message([spec], exc)) from None
+        yield db
 
 
 # ---- models ---------------------------------------------------------------------------------
@@ -184,54 +289,248 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+# A verdict on one candidates record: (kept, the record to write to --out or its .rejected file)
+Judge = Callable[[dict[str, Any]], tuple[bool, dict[str, Any]]]
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    from symgen.database import open_database
-    from symgen.dataset import read_jsonl, read_pairs, write_jsonl
-    from symgen.number_grounding import conventions, unstated_numbers
-    from symgen.tasks.sql import SqlTask
-    from symgen.verify import MinVotes, verify
+    """Stream the candidates, appending each verdict as it is reached: a crash costs the
+    question in flight, and a rerun with the same inputs goes on where the last one stopped."""
+    from symgen.database import file_fingerprint
+    from symgen.verify import MinVotes
 
     min_votes = MinVotes.parse(args.min_votes)
-    rows = read_jsonl(args.candidates, required=("question",))
-    for lineno, row in enumerate(rows, start=1):
-        cands = row.get("candidates")
-        if not isinstance(cands, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("query"), str) for c in cands
-        ):
-            raise SymgenError(
-                f'{args.candidates}: record {lineno}: \'candidates\' must be a list of {{"query": ..., "logprob": ...}}'
-            )
-    unstated = 0
     share = _expected_outputs(args)
-    if args.task != "sql":
-        kept = _verify_code(args.task, rows, min_votes, share)
-    else:
-        if not args.db:
-            raise SymgenError("--task sql needs --db")
-        kept = []
-        seeds = read_pairs(args.seeds) if args.seeds else []
-        known = conventions((p.question, p.query) for p in seeds)
-        with open_database(args.db) as db:
+    if args.task == "sql" and not args.db:
+        raise SymgenError("--task sql needs --db")
+    total, candidates_sha = _check_candidates(Path(args.candidates), args.task, args.quiet)
+    identity: dict[str, Any] = {
+        "task": args.task,
+        "candidates_sha": candidates_sha,
+        "min_votes": str(args.min_votes),
+        "allow_empty": args.allow_empty,
+        "expected_outputs": share,
+    }
+    with contextlib.ExitStack() as stack:
+        if args.task == "sql":
+            db = stack.enter_context(_open_db(args.db))
             _warn(db.warnings)
-            task = SqlTask(db, allow_empty=args.allow_empty)
-            for row in rows:
-                verdict = verify(task, _candidates(row), min_votes)
-                if verdict.kept and unstated_numbers(verdict.program or "", row["question"], known):
-                    unstated += 1
-                elif verdict.kept:
-                    kept.append(
-                        {
-                            "question": row["question"],
-                            "query": verdict.program,
-                            "db": db.name,
-                            **verdict.provenance(),
-                        }
-                    )
-    write_jsonl(args.out, kept)
-    print(f"{len(kept)} of {len(rows)} questions kept in {args.out}")
+            judge = _sql_judge(db, args, min_votes)  # reads --seeds: a bad one fails here
+            identity |= {"db": _db_identity(args.db), "db_sha": db.fingerprint()}
+            identity["seeds_sha"] = file_fingerprint(Path(args.seeds)) if args.seeds else None
+        else:
+            judge = _code_judge(args.task, min_votes, share)
+        kept, unstated = _verify_stream(args, identity, total, judge)
+    print(f"{kept} of {total} questions kept in {args.out}")
     if unstated:
         print(f"{unstated} agreed but refused: their SQL compares with a number never stated")
     return 0
+
+
+def _check_candidates(path: Path, task: str, quiet: bool) -> tuple[int, str]:
+    """(records, sha256) of a candidates file, every record checked first (one streaming pass):
+    a bad line 90 MB in fails before any work, naming its line and field."""
+    import hashlib
+
+    from symgen.dataset import PROGRESS_BYTES, iter_jsonl, open_input
+    from symgen.progress import bar
+
+    open_input(path).close()  # missing, a directory, unreadable: one line, before the bar
+    digest, total = hashlib.sha256(), 0
+    big = path.stat().st_size >= PROGRESS_BYTES
+    with bar(
+        total=path.stat().st_size, desc="check candidates", unit="B", unit_scale=True,
+        disable=quiet or not big,
+    ) as pb:  # fmt: skip
+
+        def seen(raw: bytes) -> None:
+            digest.update(raw)
+            pb.update(len(raw))
+
+        for lineno, row in iter_jsonl(path, required=("question",), on_line=seen):
+            why = candidates_problem(row, task)
+            if why is not None:
+                raise SymgenError(f"{path}:{lineno}: {why}")
+            total += 1
+    if not total:
+        raise SymgenError(f"{path}: no records; each line is one question's candidates")
+    return total, digest.hexdigest()[:16]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _string_list(row: dict[str, Any], key: str) -> str | None:
+    value = row.get(key)
+    if value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return None
+    return f"{key!r} must be a list of strings, got {_shown(value)}"
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+CANDIDATES_SHAPE = """'candidates' must be a list of {"query": ..., "logprob": ...}"""
+
+
+def candidates_problem(row: dict[str, Any], task: str) -> str | None:
+    """What is wrong with one candidates record (None: fine), naming the field."""
+    cands = row.get("candidates")
+    if not isinstance(cands, list):
+        return f"{CANDIDATES_SHAPE}, got {_shown(cands)}"
+    for i, cand in enumerate(cands):
+        if not isinstance(cand, dict) or not isinstance(cand.get("query"), str):
+            return f"{CANDIDATES_SHAPE}: item {i} is {_shown(cand)}"
+        logprob = cand.get("logprob")
+        if logprob is not None and not _is_number(logprob):
+            return f"'candidates'[{i}].logprob must be a number, got {_shown(logprob)}"
+    for key in ("tests", "outputs", "test_list"):
+        if (why := _string_list(row, key)) is not None:
+            return why
+    if task == "python" and not _python_tests(row)[0]:
+        return "python candidates need 'tests' (calls) or MBPP 'test_list' asserts"
+    return None
+
+
+def _python_tests(row: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(test calls, their expected outputs): the row's own, else from its MBPP asserts."""
+    from symgen.tasks.python import doctests_from_asserts
+
+    tests: list[str] = row.get("tests") or []
+    outputs: list[str] = row.get("outputs") or []
+    if not tests:
+        pairs = doctests_from_asserts(row.get("test_list") or [])
+        tests, outputs = [c for c, _ in pairs], [o for _, o in pairs]
+    return tests, outputs
+
+
+def _verify_stream(
+    args: argparse.Namespace, identity: dict[str, Any], total: int, judge: Judge
+) -> tuple[int, int]:
+    """Judge every record not judged by an earlier run of the same inputs, appending each
+    verdict as it is reached; (kept, refused as unstated numbers) over all runs."""
+    from itertools import islice
+
+    from symgen.dataset import JsonlAppender, iter_jsonl
+    from symgen.progress import bar
+
+    out = Path(args.out)
+    rej = out.with_name(out.stem + ".rejected.jsonl")
+    earlier = _earlier_verify(out, rej, out.with_name(out.stem + ".run.json"), identity)
+    kept, reasons = earlier.kept, earlier.reasons
+    done = kept + sum(reasons.values())
+    rows = (row for _, row in iter_jsonl(args.candidates))
+    if Counter(r["question"] for r in islice(rows, done)) != earlier.questions:
+        raise SymgenError(
+            f"{out} and {rej.name} do not hold verdicts on the first {done} questions of "
+            f"{args.candidates} (edited by hand?); delete them or pass a new --out"
+        )
+    if done:
+        _warn([f"resuming {out}: {done} of {total} questions verified by an earlier run"])
+    with (
+        JsonlAppender(out) as kept_out,
+        JsonlAppender(rej) as rej_out,
+        bar(total=total, initial=done, desc="verify", unit="q", disable=args.quiet) as pb,
+    ):
+        for row in rows:
+            ok, record = judge(row)
+            if ok:
+                kept_out.write(record)
+                kept += 1
+            else:
+                rej_out.write(record)
+                reasons[record.get("reason") or "?"] += 1
+            pb.update()
+            pb.set_postfix(kept=kept)
+    return kept, reasons["unstated_number"]
+
+
+@dataclass
+class EarlierVerify:
+    """What an interrupted `verify` with the same inputs left: its verdicts, in input order."""
+
+    kept: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # rejected, by why
+    questions: Counter[str] = field(default_factory=Counter)  # of kept and rejected alike
+
+
+def _earlier_verify(out: Path, rej: Path, run: Path, identity: dict[str, Any]) -> EarlierVerify:
+    """The verdicts of an earlier run with this `identity`; any other earlier verify output is
+    replaced (as verify always did), another command's run is refused."""
+    from symgen.dataset import read_resumable
+
+    previous = json.loads(run.read_text()) if run.is_file() else None
+    if previous is not None and previous.get("verb") != "verify":
+        raise SymgenError(
+            f"{out} belongs to another command's run ({run}); use a new --out for verify"
+        )
+    if previous is not None and previous.get("identity") == identity:
+        kept, rejected = read_resumable(out), read_resumable(rej)
+        return EarlierVerify(
+            len(kept),
+            Counter(r.get("reason") or "?" for r in rejected),
+            Counter(str(r.get("question")) for r in kept + rejected),
+        )
+    for path in (out, rej):
+        if path.exists():
+            path.write_text("")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run.write_text(json.dumps({"verb": "verify", "identity": identity}, indent=2))
+    return EarlierVerify()
+
+
+def _sql_judge(db: Any, args: argparse.Namespace, min_votes: Any) -> Judge:
+    """SQL: the agreement vote on `db`, and a kept SQL may compare only with numbers its
+    question states (or the seeds' conventions)."""
+    from symgen.dataset import read_pairs
+    from symgen.number_grounding import conventions, unstated_numbers
+    from symgen.tasks.sql import SqlTask
+    from symgen.verify import verify
+
+    seeds = read_pairs(args.seeds) if args.seeds else []
+    known = conventions((p.question, p.query) for p in seeds)
+    task = SqlTask(db, allow_empty=args.allow_empty)
+
+    def judge(row: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        verdict = verify(task, _candidates(row), min_votes)
+        base = {"question": row["question"], "query": verdict.program}
+        if verdict.kept and unstated_numbers(verdict.program or "", row["question"], known):
+            return False, base | {"reason": "unstated_number", **verdict.provenance()}
+        if verdict.kept:
+            return True, base | {"db": db.name, **verdict.provenance()}
+        return False, base | {"reason": verdict.reason, **verdict.provenance()}
+
+    return judge
+
+
+def _code_judge(task_name: str, min_votes: Any, share: float) -> Judge:
+    """Bash: parse, safety filter, soft vote. Python: each row's `tests` (test calls, with their
+    predicted `outputs`) or MBPP `test_list` asserts drive the sandboxed execution, and the
+    winner must reproduce a `share` of those outputs, as in `symgen generate`."""
+    from symgen.tasks.code import make_task
+    from symgen.tasks.python import PythonTask, vote_and_expect
+    from symgen.verify import verify
+
+    base = make_task(task_name)
+
+    def judge(row: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        tests: list[str] = row.get("tests") or []
+        if not isinstance(base, PythonTask):
+            verdict = verify(base, _candidates(row), min_votes)
+        else:
+            tests, outputs = _python_tests(row)
+            task = base.with_tests(tests)
+            verdict, _ = vote_and_expect(task, _candidates(row), min_votes, outputs, share)
+        extra = {"tests": tests} if tests else {}
+        record = {"question": row["question"], "query": verdict.program, "task": task_name}
+        if verdict.kept:
+            return True, record | extra | verdict.provenance()
+        return False, record | {"reason": verdict.reason} | extra | verdict.provenance()
+
+    return judge
 
 
 def vote_defaults(task: str, programs: bool, reviewer: bool) -> tuple[int, str]:
@@ -259,41 +558,6 @@ def _candidates(row: dict[str, Any]) -> list[Any]:
     from symgen.verify import Candidate
 
     return [Candidate(c["query"], float(c.get("logprob") or 0.0)) for c in row["candidates"]]
-
-
-def _verify_code(
-    task_name: str, rows: list[dict[str, Any]], min_votes: Any, share: float
-) -> list[dict[str, Any]]:
-    """Bash: parse, safety filter, soft vote. Python: each row's `tests` (test calls, with their
-    predicted `outputs`) or MBPP `test_list` asserts drive the sandboxed execution, and the
-    winner must reproduce a `share` of those outputs, as in `symgen generate`."""
-    from symgen.tasks.code import make_task
-    from symgen.tasks.python import PythonTask, doctests_from_asserts, vote_and_expect
-    from symgen.verify import verify
-
-    base = make_task(task_name)
-    kept = []
-    for lineno, row in enumerate(rows, start=1):
-        tests: list[str] = row.get("tests") or []
-        outputs: list[str] = row.get("outputs") or []
-        if not isinstance(base, PythonTask):
-            verdict = verify(base, _candidates(row), min_votes)
-        else:
-            if not tests:
-                pairs = doctests_from_asserts(row.get("test_list") or [])
-                tests, outputs = [c for c, _ in pairs], [o for _, o in pairs]
-            if not tests:
-                raise SymgenError(f"record {lineno}: python candidates need 'tests' (calls)")
-            task = base.with_tests(tests)
-            verdict, _ = vote_and_expect(task, _candidates(row), min_votes, outputs, share)
-        if verdict.kept:
-            extra = {"tests": tests} if tests else {}
-            kept.append(
-                {"question": row["question"], "query": verdict.program, "task": task_name}
-                | extra
-                | verdict.provenance()
-            )
-    return kept
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -332,6 +596,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from symgen.progress import bar as progress_bar
     from symgen.train import TrainConfig, train
 
+    for path in args.data:  # before the run directory is made
+        require_records(path, "pairs")
+    for spec in args.db or []:
+        with _open_db(spec):
+            pass
     cfg = TrainConfig(
         arch=args.arch,
         epochs=args.epochs,
@@ -376,6 +645,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from symgen.export import export
 
+    if Path(args.model).is_file():
+        raise SymgenError(f"{args.model} is a file; --model takes a `symgen train` --out directory")
     meta = Path(args.model) / "train.json"
     if args.task and meta.is_file():
         _same_task(args.task, json.loads(meta.read_text()).get("task", "sql"), args.model)
@@ -482,6 +753,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from symgen.evaluate import evaluate, read_items
     from symgen.task_data import load_dbs, read_db_dir
 
+    require_records(args.data, "items to evaluate")  # before the model is loaded
     model = TaskModel(args.model, int8=args.int8, threads=args.threads, draft=args.draft)
     if args.task:
         _same_task(args.task, model.task, args.model)
@@ -533,6 +805,8 @@ def cmd_label(args: argparse.Namespace) -> int:
 
     if any(Path(args.out).resolve() == Path(p).resolve() for p in args.questions):
         raise SymgenError(f"--out {args.out} is one of the --questions files: choose a new path")
+    for path in args.questions:
+        require_records(path, "questions")
     knowledge = DbKnowledge.load(args.db)
     _warn(knowledge.warnings)
     models = [TaskModel(m, int8=args.int8, threads=args.threads) for m in args.model]
@@ -573,6 +847,7 @@ def _write_eval(args: argparse.Namespace, result: dict[str, Any]) -> None:
     from symgen.dataset import write_jsonl
 
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(
             json.dumps(
                 result["summary"] | {"model": str(args.model), "data": str(args.data)}, indent=2
@@ -612,15 +887,15 @@ def cmd_augment(args: argparse.Namespace) -> int:
 
     if Path(args.out).resolve() == Path(args.data).resolve():
         raise SymgenError(f"--out {args.out} is the input file: choose a new path")
+    require_records(args.data, "pairs")
     if args.task == "bash":
         return _augment_bash(args)
     if not args.db:
         raise SymgenError("--db is required to augment SQL pairs (each swap is executed on it)")
     from symgen.augment import with_augmented
-    from symgen.database import open_database
 
     records = read_jsonl(args.data, required=("question", "query"))
-    with open_database(args.db) as db:
+    with _open_db(args.db) as db:
         out, stats = with_augmented(
             records, db, per_pair=args.per_pair, seed=args.seed, flip=args.flip
         )
@@ -658,7 +933,10 @@ def _augment_bash(args: argparse.Namespace) -> int:
 def cmd_compose(args: argparse.Namespace) -> int:
     from symgen.compose import KINDS
     from symgen.compose_run import run_compose
+    from symgen.dataset import open_input
 
+    for path in [args.seeds, *args.pairs]:
+        open_input(path).close()
     outcome = run_compose(
         db_path=args.db,
         seeds_path=Path(args.seeds),
@@ -675,9 +953,15 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 
 def cmd_db_copy(args: argparse.Namespace) -> int:
-    from symgen.database import public_spec
+    from symgen.database import engine_of, is_url, public_spec
     from symgen.db_copy import copy_sqlite
 
+    if engine_of(args.source) != "sqlite":
+        raise SymgenError(f"{args.source}: db-copy reads a SQLite file")
+    with _open_db(args.source):  # missing, not SQLite, corrupt: said before anything is created
+        pass
+    if not is_url(args.dest):
+        Path(args.dest).parent.mkdir(parents=True, exist_ok=True)
     counts = copy_sqlite(args.source, args.dest)
     print(
         f"copied {len(counts)} tables, {sum(counts.values())} rows "
@@ -689,6 +973,11 @@ def cmd_db_copy(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from symgen.demo import run_demo
 
+    if args.data and Path(args.data).is_file():  # a missing one: demo_data_dir says so (exit 3)
+        raise SymgenError(
+            f"--data {args.data} is a file: pass the shared data directory (with "
+            "geoquery/geography.sqlite and geoquery/seed_10.jsonl)"
+        )
     return run_demo(
         data=args.data,
         out_dir=Path(args.out_dir),
@@ -729,11 +1018,28 @@ def _add_task(p: argparse.ArgumentParser, default: str | None = "sql") -> None:
     )
 
 
+def _input_options() -> argparse.ArgumentParser:
+    """Options every verb that reads files shares (an argparse parent)."""
+    from symgen.dataset import MAX_LINE_BYTES
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=MAX_LINE_BYTES,
+        metavar="N",
+        help=f"refuse a JSONL line longer than N bytes, naming it (default {MAX_LINE_BYTES}: "
+        "1 MB); it is never read whole",
+    )
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
     from symgen.task_model import ARCHS  # torch-free: the names `--arch` accepts, not a copy
 
     parser = argparse.ArgumentParser(prog="symgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    common = _input_options()
 
     models = sub.add_parser("models", help="generator model registry").add_subparsers(
         dest="models_cmd", required=True
@@ -751,7 +1057,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     acfg, vcfg = AnswerGenConfig(), VerifyConfig()
     gen = sub.add_parser(
-        "generate", help="generate verified (question, program) pairs: SQL, Bash or Python"
+        "generate",
+        parents=[common],
+        help="generate verified (question, program) pairs: SQL, Bash or Python",
     )
     _add_task(gen)
     gen.add_argument("--db", default=None, help=DB_HELP + " (--task sql)")
@@ -877,9 +1185,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_generator(gen)
-    gen.set_defaults(func=cmd_generate)
+    gen.set_defaults(func=cmd_generate, outputs=[("out", "file")])
 
-    ver = sub.add_parser("verify", help="run the agreement verifier on candidate programs")
+    ver = sub.add_parser(
+        "verify", parents=[common], help="run the agreement verifier on candidate programs"
+    )
     _add_task(ver)
     ver.add_argument("--db", default=None, help=DB_HELP + " (--task sql)")
     ver.add_argument(
@@ -887,7 +1197,12 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help='JSONL: {"question", "candidates": [{"query", "logprob"}]} (+ "tests" for python)',
     )
-    ver.add_argument("--out", required=True)
+    ver.add_argument(
+        "--out",
+        required=True,
+        help="kept pairs, appended as they are verified (+ .rejected.jsonl, .run.json); a rerun "
+        "with the same inputs resumes",
+    )
     ver.add_argument("--min-votes", default=vcfg.min_votes)
     ver.add_argument(
         "--expected-outputs",
@@ -904,9 +1219,12 @@ def build_parser() -> argparse.ArgumentParser:
         "cities → population > 150000) are conventions; any other number a kept SQL compares "
         "with must be stated in its question (refused as unstated_number either way)",
     )
-    ver.set_defaults(func=cmd_verify)
+    ver.add_argument("--quiet", action="store_true", help="no progress bar")
+    ver.set_defaults(func=cmd_verify, outputs=[("out", "file")])
 
-    ask = sub.add_parser("ask", help="answer one question with the LLM directly (the baseline)")
+    ask = sub.add_parser(
+        "ask", parents=[common], help="answer one question with the LLM directly (the baseline)"
+    )
     ask.add_argument("--db", required=True, help=DB_HELP)
     ask.add_argument("--seeds", required=True)
     ask.add_argument("--seed-dialect", default=None, help="SQL dialect of the seeds")
@@ -916,7 +1234,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     _add_generator(ask)
     ask.set_defaults(func=cmd_ask)
-    tr = sub.add_parser("train", help="train a task model on verified pairs (CPU, resumable)")
+    tr = sub.add_parser(
+        "train", parents=[common], help="train a task model on verified pairs (CPU, resumable)"
+    )
     tr.add_argument("--data", required=True, action="append", help="pairs JSONL (repeatable)")
     _add_task(tr)
     tr.add_argument(
@@ -975,9 +1295,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--threads", type=int, default=None)
     tr.add_argument("--quiet", action="store_true")
-    tr.set_defaults(func=cmd_train)
+    tr.set_defaults(func=cmd_train, outputs=[("out", "dir")])
 
-    ex = sub.add_parser("export", help="export a trained model to ONNX with a parity check")
+    ex = sub.add_parser(
+        "export", parents=[common], help="export a trained model to ONNX with a parity check"
+    )
     ex.add_argument("--model", required=True, help="`symgen train` output directory")
     _add_task(ex, None)
     ex.add_argument("--out", required=True, help="ONNX model directory")
@@ -996,10 +1318,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a run trained with --ema-decay: export its last step's weights (hf-last/) rather "
         "than the average",
     )
-    ex.set_defaults(func=cmd_export)
+    ex.set_defaults(func=cmd_export, outputs=[("out", "dir")])
 
     en = sub.add_parser(
         "ensemble",
+        parents=[common],
         help="one model from several exported ones trained on the same data (e.g. other "
         "--seed): decoding averages their next-token probabilities",
     )
@@ -1008,9 +1331,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     en.add_argument("--out", required=True, help="ensemble model directory")
     en.add_argument("--name", default=None)
-    en.set_defaults(func=cmd_ensemble)
+    en.set_defaults(func=cmd_ensemble, outputs=[("out", "dir")])
 
-    co = sub.add_parser("complete", help="SQL or code for one request from an exported model")
+    co = sub.add_parser(
+        "complete", parents=[common], help="SQL or code for one request from an exported model"
+    )
     co.add_argument("--model", required=True)
     co.add_argument("--db", default=None, help=DB_HELP + " (SQL models)")
     _add_decoding(co)
@@ -1020,6 +1345,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser(
         "eval",
+        parents=[common],
         help="a task model's accuracy and latency: SQL execution accuracy + exact match, Bash "
         "char-BLEU + exact match, Python pass@1 on MBPP asserts (sandboxed)",
     )
@@ -1045,10 +1371,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--out", default=None, help="write summary JSON (+ .records.jsonl)")
     ev.add_argument("--quiet", action="store_true")
-    ev.set_defaults(func=cmd_eval)
+    ev.set_defaults(func=cmd_eval, outputs=[("out", "file")])
 
     la = sub.add_parser(
         "label",
+        parents=[common],
         help="answer unlabelled questions with trained task models, keeping the answers they "
         "all agree on (same rows) as pairs: a transfer set for `train --teacher`",
     )
@@ -1067,10 +1394,11 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None)
     la.add_argument("--threads", type=int, default=None, help=ORT_THREADS_HELP)
     la.add_argument("--quiet", action="store_true")
-    la.set_defaults(func=cmd_label)
+    la.set_defaults(func=cmd_label, outputs=[("out", "file")])
 
     au = sub.add_parser(
         "augment",
+        parents=[common],
         help="more verified pairs by swapping values (SQL) or arguments (Bash) the question "
         "names (no LLM)",
     )
@@ -1094,10 +1422,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also each pair asking for the other end: 'largest'/max → 'smallest'/min, when "
         "the question has one superlative and the SQL one direction that agree",
     )
-    au.set_defaults(func=cmd_augment)
+    au.set_defaults(func=cmd_augment, outputs=[("out", "file")])
 
     cm = sub.add_parser(
         "compose",
+        parents=[common],
         help="nested SQL pairs from verified ones: one pair's answer replaces a value another "
         "pair's question names, or narrows its superlative; the LLM joins the two questions",
     )
@@ -1118,16 +1447,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_generator(cm)
     cm.add_argument("--quiet", action="store_true", help="no progress bar")
-    cm.set_defaults(func=cmd_compose)
+    cm.set_defaults(func=cmd_compose, outputs=[("out", "file")])
 
     cp = sub.add_parser(
-        "db-copy", help="copy a SQLite database into a new .duckdb file or a PostgreSQL database"
+        "db-copy",
+        parents=[common],
+        help="copy a SQLite database into a new .duckdb file or a PostgreSQL database",
     )
     cp.add_argument("source", help="SQLite file")
     cp.add_argument("dest", help="new .duckdb file, or postgresql:// URL of an empty database")
-    cp.set_defaults(func=cmd_db_copy)
+    cp.set_defaults(func=cmd_db_copy, outputs=[("dest", "file")])
 
-    demo = sub.add_parser("demo", help="run the pipeline end to end on the GeoQuery demo")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="run the pipeline end to end on the GeoQuery demo"
+    )
     demo.add_argument("--data", default=None, help="shared data dir (default ../shared/data)")
     demo.add_argument("--out-dir", default=".symgen/demo", help="where results go")
     demo.add_argument("--questions", type=int, default=100, help="questions to generate")
@@ -1143,17 +1476,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--augment-per-pair", type=int, default=8, help="value swaps per verified pair (0: none)"
     )
     _add_generator(demo)
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_demo, outputs=[("out_dir", "dir")])
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from symgen.dataset import MAX_LINE_BYTES, line_limit
+
     parser = build_parser()
     args = parser.parse_args(argv)
     # SIGINT and SIGTERM mean "stop, keep what is done"; the editor server cancels jobs this way
     stop_like_ctrl_c()
     try:
-        code: int = args.func(args)
+        with line_limit(getattr(args, "max_line_bytes", MAX_LINE_BYTES)):
+            check_outputs(args)
+            code: int = args.func(args)
         return code
     except SymgenError as exc:
         _err(str(exc))
@@ -1164,3 +1501,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         _err("interrupted")
         return exit_code(exc)
+    except OSError as exc:  # a file the command names cannot be read or written
+        if exc.filename is None:
+            raise
+        _err(f"{exc.filename}: {exc.strerror or exc}")
+        return 3 if isinstance(exc, FileNotFoundError) else 2
+    except MemoryError:
+        _err("out of memory: an input is too big for this machine (see --max-line-bytes)")
+        return 2
+    except Exception as exc:
+        if not is_db_error(exc):  # a bug: keep its traceback
+            raise
+        _err(db_error_message(_db_specs(args), exc))
+        return 2

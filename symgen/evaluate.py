@@ -23,7 +23,7 @@ from typing import Any
 from tqdm import tqdm
 
 from symgen.database import Database, Execution, open_database, transpile
-from symgen.dataset import read_jsonl
+from symgen.dataset import iter_jsonl
 from symgen.errors import SymgenError
 from symgen.tasks.sql import has_order_by, normalise, results_match
 
@@ -38,8 +38,16 @@ class Item:
 
 
 def read_items(path: str | Path, default_db: str | None) -> list[Item]:
-    rows = read_jsonl(path, required=("question", "query"))
-    return [Item(r.get("db") or default_db or "", r["question"], r["query"]) for r in rows]
+    """Gold pairs; a `db` that is not a name is refused at its line (it selects the database)."""
+    items = []
+    for lineno, r in iter_jsonl(path, required=("question", "query")):
+        db = r.get("db")
+        if db is not None and not isinstance(db, str):
+            raise SymgenError(
+                f"{path}:{lineno}: field 'db' must be a database name, got {type(db).__name__}"
+            )
+        items.append(Item(db or default_db or "", r["question"], r["query"]))
+    return items
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -170,12 +178,21 @@ def read_code_items(path: str | Path) -> list[CodeItem]:
     from symgen.tasks.code import PROGRAM_FIELDS, QUESTION_FIELDS, first_field
 
     out = []
-    for row in read_jsonl(path):
+    for lineno, row in iter_jsonl(path):
         question, program = first_field(row, QUESTION_FIELDS), first_field(row, PROGRAM_FIELDS)
         if question is None or program is None:
             continue
-        asserts = tuple(str(a) for a in row.get("test_list") or ())
-        out.append(CodeItem(question, program, asserts, str(row.get("test_setup_code") or "")))
+        asserts = row.get("test_list") or []
+        if not isinstance(asserts, list) or not all(isinstance(a, str) for a in asserts):
+            raise SymgenError(f"{path}:{lineno}: field 'test_list' must be a list of assert lines")
+        out.append(
+            CodeItem(question, program, tuple(asserts), str(row.get("test_setup_code") or ""))
+        )
+    if not out:
+        raise SymgenError(
+            f"{path}: no item has a question ({'/'.join(QUESTION_FIELDS)}) and a program "
+            f"({'/'.join(PROGRAM_FIELDS)})"
+        )
     return out
 
 

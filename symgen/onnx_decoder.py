@@ -17,6 +17,19 @@ from symgen.kv_cache import Past
 LOGITS_FROM = "logits_from"  # ensemble graphs: how many last positions get logits (as -n)
 
 
+def _session(path: Path, opts: ort.SessionOptions) -> ort.InferenceSession:
+    """An onnxruntime session on `path`, or one line saying the graph file is broken (a
+    truncated copy, an interrupted export) rather than onnxruntime's protobuf traceback."""
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # InvalidProtobuf, Fail, InvalidGraph: all mean a bad file here
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise SymgenError(
+            f"{path}: not a loadable ONNX graph ({first}); the file is corrupt or truncated: "
+            f"re-run `symgen export --model TRAIN_DIR --out {path.parent}`"
+        ) from None
+
+
 class Decoder:
     """A session with the engine's cache layout; not thread-safe (the engine locks)."""
 
@@ -28,7 +41,7 @@ class Decoder:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = _session(path, opts)
         self.kv_heads, self.head_dim = kv_heads, head_dim
         names = {i.name for i in self.session.get_inputs()}
         self.has_position_ids = "position_ids" in names

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 from pathlib import Path
 
 import pytest
 
-from symgen.dataset import JsonlAppender, read_jsonl, read_pairs, read_resumable, write_jsonl
+from symgen.dataset import (
+    JsonlAppender,
+    iter_lines,
+    line_limit,
+    read_jsonl,
+    read_pairs,
+    read_resumable,
+    write_jsonl,
+)
 from symgen.errors import MissingResource, SymgenError
 
 
@@ -76,3 +85,64 @@ def test_concurrent_writers_of_one_file_each_finish(tmp_path: Path) -> None:
     rows = read_jsonl(path)
     assert len(rows) == 2000 and len({r["tag"] for r in rows}) == 1
     assert not list(tmp_path.glob("*.tmp"))
+
+
+class CountingReader(io.BytesIO):
+    """A file that counts the bytes handed out: proves a long line is never read whole."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.handed_out = 0
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        self.handed_out += len(line)
+        return line
+
+
+def test_a_long_line_is_refused_after_reading_only_the_limit() -> None:
+    fh = CountingReader(b'{"a": 1}\n' + b"x" * 5_000_000 + b"\n")
+    with pytest.raises(SymgenError, match=r"big\.jsonl:2: line longer than 1,000 bytes"):
+        list(iter_lines(fh, "big.jsonl", max_bytes=1000))
+    assert fh.handed_out <= 9 + 1001
+
+
+def test_line_limit_applies_to_every_reader_inside(tmp_path: Path) -> None:
+    f = tmp_path / "pairs.jsonl"
+    f.write_text('{"question": "rivers in texas", "query": "SELECT river_name FROM river"}\n')
+    with line_limit(40), pytest.raises(SymgenError, match=r"pairs\.jsonl:1: line longer than 40"):
+        read_pairs(f)
+    assert [p.question for p in read_pairs(f)] == ["rivers in texas"]  # the default again
+
+
+def test_a_byte_order_mark_is_text_but_other_bytes_are_named(tmp_path: Path) -> None:
+    f = tmp_path / "s.jsonl"
+    f.write_bytes(b'\xef\xbb\xbf{"question": "q", "query": "SELECT 1"}\n')
+    assert read_pairs(f)[0].query == "SELECT 1"
+    f.write_bytes(b'{"question": "q", "query": "SELECT 1"}\n{"question": "\xe9t\xe9"}\n')
+    with pytest.raises(SymgenError, match=r"s\.jsonl:2: not UTF-8 text \(byte 0xe9 at column 15\)"):
+        read_jsonl(f)
+
+
+def test_an_empty_pairs_file_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "seeds.jsonl"
+    f.write_text("\n\n")
+    with pytest.raises(SymgenError, match=r"seeds\.jsonl: no pairs"):
+        read_pairs(f)
+
+
+def test_a_whole_last_line_without_its_newline_gets_one(tmp_path: Path) -> None:
+    """A crash between a record and its newline: the next append must not glue onto it."""
+    f = tmp_path / "out.jsonl"
+    f.write_text('{"question": "one"}\n{"question": "two"}')
+    assert [r["question"] for r in read_resumable(f)] == ["one", "two"]
+    with JsonlAppender(f) as out:
+        out.write({"question": "three"})
+    assert [r["question"] for r in read_jsonl(f)] == ["one", "two", "three"]
+
+
+def test_a_resumable_line_that_is_not_an_object_is_an_error(tmp_path: Path) -> None:
+    f = tmp_path / "out.jsonl"
+    f.write_text('{"a": 1}\n[1, 2]\n')
+    with pytest.raises(SymgenError, match=r"out\.jsonl:2: expected a JSON object"):
+        read_resumable(f)
