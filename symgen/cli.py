@@ -1461,7 +1461,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", parents=[common], help="run the pipeline end to end on the GeoQuery demo"
     )
-    demo.add_argument("--data", default=None, help="shared data dir (default ../shared/data)")
+    demo.add_argument(
+        "--data",
+        default=None,
+        help="a GeoQuery data dir (default: $SYMGEN_SHARED_DATA, else the copy bundled in the package)",
+    )
     demo.add_argument("--out-dir", default=".symgen/demo", help="where results go")
     demo.add_argument("--questions", type=int, default=100, help="questions to generate")
     demo.add_argument(
