@@ -123,6 +123,10 @@ class Adapter:
     text_types: tuple[str, ...] = ()  # lower-case prefixes of the engine's text column types
 
     def close(self) -> None:
+        """The query worker (if one was started), then the adapter's own connection."""
+        worker: Worker | None = getattr(self, "_worker", None)  # unset while __init__ checks
+        if worker is not None:
+            worker.close()
         self._conn.close()
 
     def __enter__(self: _A) -> _A:

@@ -116,12 +116,6 @@ class DuckDatabase(Adapter):
                 f"{rows[0][1]} blocks of {rows[0][0]}); restore it"
             )
 
-    def close(self) -> None:
-        worker: Worker | None = getattr(self, "_worker", None)  # unset while __init__ checks
-        if worker is not None:
-            worker.close()
-        self._conn.close()
-
     @property
     def name(self) -> str:
         return self.path.stem

@@ -164,12 +164,6 @@ class PostgresDatabase(Adapter):
             else None
         )
 
-    def close(self) -> None:
-        worker: Worker | None = getattr(self, "_worker", None)  # unset while __init__ checks
-        if worker is not None:
-            worker.close()
-        self._conn.close()
-
     def _connect(self) -> Any:
         psycopg = self._pg
         try:

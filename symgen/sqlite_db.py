@@ -187,12 +187,6 @@ class ReadOnlyDatabase(Adapter):
             else None
         )
 
-    def close(self) -> None:
-        worker: Worker | None = getattr(self, "_worker", None)  # unset while __init__ checks
-        if worker is not None:
-            worker.close()
-        self._conn.close()
-
     def _check_intact(self) -> None:
         """SymgenError naming the file when it is truncated or quick_check finds it corrupt."""
         short = _truncated(self.path)
