@@ -34,12 +34,12 @@ from typing import Any
 from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
 from benchmarks.paper import WORK
 from symgen.dataset import read_jsonl
-from symgen.engine import TaskModel
+from symgen.engine.model import TaskModel
 from symgen.evaluate import evaluate, read_items
-from symgen.export import export
-from symgen.task_data import load_dbs
-from symgen.task_model import ARCHS, get_arch
-from symgen.train import TrainConfig, train
+from symgen.export.onnx import export
+from symgen.tasks.sql.model_input import load_dbs
+from symgen.train.loop import TrainConfig, train
+from symgen.train.models import ARCHS, get_arch
 
 COLUMNS = [
     "arch",

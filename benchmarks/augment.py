@@ -24,15 +24,16 @@ from typing import Any
 
 from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
 from benchmarks.paper import WORK
-from symgen.augment import with_augmented
-from symgen.database import open_database
+from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.engine import TaskModel
+from symgen.engine.model import TaskModel
 from symgen.evaluate import evaluate, read_items
-from symgen.export import export
-from symgen.task_data import data_hash, load_dbs
-from symgen.task_model import get_arch
-from symgen.train import TrainConfig, train
+from symgen.export.onnx import export
+from symgen.tasks.sql.augment import with_augmented
+from symgen.tasks.sql.model_input import load_dbs
+from symgen.train.data import data_hash
+from symgen.train.loop import TrainConfig, train
+from symgen.train.models import get_arch
 
 COLUMNS = [
     "name",

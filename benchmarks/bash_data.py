@@ -31,9 +31,8 @@ from typing import Any
 
 from benchmarks.code_tasks import WORK, bash_splits
 from benchmarks.common import ROOT, markdown_table, write_result
-from symgen.dataset import read_jsonl
-from symgen.questions import question_key
-from symgen.tasks.bash import char_bleu, commands_and_flags, piped
+from symgen.dataset import question_key, read_jsonl
+from symgen.tasks.bash.task import char_bleu, commands_and_flags, piped
 
 GENERATED = ROOT / "benchmarks" / "generated"
 HELD_OUT = 300

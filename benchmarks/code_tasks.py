@@ -46,17 +46,17 @@ from benchmarks.common import RESULTS, ROOT, markdown_table, write_result
 from symgen.cli import vote_defaults
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.engine import TaskModel
+from symgen.engine.model import TaskModel
 from symgen.evaluate import CodeItem, evaluate_code, read_code_items
-from symgen.export import export
-from symgen.generate import open_generator
+from symgen.export.onnx import export
+from symgen.generate.pipeline import RunStats, run_generate
+from symgen.generators.base import open_generator
+from symgen.generators.registry import generated_dir, load_registry, model_path
 from symgen.interrupts import stop_like_ctrl_c
-from symgen.pipeline import RunStats, run_generate
-from symgen.registry import generated_dir, load_registry, model_path
-from symgen.tasks.bash_commands import read_commands
+from symgen.tasks.bash.commands import read_commands
 from symgen.tasks.code import build_context, read_code_seeds
-from symgen.tasks.python import passes_asserts
-from symgen.train import TrainConfig, label_smoothing_for, placeholders_for, train
+from symgen.tasks.python.task import passes_asserts
+from symgen.train.loop import TrainConfig, label_smoothing_for, placeholders_for, train
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench" / "code"
@@ -286,7 +286,7 @@ def history_data(seeds_path: Path, pool: list[dict[str, Any]], args: argparse.Na
 def same_commands_human(kept: Path, pool: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The pool's own pairs for the commands `kept` holds: the users' requests, where the
     history row has the LLM's, for a paired comparison."""
-    from symgen.tasks.bash import normalise
+    from symgen.tasks.bash.task import normalise
 
     by_command = {normalise(r["command"]): r for r in reversed(pool)}
     return [by_command[normalise(r["query"])] for r in read_jsonl(kept)]
@@ -301,7 +301,7 @@ def augmented(task: str, name: str, data: list[Path], per_pair: int, values: str
     """One file: the row's pairs followed by their argument swaps (Bash only, no LLM)."""
     if task != "bash":
         raise SystemExit("--augment applies to --task bash only")
-    from symgen.tasks.bash_augment import with_augmented_bash
+    from symgen.tasks.bash.augment import with_augmented_bash
 
     records = [r for p in data for r in read_jsonl(p)]
     out, stats = with_augmented_bash(records, per_pair=per_pair, values=values)
@@ -411,7 +411,7 @@ def precision_by_rule(
 ) -> list[dict[str, Any]]:
     """Kept pairs and their precision if the verifier had been stricter: at least v votes,
     and the winner reproducing at least a share e of the predicted outputs."""
-    from symgen.tasks.python import expectation_met
+    from symgen.tasks.python.task import expectation_met
 
     out = []
     for votes in range(1, samples + 1):

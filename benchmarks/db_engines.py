@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ROOT, markdown_table, shared_data, write_result
-from symgen.db_copy import copy_sqlite
-from symgen.engine import TaskModel
+from symgen.databases.copy import copy_sqlite
+from symgen.engine.model import TaskModel
 from symgen.evaluate import Predictor, evaluate, read_items
-from symgen.task_data import DbKnowledge
+from symgen.tasks.sql.model_input import DbKnowledge
 
 
 def postgres_copy(geo: Path, url: str | None) -> tuple[str, Any]:

@@ -1,4 +1,4 @@
-"""An ensemble decoded token by token vs drafted by its member 0 (`symgen.speculative`), beside
+"""An ensemble decoded token by token vs drafted by its member 0 (`symgen.engine.drafting`), beside
 member 0 alone, on GeoQuery dev (280) and held-out train (589).
 
     python -m benchmarks.drafting --member s0_4000=DIR --member s1_6000=DIR [--threads 1]
@@ -27,10 +27,10 @@ from benchmarks.common import (
     write_result,
 )
 from benchmarks.paper import WORK, held_out_items
-from symgen.engine import TaskModel
-from symgen.ensemble import make_ensemble
+from symgen.engine.model import TaskModel
 from symgen.evaluate import Item, evaluate, latency_summary, read_items
-from symgen.task_data import DbKnowledge
+from symgen.lab.ensemble import make_ensemble
+from symgen.tasks.sql.model_input import DbKnowledge
 
 BLOCK = 10
 

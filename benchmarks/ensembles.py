@@ -25,8 +25,8 @@ from benchmarks.common import (
     write_result,
 )
 from benchmarks.paper import WORK, held_out_items
-from symgen.ensemble import make_ensemble
 from symgen.evaluate import Item, evaluate_in_fresh_process, read_items
+from symgen.lab.ensemble import make_ensemble
 
 
 def score(model: Path, items: list[Item], db: Path, threads: int) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from benchmarks.common import (
     write_result,
 )
 from benchmarks.paper import WORK
-from symgen.engine import TaskModel, load_manifest
+from symgen.engine.model import TaskModel, load_manifest
 from symgen.evaluate import evaluate_in_fresh_process, read_items
 
 GRAPHS_DIR = WORK / "graphs"

@@ -30,14 +30,14 @@ from typing import Any
 
 from benchmarks.common import RESULTS, ROOT, command_line, markdown_table, run_symgen, shared_data
 from benchmarks.paper import held_out_items
-from symgen.database import Database, open_database
+from symgen.databases.base import Database, open_database
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.engine import TaskModel
+from symgen.engine.grounding import grounded_in
+from symgen.engine.model import TaskModel
 from symgen.evaluate import Item, execution_match, percentile, read_items
-from symgen.grounding import grounded_in
-from symgen.schema_check import problem
-from symgen.task_data import DbKnowledge
-from symgen.task_format import canonical_sql, code_question, code_schema, code_target
+from symgen.tasks.format import canonical_sql, code_question, code_schema, code_target
+from symgen.tasks.sql.model_input import DbKnowledge
+from symgen.tasks.sql.schema_check import problem
 
 REVERSE_TASK = "bash"  # the code-task path's constant prefix; the reverse model reads SQL
 

@@ -50,8 +50,6 @@ from benchmarks.common import (
     merge_result,
     shared_data,
 )
-from symgen.augment import with_augmented
-from symgen.compose_run import run_compose
 from symgen.config import (
     GROUNDING,
     PROGRAM_FIRST_MIN_VOTES,
@@ -61,19 +59,20 @@ from symgen.config import (
     QuestionGenConfig,
     VerifyConfig,
 )
-from symgen.database import open_database
-from symgen.dataset import read_jsonl, read_pairs, write_jsonl
-from symgen.ensemble import make_ensemble
+from symgen.databases.base import open_database
+from symgen.dataset import question_key, read_jsonl, read_pairs, write_jsonl
 from symgen.evaluate import Item, evaluate, evaluate_in_fresh_process, read_items
-from symgen.export import export
-from symgen.generate import Generator, open_generator
+from symgen.export.onnx import export
+from symgen.generate.pipeline import SqlContext, answer, build_context, run_generate
+from symgen.generators.base import Generator, open_generator
+from symgen.generators.registry import generated_dir, load_registry, model_path
 from symgen.interrupts import stop_like_ctrl_c
-from symgen.number_grounding import drop_unstated
-from symgen.pipeline import SqlContext, answer, build_context, run_generate
-from symgen.questions import question_key
-from symgen.registry import generated_dir, load_registry, model_path
-from symgen.task_model import get_arch
-from symgen.train import TrainConfig, train
+from symgen.lab.compose_run import run_compose
+from symgen.lab.ensemble import make_ensemble
+from symgen.tasks.sql.augment import with_augmented
+from symgen.tasks.sql.number_grounding import drop_unstated
+from symgen.train.loop import TrainConfig, train
+from symgen.train.models import get_arch
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench"

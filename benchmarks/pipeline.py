@@ -20,10 +20,10 @@ from typing import Any
 
 from benchmarks.common import markdown_table, shared_data, write_result
 from symgen.dataset import Pair, read_pairs
-from symgen.generate import open_generator
-from symgen.llama_generator import LlamaGenerator
-from symgen.pipeline import SqlContext, answer, build_context
-from symgen.tasks.sql import has_order_by, results_match
+from symgen.generate.pipeline import SqlContext, answer, build_context
+from symgen.generators.base import open_generator
+from symgen.generators.llama import LlamaGenerator
+from symgen.tasks.sql.task import has_order_by, results_match
 from symgen.verify import MinVotes, Verdict
 
 

@@ -21,12 +21,12 @@ from typing import Any
 
 from benchmarks.common import RESULTS, command_line, markdown_table, shared_data
 from benchmarks.paper import held_out_items
-from symgen.database import open_database
+from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl
-from symgen.engine import TaskModel
+from symgen.engine.model import TaskModel
 from symgen.evaluate import execution_match
-from symgen.pseudo_label import label_questions, model_answerer
-from symgen.task_data import DbKnowledge
+from symgen.lab.pseudo_label import label_questions, model_answerer
+from symgen.tasks.sql.model_input import DbKnowledge
 
 
 def row(name: str, answered: int, right: int, n: int) -> dict[str, Any]:

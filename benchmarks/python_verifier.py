@@ -33,13 +33,13 @@ from benchmarks.code_tasks import WORK, python_splits, shared
 from benchmarks.common import markdown_table, write_result
 from symgen.config import AnswerGenConfig, VerifyConfig
 from symgen.dataset import JsonlAppender, read_jsonl, write_jsonl
-from symgen.generate import open_generator
+from symgen.generators.base import open_generator
+from symgen.generators.registry import generated_dir
 from symgen.interrupts import stop_like_ctrl_c
 from symgen.progress import bar as progress_bar
-from symgen.registry import generated_dir
 from symgen.tasks.base import Outcome
 from symgen.tasks.code import build_context, read_code_seeds
-from symgen.tasks.python import (
+from symgen.tasks.python.task import (
     PythonTask,
     calls_from_asserts,
     canonical,

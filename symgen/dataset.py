@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,13 @@ MAX_LINE_BYTES = 1 << 20
 PROGRESS_BYTES = 32 << 20
 
 _line_limit = MAX_LINE_BYTES
+_NON_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+def question_key(question: str) -> str:
+    """Dedup key: lower case, punctuation dropped, spaces collapsed (the generator's dedup and
+    the engine's grounding must agree on it, so it lives with the records)."""
+    return " ".join(_NON_WORD.sub(" ", question.lower()).split())
 
 
 @contextmanager

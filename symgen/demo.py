@@ -1,7 +1,7 @@
 """`symgen demo`: the newcomer's main job on the bundled GeoQuery demo database.
 
 Runs the whole loop from the 10 human seeds: LLM generation with the agreement verifier,
-value-swap augmentation of the verified pairs (symgen.augment), training a small task model, ONNX
+value-swap augmentation of the verified pairs (symgen.tasks.sql.augment), training a small task model, ONNX
 export, and a side-by-side comparison with the generator LLM on GeoQuery dev questions. Budgeted
 for ~20 minutes on 2 cores — generation by time (`--generate-minutes`, 12 by default), so a
 slower CPU answers fewer questions rather than running long; resumable at every stage (a rerun
@@ -15,16 +15,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from symgen.augment import with_augmented
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
-from symgen.database import open_database
+from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl, write_jsonl
 from symgen.errors import MissingResource
-from symgen.generate import open_generator
-from symgen.pipeline import run_generate
+from symgen.generate.pipeline import run_generate
+from symgen.generators.base import open_generator
+from symgen.generators.registry import generated_dir
 from symgen.progress import bar as progress_bar
-from symgen.registry import generated_dir
-from symgen.task_data import data_hash
+from symgen.tasks.sql.augment import with_augmented
+from symgen.train.data import data_hash
 
 BUNDLED = Path(__file__).resolve().parent / "data" / "geoquery"
 
@@ -102,7 +102,7 @@ def run_demo(
     )
 
     print(f"\n[2/4] train the task model (<= {train_minutes} min)")
-    from symgen.train import TrainConfig, train
+    from symgen.train.loop import TrainConfig, train
 
     # One run per training set: a rerun with more questions trains anew, an unchanged one resumes.
     run_dir = out_dir / "runs" / data_hash([train_file])[:12]
@@ -126,7 +126,7 @@ def run_demo(
     )
 
     print("\n[3/4] export to ONNX (parity-checked, int8 measured)")
-    from symgen.export import export
+    from symgen.export.onnx import export
 
     manifest = export(run_dir, model_dir, int8=True, name="geoquery-demo")
     print(
@@ -153,9 +153,9 @@ def compare_with_generator(
     """Task model vs the generator's 10-shot greedy answers on the first `n` dev questions,
     measured one after the other in one run (the machine is noisy; ratios need one run)."""
     from symgen.dataset import read_pairs
-    from symgen.engine import load_manifest
+    from symgen.engine.model import load_manifest
     from symgen.evaluate import evaluate, evaluate_in_fresh_process, read_items
-    from symgen.pipeline import answer, build_context
+    from symgen.generate.pipeline import answer, build_context
     from symgen.verify import MinVotes
 
     db = geo / "geography.sqlite"

@@ -22,10 +22,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from symgen.database import Database, Execution, open_database, transpile
+from symgen.databases.base import Database, Execution, open_database, transpile
 from symgen.dataset import iter_jsonl
 from symgen.errors import SymgenError
-from symgen.tasks.sql import has_order_by, normalise, results_match
+from symgen.tasks.sql.task import has_order_by, normalise, results_match
 
 Predictor = Callable[[str, str], str]
 
@@ -209,8 +209,8 @@ def evaluate_code(
 ) -> dict[str, Any]:
     """Bash: character BLEU and exact match (normalised tokens) against the gold command.
     Python: pass@1, every gold assert passing, run in the sandbox. Latency for both."""
-    from symgen.tasks import bash
-    from symgen.tasks.python import passes_asserts
+    from symgen.tasks.bash import task as bash
+    from symgen.tasks.python.task import passes_asserts
 
     records = []
     for item in tqdm(items, desc=label, disable=not progress, unit="q"):

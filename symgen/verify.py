@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from symgen.config import AnswerGenConfig
-from symgen.generate import Generator
+from symgen.generators.base import Generator
 from symgen.tasks.base import Task
 
 

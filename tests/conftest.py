@@ -50,7 +50,7 @@ def sha256(path: Path) -> str:
 @pytest.fixture(scope="session")
 def model_file():  # type: ignore[no-untyped-def]
     """Path of an assembled registry model (uses the user's cache, assembling if needed)."""
-    from symgen import registry
+    from symgen.generators import registry
 
     def get(name: str) -> Path:
         _, specs = registry.load_registry()
@@ -74,9 +74,9 @@ def pairs(geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def memorised(model_dir: Path, pairs: Path, db_path: Path, int8: bool | None = None) -> int:
     """How many of `pairs` the exported model answers with the gold rows (beam search of 4)."""
-    from symgen.engine import TaskModel
-    from symgen.sqlite_db import ReadOnlyDatabase
-    from symgen.task_data import DbKnowledge
+    from symgen.databases.sqlite import ReadOnlyDatabase
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     db = DbKnowledge.load(db_path)
     model = TaskModel(model_dir, int8=int8)
@@ -163,7 +163,7 @@ def pg(geo_dir: Path) -> Iterator[Cluster]:
         pytest.skip("PostgreSQL server binaries not installed (scripts/setup.sh installs them)")
     import psycopg
 
-    from symgen.db_copy import copy_sqlite
+    from symgen.databases.copy import copy_sqlite
 
     cluster = start_cluster()
     try:
@@ -210,7 +210,7 @@ def pg_digest(cluster: Cluster, db: str = "geography") -> str:
 
 @pytest.fixture(scope="session")
 def geo_duckdb_master(geo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from symgen.db_copy import copy_sqlite
+    from symgen.databases.copy import copy_sqlite
 
     path = tmp_path_factory.mktemp("duck") / "geography.duckdb"
     copy_sqlite(geo_dir / "geography.sqlite", path)

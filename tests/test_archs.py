@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from symgen.bpe import train_bpe
-from symgen.task_model import ARCHS, build
+from symgen.train.models import ARCHS, build
+from symgen.train.tokenizer import train_bpe
 
 pytest.importorskip("torch")
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from symgen.augment import Slot, string_slots, substitute, with_augmented
-from symgen.database import open_database
+from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl
+from symgen.tasks.sql.augment import Slot, string_slots, substitute, with_augmented
 from tests.conftest import SYMGEN
 
 COLUMNS = {

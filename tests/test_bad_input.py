@@ -390,7 +390,7 @@ def test_a_database_error_past_the_open_checks_is_still_one_line(
 ) -> None:
     """With the adapter's integrity check out of the way (a corruption it cannot see), the
     driver's error still ends as one line naming the database, at the CLI layer."""
-    from symgen.sqlite_db import ReadOnlyDatabase
+    from symgen.databases.sqlite import ReadOnlyDatabase
 
     monkeypatch.setattr(ReadOnlyDatabase, "_check_intact", lambda self: None, raising=False)
     db = str(truncated(geo_db, tmp_path / "geography.sqlite"))
@@ -434,7 +434,7 @@ def test_a_broken_model_directory_names_the_file(
     how: str,
 ) -> None:
     """`complete` and `eval` load the model through the engine, as the editor server does."""
-    from symgen.engine import graph_file, load_manifest
+    from symgen.engine.model import graph_file, load_manifest
 
     model = tmp_path / "model"
     shutil.copytree(exported, model)

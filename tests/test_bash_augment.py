@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.tasks.bash import static_check
-from symgen.tasks.bash_augment import arg_slots, augment_bash, swap, with_augmented_bash
+from symgen.tasks.bash.augment import arg_slots, augment_bash, swap, with_augmented_bash
+from symgen.tasks.bash.task import static_check
 from tests.conftest import SHARED, SYMGEN
 
 # (request, command, expected slots as "kind:value")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from symgen.errors import MissingResource
-from symgen.tasks import bash
-from symgen.tasks.bash_history import history_lines, rank_commands, read_history, undescribed
+from symgen.tasks.bash import task as bash
+from symgen.tasks.bash.history import history_lines, rank_commands, read_history, undescribed
 from symgen.verify import Candidate, MinVotes, anchored_verdict
 from tests.conftest import SYMGEN
 from tests.test_code_generate_e2e import first_lines, lines, shared

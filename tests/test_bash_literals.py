@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from symgen.dataset import read_jsonl
-from symgen.engine import TaskModel
-from symgen.tasks.bash_literals import mask, mask_program, problem, unmask
+from symgen.engine.model import TaskModel
+from symgen.tasks.bash.literals import mask, mask_program, problem, unmask
 from tests.conftest import SHARED, SYMGEN
 
 # (request, masked request, placeholder → value)

@@ -13,9 +13,9 @@ import pytest
 
 from symgen.dataset import read_jsonl
 from symgen.errors import SymgenError
-from symgen.tasks.bash import static_check
-from symgen.tasks.bash_augment import arg_slots, augment_bash, kind_of, with_augmented_bash
-from symgen.tasks.bash_values import EXTENSIONS, invent_like
+from symgen.tasks.bash.augment import arg_slots, augment_bash, kind_of, with_augmented_bash
+from symgen.tasks.bash.task import static_check
+from symgen.tasks.bash.values import EXTENSIONS, invent_like
 from tests.conftest import SYMGEN
 
 REPO = Path(__file__).resolve().parent.parent

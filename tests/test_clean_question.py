@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from symgen.questions import clean_question
+from symgen.generate.sources.llm import clean_question
 
 CASES = [
     # (sampled continuation, question kept)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from symgen.tasks import bash
-from symgen.tasks import python as py
+from symgen.tasks.bash import task as bash
+from symgen.tasks.python import task as py
 from tests.conftest import SHARED, SYMGEN
 
 pytestmark = pytest.mark.llm

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from symgen.tasks import bash
+from symgen.tasks.bash import task as bash
 from symgen_server.client import lsp_session
 from tests.conftest import CODE_PAIRS as N
 from tests.conftest import SYMGEN

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from symgen.generate import Sample
-from symgen.tasks import bash
-from symgen.tasks import python as py
+from symgen.generators.base import Sample
+from symgen.tasks.bash import task as bash
 from symgen.tasks.code import build_context, read_code_seeds
+from symgen.tasks.python import task as py
 from symgen.verify import Candidate, MinVotes, verify
 from tests.conftest import SYMGEN
 
@@ -300,7 +300,7 @@ class ScriptedLLM:
     name = "scripted"
 
     def __init__(self, tests: str, functions: list[str]) -> None:
-        from symgen.generate import GenStats
+        from symgen.generators.base import GenStats
 
         self.replies = [[tests], functions]
         self.prompts: list[str] = []
@@ -375,7 +375,7 @@ MBPP_PASS = [
 
 @pytest.mark.parametrize(("program", "asserts", "ok"), MBPP_PASS)
 def test_passes_mbpp_asserts(program: str, asserts: list[str], ok: bool) -> None:
-    from symgen.sandbox import Limits
+    from symgen.tasks.python.sandbox import Limits
 
     assert py.passes_asserts(program, asserts, limits=Limits(timeout_s=2)) is ok
 

@@ -1,4 +1,4 @@
-"""Composed pairs (`symgen.compose`): domains, SQL composition and the fusion check on the real
+"""Composed pairs (`symgen.lab.compose`): domains, SQL composition and the fusion check on the real
 GeoQuery DB, and `symgen compose` end to end with the real 0.5B generator."""
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from symgen.compose import (
+from symgen.databases.sqlite import ReadOnlyDatabase
+from symgen.dataset import read_pairs
+from symgen.generate.pipeline import SqlContext, build_context
+from symgen.lab.compose import (
     KINDS,
     Composition,
     compose_sql,
@@ -22,10 +25,7 @@ from symgen.compose import (
     restrict_sql,
     restriction_target,
 )
-from symgen.compose_run import _refusal
-from symgen.dataset import read_pairs
-from symgen.pipeline import SqlContext, build_context
-from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.lab.compose_run import _refusal
 from tests.test_generate_e2e import cli, run_cli
 
 POPULATION = (

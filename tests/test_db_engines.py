@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from symgen.database import engine_of, open_database, public_spec, spec_name, transpile
+from symgen.databases.base import engine_of, open_database, public_spec, spec_name, transpile
 from symgen.errors import SymgenError
-from symgen.tasks.sql import SqlTask, has_order_by, result_key
+from symgen.tasks.sql.task import SqlTask, has_order_by, result_key
 from symgen.verify import Candidate, MinVotes, verify
 from tests.conftest import (
     NOPERM_USER,
@@ -148,7 +148,7 @@ def test_the_safety_checks_can_fail(pg: Cluster, scratch: Path) -> None:
 
 
 def test_catalogs_agree(engine: Engine, geo_dir: Path) -> None:
-    from symgen.task_data import DbKnowledge
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     reference = DbKnowledge.load(geo_dir / "geography.sqlite")
     here = DbKnowledge.load(engine.spec)
@@ -228,7 +228,7 @@ def test_exotic_column_types(pg: Cluster, tmp_path: Path) -> None:
     import duckdb
     import psycopg
 
-    from symgen.task_data import DbKnowledge
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     with psycopg.connect(pg.socket_url("postgres"), autocommit=True) as conn:
         conn.execute("CREATE DATABASE exotic")
@@ -377,7 +377,7 @@ def test_server_settings_take_a_postgres_url(pg: Cluster, tmp_path: Path) -> Non
 # ---- dialects: seeds, prompt ------------------------------------------------------------------
 def test_sqlite_seeds_are_transpiled_for_postgres_and_said_so(pg: Cluster) -> None:
     from symgen.dataset import Pair
-    from symgen.pipeline import build_context
+    from symgen.generate.pipeline import build_context
 
     seeds = [
         Pair(
@@ -400,8 +400,8 @@ def test_sqlite_seeds_are_transpiled_for_postgres_and_said_so(pg: Cluster) -> No
 def test_big_schemas_stay_within_budget(tmp_path: Path) -> None:
     """300 tables: the task model's input and the LLM prompt show the relevant tables only."""
     from symgen.dataset import Pair
-    from symgen.pipeline import PROMPT_SCHEMA_BUDGET, build_context
-    from symgen.task_data import TASK_SCHEMA_BUDGET, DbKnowledge
+    from symgen.generate.pipeline import PROMPT_SCHEMA_BUDGET, build_context
+    from symgen.tasks.sql.model_input import TASK_SCHEMA_BUDGET, DbKnowledge
 
     path = tmp_path / "wide.sqlite"
     conn = sqlite3.connect(path)
@@ -430,8 +430,8 @@ def test_big_schemas_stay_within_budget(tmp_path: Path) -> None:
 
 
 def test_prompt_spells_names_in_the_dialect() -> None:
-    from symgen.database import Column, Table
-    from symgen.knowledge import schema_ddl
+    from symgen.databases.base import Column, Table
+    from symgen.tasks.sql.knowledge import schema_ddl
 
     table = Table("sales.Orders", (Column("Order Id", "integer"), Column("amount", "numeric")))
     assert schema_ddl([table], dialect="postgres") == (

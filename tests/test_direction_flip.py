@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from symgen.augment import flipped_pairs, with_augmented
-from symgen.database import open_database
+from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.direction_flip import flip_direction
+from symgen.lab.direction_flip import flip_direction
+from symgen.tasks.sql.augment import flipped_pairs, with_augmented
 from tests.conftest import SYMGEN, sha256
 
 # (question, sql, expected (question, sql) or None)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.databases.sqlite import ReadOnlyDatabase
 from tests.conftest import N_PAIRS, RO_PASSWORD, RO_USER, SYMGEN, memorised
 from tests.pg_cluster import Cluster
 
@@ -33,8 +33,8 @@ def test_lean_and_optimum_graphs_agree(
 ) -> None:
     """The default export is the lean graph; optimum's export of the same weights (`--graph
     optimum`) decodes the same SQL with the same scores, so either serves the engine."""
-    from symgen.engine import TaskModel
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     assert json.loads((exported / "symgen.json").read_text())["graph"] == "lean"
     out = subprocess.run(
@@ -71,8 +71,8 @@ def test_unsupported_config_falls_back_to_optimum(
 ) -> None:
     """A checkpoint the lean graph does not cover (here: a GELU MLP) still exports, through
     optimum, says so, records why in the manifest, and its export decodes."""
-    from symgen.engine import TaskModel
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("checkpoint.pt"))
@@ -102,8 +102,8 @@ def test_complete_reproduces_trained_sql(exported: Path, pairs: Path, geo_dir: P
 
 def test_greedy_path_and_first_valid_beam(exported: Path, pairs: Path, geo_dir: Path) -> None:
     """The argmax fast path equals a width-1 beam search; `first_valid` returns a valid beam."""
-    from symgen.engine import TaskModel
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     db = DbKnowledge.load(geo_dir / "geography.sqlite")
     model = TaskModel(exported, int8=False)
@@ -123,8 +123,8 @@ def test_greedy_path_and_first_valid_beam(exported: Path, pairs: Path, geo_dir: 
 def test_logprob_of_a_given_output(exported: Path, pairs: Path, geo_dir: Path) -> None:
     """Teacher-forced `logprob` of the greedy output is the log-probability greedy decoding
     summed; another pair's SQL is far less likely (a reranker's score must separate them)."""
-    from symgen.engine import TaskModel
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     db = DbKnowledge.load(geo_dir / "geography.sqlite")
     model = TaskModel(exported, int8=False)
@@ -139,9 +139,9 @@ def test_logprob_of_a_given_output(exported: Path, pairs: Path, geo_dir: Path) -
 def test_execution_guidance_on_the_real_model(exported: Path, pairs: Path, geo_dir: Path) -> None:
     """`prefer` moves the engine off a greedy answer only to a valid beam it accepts, and a
     preference no beam meets leaves the answer unguided decoding gives (never a rejection)."""
-    from symgen.engine import TaskModel
-    from symgen.result_check import ReturnsRows
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
+    from symgen.tasks.sql.result_check import ReturnsRows
 
     db = DbKnowledge.load(geo_dir / "geography.sqlite")
     model = TaskModel(exported, int8=False)
@@ -215,7 +215,7 @@ def test_cli_complete_and_eval(exported: Path, pairs: Path, geo_dir: Path, tmp_p
 
 def test_engine_imports_no_torch() -> None:
     code = (
-        "import sys, symgen.engine, symgen.evaluate, symgen.task_data; "
+        "import sys, symgen.engine.model, symgen.evaluate, symgen.train.data; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'optimum')]; "
         "sys.exit(f'imported {bad}' if bad else 0)"
     )

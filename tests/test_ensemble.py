@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.databases.sqlite import ReadOnlyDatabase
 from tests.conftest import N_PAIRS, SYMGEN, memorised, train_cmd
 
 
@@ -93,8 +93,8 @@ def test_manifest_and_files(ensemble: Path, exported: Path, other_seed: Path) ->
 def test_each_step_averages_the_members_probabilities(
     ensemble: Path, exported: Path, other_seed: Path, pairs: Path, geo_dir: Path
 ) -> None:
-    from symgen.engine import TaskModel, _log_softmax
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel, _log_softmax
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     db = DbKnowledge.load(geo_dir / "geography.sqlite")
     both = TaskModel(ensemble)
@@ -121,8 +121,8 @@ def test_a_checking_graph_scores_several_positions_in_one_call(
 ) -> None:
     """`logits_from = -n` returns the last n positions' logits, those a step at a time gives
     (rest.onnx: member 1 given that input; model.onnx has it too)."""
-    from symgen.engine import TaskModel
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     db = DbKnowledge.load(geo_dir / "geography.sqlite")
     model = TaskModel(ensemble)
@@ -144,7 +144,7 @@ def test_a_checking_graph_scores_several_positions_in_one_call(
 
 
 def _lsm(x: np.ndarray) -> np.ndarray:
-    from symgen.engine import _log_softmax
+    from symgen.engine.model import _log_softmax
 
     return _log_softmax(x.astype(np.float64))
 
@@ -160,11 +160,11 @@ def test_greedy_is_drafted_by_member_0_with_the_ensembles_answer(
     tmp_path: Path,
 ) -> None:
     """Greedy decoding lets member 0 (draft.onnx) write ahead and the other members (rest.onnx,
-    merged when several) check its tokens several at a time (`symgen.speculative`): the same
+    merged when several) check its tokens several at a time (`symgen.engine.drafting`): the same
     answers as decoding the merged graph token by token, in fewer checking calls than tokens."""
-    from symgen.engine import TaskModel
-    from symgen.ensemble import make_ensemble
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.lab.ensemble import make_ensemble
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     if members == 3:  # member 0 twice: a third member need not be trained for the arithmetic
         make_ensemble([exported, other_seed, exported], tmp_path / "three")
@@ -227,8 +227,8 @@ def test_ensemble_completes_like_any_model(ensemble: Path, pairs: Path, geo_dir:
 def test_bad_ensembles_are_refused(
     exported: Path, other_seed: Path, ensemble: Path, tmp_path: Path
 ) -> None:
-    from symgen.ensemble import make_ensemble
     from symgen.errors import SymgenError
+    from symgen.lab.ensemble import make_ensemble
 
     with pytest.raises(SymgenError, match="at least two"):
         make_ensemble([exported], tmp_path / "one")
@@ -316,9 +316,9 @@ def test_eval_no_draft_decodes_token_by_token_to_the_same_answers(
 def test_a_missing_draft_graph_is_named_and_old_ensembles_decode_token_by_token(
     ensemble: Path, pairs: Path, geo_dir: Path, tmp_path: Path
 ) -> None:
-    from symgen.engine import TaskModel
+    from symgen.engine.model import TaskModel
     from symgen.errors import MissingResource
-    from symgen.task_data import DbKnowledge
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     broken = tmp_path / "broken"
     shutil.copytree(ensemble, broken)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from symgen.paraphrase import values_named
-from symgen.sqlite_db import ReadOnlyDatabase
-from symgen.tasks.sql import static_check
+from symgen.databases.sqlite import ReadOnlyDatabase
+from symgen.generate.sources.paraphrases import values_named
+from symgen.tasks.sql.task import static_check
 from tests.conftest import sha256
 
 pytestmark = pytest.mark.llm
@@ -210,7 +210,7 @@ def test_ask_answers_with_the_llm(model_file, geo_dir: Path) -> None:  # type: i
 def test_generate_on_postgres(model_file, pg, geo_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The same command against a real PostgreSQL server by URL: the prompt asks for PostgreSQL,
     verification runs there, the password is in no file and no message, nothing changes."""
-    from symgen.database import open_database
+    from symgen.databases.base import open_database
     from tests.conftest import RO_PASSWORD, RO_USER, pg_digest
 
     model_file("qwen2.5-coder-0.5b")

@@ -1,4 +1,4 @@
-"""Quoted values from the question (`symgen.grounding`): the preference check, the spans a value
+"""Quoted values from the question (`symgen.engine.grounding`): the preference check, the spans a value
 may be, and the constrained-decoding mask over a small vocabulary, as data tables; then the
 guard on a real trained model (`exported`, which memorised 16 GeoQuery pairs)."""
 
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from symgen.grounding import (
+from symgen.engine.grounding import (
     LiteralGuard,
     literal_values,
     question_spans,
@@ -118,7 +118,7 @@ RESCUE = [
 def test_grounding_rescue(
     mode: str, first: tuple[bool, bool], rescue: tuple[bool, bool] | None, served: str
 ) -> None:
-    from symgen.engine import Completion, grounding_rescue
+    from symgen.engine.model import Completion, grounding_rescue
 
     answers = {mode: Completion("first", first[0], None, (), 0, first[1])}
     if rescue:
@@ -146,8 +146,8 @@ def test_constrained_values_come_from_the_question_on_a_real_model(
     constrained decode), which never returns an invalid answer where "off" found a valid one.
     The guard restricts values, not structure: on some machines' training numerics a forced
     value leaves no valid beam (seen on one of the five), so validity is asked of most."""
-    from symgen.engine import TaskModel
-    from symgen.task_data import DbKnowledge
+    from symgen.engine.model import TaskModel
+    from symgen.tasks.sql.model_input import DbKnowledge
 
     db = DbKnowledge.load(geo_dir / "geography.sqlite")
     model = TaskModel(exported, int8=False)

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from symgen.config import SQL_MAX_CHARS, SQL_MEMORY_LIMIT, SQL_RESULT_BYTES
-from symgen.database import Database, Execution, open_database
+from symgen.databases.base import Database, Execution, open_database
+from symgen.databases.postgres import PostgresDatabase
 from symgen.errors import SymgenError
-from symgen.postgres_db import PostgresDatabase
 from tests.conftest import (
     ENGINES,
     OTHER_PASSWORD,
@@ -174,7 +174,7 @@ def _drive() -> None:
     outcomes and peak RSS (this process's before and after, its query workers')."""
     import resource
 
-    from symgen.sqlite_db import ReadOnlyDatabase
+    from symgen.databases.sqlite import ReadOnlyDatabase
 
     job = json.loads(sys.stdin.read())
     limits = {"timeout_s": 5.0, "memory_limit": job["memory"]}
@@ -241,7 +241,7 @@ def test_a_worker_sends_plain_values_only() -> None:
     import os
     import pickle
 
-    from symgen.database import _plain, _recv, _send
+    from symgen.databases.base import _plain, _recv, _send
 
     class Evil:
         def __reduce__(self) -> tuple[object, tuple[str]]:

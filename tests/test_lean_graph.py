@@ -13,8 +13,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from symgen import lean_graph
 from symgen.errors import SymgenError
+from symgen.export import lean_graph
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")

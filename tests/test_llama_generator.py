@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from symgen.generate import open_generator
-from symgen.llama_generator import Cancelled, LlamaGenerator
+from symgen.generators.base import open_generator
+from symgen.generators.llama import Cancelled, LlamaGenerator
 
 pytestmark = pytest.mark.llm
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
-from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.databases.sqlite import ReadOnlyDatabase
 from symgen_server.client import RawSession, Session, lsp_session
 
 

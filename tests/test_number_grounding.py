@@ -10,13 +10,13 @@ import pytest
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.number_grounding import (
+from symgen.generate.pipeline import run_generate
+from symgen.tasks.sql.number_grounding import (
     compared_numbers,
     conventions,
     stated_numbers,
     unstated_numbers,
 )
-from symgen.pipeline import run_generate
 from tests.test_paraphrase import Scripted
 
 

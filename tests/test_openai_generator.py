@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from symgen.errors import SymgenError
-from symgen.generate import open_generator
-from symgen.openai_generator import OpenAIGenerator
+from symgen.generators.base import open_generator
+from symgen.generators.openai import OpenAIGenerator
 
 pytestmark = pytest.mark.llm
 

@@ -10,10 +10,14 @@ import pytest
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.generate import GenStats, Sample
-from symgen.paraphrase import paraphrase_questions, rewrite_rejection, values_named
-from symgen.pipeline import RunStats, run_generate
-from symgen.prompt import paraphrase_prompt
+from symgen.generate.pipeline import RunStats, run_generate
+from symgen.generate.sources.paraphrases import (
+    paraphrase_questions,
+    rewrite_rejection,
+    values_named,
+)
+from symgen.generators.base import GenStats, Sample
+from symgen.tasks.sql.prompt import paraphrase_prompt
 
 AUSTIN = "SELECT city.population FROM city WHERE city.city_name = 'austin'"
 VALUES = [  # question, SQL, values the question spells out (a rewrite must keep them)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from symgen.sqlite_db import ReadOnlyDatabase
-from symgen.task_model import layer_picks
+from symgen.databases.sqlite import ReadOnlyDatabase
+from symgen.train.models import layer_picks
 
 
 def test_layer_picks_are_even_and_keep_both_ends() -> None:
@@ -31,10 +31,10 @@ def test_cut_smollm2_fine_tunes_exports_and_completes(
     model_file,  # type: ignore[no-untyped-def]
 ) -> None:
     model_file("smollm2-135m")  # installed and assembled, or a clear failure
-    from symgen.engine import TaskModel
-    from symgen.export import export
-    from symgen.task_data import DbKnowledge
-    from symgen.train import TrainConfig, train
+    from symgen.engine.model import TaskModel
+    from symgen.export.onnx import export
+    from symgen.tasks.sql.model_input import DbKnowledge
+    from symgen.train.loop import TrainConfig, train
 
     db = geo_dir / "geography.sqlite"
     rows = [json.loads(x) for x in (geo_dir / "train.jsonl").read_text().splitlines()[:4]]
@@ -64,8 +64,8 @@ def test_pruned_vocabulary_keeps_the_data_tokenisation_and_encodes_anything(
     model_file,  # type: ignore[no-untyped-def]
 ) -> None:
     model_file("smollm2-135m")
-    from symgen.task_model import gguf_tokenizer
-    from symgen.vocab_prune import prune_tokenizer
+    from symgen.train.models import gguf_tokenizer
+    from symgen.train.vocab_prune import prune_tokenizer
 
     _, full = gguf_tokenizer("smollm2-135m")
     rows = [json.loads(x) for x in (geo_dir / "train.jsonl").read_text().splitlines()]

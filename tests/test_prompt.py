@@ -8,9 +8,9 @@ import pytest
 
 from symgen.config import AnswerGenConfig
 from symgen.dataset import read_pairs
-from symgen.knowledge import ValueIndex, hint_line
-from symgen.pipeline import build_context
-from symgen.prompt import Demo, answer_prefix_text, describe_prompt, result_line
+from symgen.generate.pipeline import build_context
+from symgen.tasks.sql.knowledge import ValueIndex, hint_line
+from symgen.tasks.sql.prompt import Demo, answer_prefix_text, describe_prompt, result_line
 
 
 def test_schema_and_demos_in_prompt(geo_dir: Path) -> None:

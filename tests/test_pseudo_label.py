@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from symgen.databases.sqlite import ReadOnlyDatabase
+from symgen.dataset import question_key
 from symgen.errors import SymgenError
-from symgen.pseudo_label import agreed_answer, rejected_path, unlabelled_questions
-from symgen.questions import question_key
-from symgen.sqlite_db import ReadOnlyDatabase
+from symgen.lab.pseudo_label import agreed_answer, rejected_path, unlabelled_questions
 from tests.conftest import SYMGEN
 
 TEXAS = "SELECT state.capital FROM state WHERE state.state_name = 'texas'"

@@ -13,9 +13,9 @@ import pytest
 
 from symgen.config import QuestionGenConfig
 from symgen.errors import MissingResource, SymgenError
-from symgen.generate import GenStats, Sample
-from symgen.questions import generate_questions
-from symgen.tasks.bash_commands import COMMON, PIPELINES, read_commands
+from symgen.generate.sources.llm import generate_questions
+from symgen.generators.base import GenStats, Sample
+from symgen.tasks.bash.commands import COMMON, PIPELINES, read_commands
 from symgen.tasks.code import build_context, read_code_seeds
 
 FOCUS_LINE = re.compile(r"# The next requests are done with `([^`]+)`\.\n# Question:$")

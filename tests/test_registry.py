@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from symgen import registry
 from symgen.cli import main
 from symgen.errors import MissingResource, SymgenError
+from symgen.generators import registry
 
 
 @pytest.fixture()

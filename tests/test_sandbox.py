@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from symgen.sandbox import Limits, SandboxCounter, run_python
+from symgen.tasks.python.sandbox import Limits, SandboxCounter, run_python
 
 LIMITS = Limits(timeout_s=3.0)
 

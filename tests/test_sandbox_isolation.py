@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from symgen import sandbox
-from symgen.sandbox import Limits, SandboxResult, SandboxUnavailable, run_python
+from symgen.tasks.python import sandbox
+from symgen.tasks.python.sandbox import Limits, SandboxResult, SandboxUnavailable, run_python
 
 CASES_FILE = Path(__file__).parent / "fixtures" / "hostile" / "python.txt"
 SECRET = "SYMGEN-TEST-SECRET-4b1d"

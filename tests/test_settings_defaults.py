@@ -70,7 +70,7 @@ def test_nvim_doc_names_the_execution_guidance_default() -> None:
 def test_cli_engine_threads_are_the_servers(exported: Path) -> None:
     """`symgen eval`/`complete` time the model with the threads the editor server runs it with,
     so the latencies they print are the ones users get."""
-    from symgen.engine import DEFAULT_THREADS, TaskModel
+    from symgen.engine.model import DEFAULT_THREADS, TaskModel
 
     assert SERVER_DEFAULTS["threads"] == DEFAULT_THREADS
     opts = TaskModel(exported).net.session.get_session_options()

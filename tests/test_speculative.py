@@ -1,4 +1,4 @@
-"""Drafted greedy decoding (`symgen.speculative`) on toy models whose next token depends on the
+"""Drafted greedy decoding (`symgen.engine.drafting`) on toy models whose next token depends on the
 whole history held in their cache: a wrongly truncated or stale cache changes the answer."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from symgen.engine import _log_softmax as log_softmax
-from symgen.kv_cache import Past
-from symgen.speculative import (
+from symgen.engine.drafting import (
     Step,
     greedy_choice,
     mean_with_draft,
     speculative_greedy,
 )
+from symgen.engine.kv_cache import Past
+from symgen.engine.model import _log_softmax as log_softmax
 
 VOCAB, EOS = 9, 0
 

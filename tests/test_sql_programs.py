@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from symgen.database import Table
+from symgen.databases.base import Table
 from symgen.dataset import read_pairs
-from symgen.generate import GenStats, Sample
-from symgen.pipeline import SqlContext, build_context
-from symgen.sql_programs import TEMPLATES, entity_column, sample_programs, worth_asking
-from symgen.tasks.sql import SqlTask, static_check
+from symgen.generate.pipeline import SqlContext, build_context
+from symgen.generators.base import GenStats, Sample
+from symgen.tasks.sql.programs import TEMPLATES, entity_column, sample_programs, worth_asking
+from symgen.tasks.sql.task import SqlTask, static_check
 from symgen.verify import Candidate, MinVotes, anchored_verdict, verify
 from tests.conftest import sha256
 from tests.test_generate_e2e import generate_cmd
@@ -124,7 +124,7 @@ def test_sampling_is_reproducible(ctx: SqlContext) -> None:
 
 
 def test_a_schema_without_values_or_numbers_yields_nothing() -> None:
-    from symgen.sql_programs import schema_facts
+    from symgen.tasks.sql.programs import schema_facts
 
     empty = schema_facts([Table("t", ())], [], {})
     assert list(itertools.islice(sample_programs(empty, random.Random(0)), 5)) == []
@@ -253,7 +253,7 @@ class Describer:
 def _run_programs(geo_dir: Path, out: Path, gen: Describer, n: int, results: bool) -> None:
     """A program-first `run_generate` on GeoQuery with a scripted generator: 2 answers each."""
     from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
-    from symgen.pipeline import run_generate
+    from symgen.generate.pipeline import run_generate
 
     run_generate(
         db_path=geo_dir / "geography.sqlite",
@@ -275,9 +275,9 @@ def test_program_stage_shows_the_describer_each_programs_result(
 ) -> None:
     """The describe prompt of every sampled program ends with what that program returns (read
     from the DB), after the seeds' own results; `describe_results=False` shows none."""
-    from symgen.database import open_database
+    from symgen.databases.base import open_database
     from symgen.dataset import read_jsonl
-    from symgen.prompt import result_line
+    from symgen.tasks.sql.prompt import result_line
 
     gen = Describer()
     _run_programs(geo_dir, tmp_path / "p.jsonl", gen, 3, results)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from symgen.databases.sqlite import ReadOnlyDatabase
 from symgen.errors import MissingResource, SymgenError
-from symgen.sqlite_db import ReadOnlyDatabase
 from tests.conftest import sha256
 
 HOSTILE = [
@@ -81,7 +81,7 @@ def test_missing_and_non_sqlite_files(tmp_path: Path) -> None:
 
 def test_execution_guidance_prefers_rows_and_changes_nothing(geo_db: Path) -> None:
     """`ReturnsRows`: true only for a query that returns rows (more than the cap counts)."""
-    from symgen.result_check import GUIDE_ROW_CAP, ReturnsRows
+    from symgen.tasks.sql.result_check import GUIDE_ROW_CAP, ReturnsRows
 
     before = sha256(geo_db)
     guide = ReturnsRows(geo_db, timeout_s=0.2)

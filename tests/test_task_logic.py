@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from symgen.engine import Beam, Completion, best_valid, greedy_fallback
-from symgen.knowledge import ValueIndex
-from symgen.schema_check import problem, schema_map
-from symgen.sqlite_db import ReadOnlyDatabase
-from symgen.task_format import canonical_sql, question_text, values_text
-from symgen.train import batches, lr_at
+from symgen.databases.sqlite import ReadOnlyDatabase
+from symgen.engine.model import Beam, Completion, best_valid, greedy_fallback
+from symgen.tasks.format import canonical_sql, question_text, values_text
+from symgen.tasks.sql.knowledge import ValueIndex
+from symgen.tasks.sql.schema_check import problem, schema_map
+from symgen.train.loop import batches, lr_at
 
 SCHEMA = {
     "state": frozenset({"state_name", "population", "area", "capital"}),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from symgen.teachers import distill_loss, mean_probs
+from symgen.lab.teachers import distill_loss, mean_probs
 from tests.conftest import N_PAIRS, SYMGEN, memorised
 
 

@@ -10,14 +10,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from symgen.task_model import build, get_arch
-from symgen.train import (
+from symgen.train.loop import (
     TrainConfig,
     WeightAverage,
     add_residual_dropout,
     smoothed_loss,
     train,
 )
+from symgen.train.models import build, get_arch
 from tests.conftest import SYMGEN
 
 
@@ -94,9 +94,9 @@ def test_interrupted_run_resumes_to_the_same_averaged_weights(
     assert any(not torch.allclose(t, last[n]) for n, t in averaged.items())
 
     # export: the run's model is the average; --last-weights exports hf-last/ instead
-    from symgen.engine import TaskModel
+    from symgen.engine.model import TaskModel
     from symgen.errors import MissingResource
-    from symgen.export import export
+    from symgen.export.onnx import export
 
     logits = {}
     for flag in (False, True):

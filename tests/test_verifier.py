@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from symgen.database import open_database
+from symgen.databases.base import open_database
 from symgen.tasks.base import Outcome
-from symgen.tasks.sql import SqlTask
+from symgen.tasks.sql.task import SqlTask
 from symgen.verify import Candidate, MinVotes, reviewed_verdict, verify
 from tests.conftest import Engine
 

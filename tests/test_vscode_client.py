@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from symgen.tasks import bash
+from symgen.tasks.bash import task as bash
 
 ROOT = Path(__file__).resolve().parent.parent
 EXT = ROOT / "editor-clients" / "vscode"

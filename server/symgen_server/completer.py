@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from symgen.database import is_url, public_spec
-from symgen.engine import MANIFEST, Cancelled, Completion, TaskModel, graph_file
+from symgen.databases.base import is_url, public_spec
+from symgen.engine.model import MANIFEST, Cancelled, Completion, TaskModel, graph_file
 from symgen.errors import SymgenError
-from symgen.result_check import ReturnsRows
-from symgen.task_data import DbKnowledge
+from symgen.tasks.sql.model_input import DbKnowledge
+from symgen.tasks.sql.result_check import ReturnsRows
 from symgen_server.settings import Settings
 
 
@@ -225,7 +225,7 @@ class Completer:
             )
         if db_path is None:
             self.problems.append(
-                "SymGen: no database set. Set symgen.database to your SQLite or DuckDB file, "
+                "SymGen: no database set. Set symgen.databases.base to your SQLite or DuckDB file, "
                 "or a postgresql://user@host:port/dbname URL."
             )
             return

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from symgen.database import public_spec, url_password
+from symgen.databases.base import public_spec, url_password
 
 OnProgress = Callable[[dict[str, object]], None]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from symgen.tasks.sql import static_check
+from symgen.tasks.sql.task import static_check
 
 _COMMENT = re.compile(r"^\s*--+\s?(.*)$")
 _QUESTION = re.compile(r"^(?:question|q)\s*:\s*", re.IGNORECASE)

@@ -55,7 +55,7 @@ class Settings:
     execution_guided: bool = False
     # quoted values in the SQL must occur in the comment: "prefer" re-ranks beams and masks
     # decoding only when no beam is grounded (default), "constrain" always masks decoding to
-    # them, "off" neither (symgen.grounding; README numbers)
+    # them, "off" neither (symgen.engine.grounding; README numbers)
     ground_literals: str = "prefer"
     debounce_ms: int = 0
     enabled: bool = True

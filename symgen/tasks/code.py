@@ -23,7 +23,7 @@ from symgen.errors import SymgenError
 from symgen.tasks.base import Task
 from symgen.verify import PromptedVote, Verdict
 
-LANGUAGES = {"bash": "symgen.tasks.bash", "python": "symgen.tasks.python"}
+LANGUAGES = {"bash": "symgen.tasks.bash.task", "python": "symgen.tasks.python.task"}
 QUESTION_FIELDS = ("question", "nl", "text")
 PROGRAM_FIELDS = ("query", "command", "cmd", "code")
 
@@ -59,7 +59,7 @@ def read_code_seeds(path: str | Path) -> list[CodeSeed]:
             )
         tests, outputs = row.get("tests"), row.get("outputs") or []
         if not isinstance(tests, list):
-            from symgen.tasks.python import doctests_from_asserts
+            from symgen.tasks.python.task import doctests_from_asserts
 
             pairs = doctests_from_asserts(row.get("test_list") or [], program)
             tests, outputs = [c for c, _ in pairs], [o for _, o in pairs]

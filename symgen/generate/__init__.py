@@ -1,0 +1,1 @@
+"""Stages 1-4 wired together: question sources → prompt → LLM candidates → verifier → dataset, resumable and budgeted."""

@@ -1,0 +1,1 @@
+"""The Python task: functions checked by running their asserts in the bubblewrap sandbox."""

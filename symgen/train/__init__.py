@@ -1,0 +1,1 @@
+"""Stage 5, torch only: the task model's architectures, tokenizer, training data and loop."""
