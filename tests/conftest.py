@@ -19,6 +19,7 @@ import pytest
 from tests.pg_cluster import Cluster, pg_bindir, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
 SYMGEN = [sys.executable, "-m", "symgen"]
 N_PAIRS = 16
 SHARED = Path(os.environ.get("SYMGEN_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -1,7 +1,7 @@
 """Bash gen-q focus (`--focus-commands`): each gen-q call asks about the next command of a list,
 so generated requests cover more than the seeds' commands. The prompt line, the rotation over
 calls with the focus each question came from, and the command list's parsing; the real-GGUF run
-through the CLI is in tests/test_code_generate_e2e.py."""
+through the CLI is in tests/e2e/test_code_generate_e2e.py."""
 
 from __future__ import annotations
 

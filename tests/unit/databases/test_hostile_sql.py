@@ -26,6 +26,7 @@ from symgen.databases.postgres import PostgresDatabase
 from symgen.errors import SymgenError
 from tests.conftest import (
     ENGINES,
+    FIXTURES,
     OTHER_PASSWORD,
     RO_PASSWORD,
     RO_USER,
@@ -36,7 +37,7 @@ from tests.conftest import (
 )
 from tests.pg_cluster import Cluster
 
-FIXTURE = Path(__file__).parent / "fixtures" / "hostile" / "sql.tsv"
+FIXTURE = FIXTURES / "hostile" / "sql.tsv"
 OUTCOMES = {"ok", "denied", "timeout", "out_of_memory", "row_cap", "too_long", "error"}
 MiB = 2**20
 # The memory cases' limit: small, so a bound that does not hold shows, and light on the machine.
@@ -211,7 +212,7 @@ def test_memory_stays_bounded(
     job = {"spec": t.spec, "memory": TEST_MEMORY, "sqls": [c.sql for c in cases],
            "in_process": in_process}  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", "from tests.test_hostile_sql import _drive; _drive()"],
+        [sys.executable, "-c", "from tests.unit.databases.test_hostile_sql import _drive; _drive()"],
         input=json.dumps(job),  # the URL's password stays off the command line
         capture_output=True,
         text=True,

@@ -17,8 +17,9 @@ import pytest
 
 from symgen.tasks.python import sandbox
 from symgen.tasks.python.sandbox import Limits, SandboxResult, SandboxUnavailable, run_python
+from tests.conftest import FIXTURES
 
-CASES_FILE = Path(__file__).parent / "fixtures" / "hostile" / "python.txt"
+CASES_FILE = FIXTURES / "hostile" / "python.txt"
 SECRET = "SYMGEN-TEST-SECRET-4b1d"
 LIMITS = Limits(timeout_s=4.0)
 

@@ -26,7 +26,7 @@ from symgen.lab.compose import (
     restriction_target,
 )
 from symgen.lab.compose_run import _refusal
-from tests.test_generate_e2e import cli, run_cli
+from tests.e2e.test_generate_e2e import cli, run_cli
 
 POPULATION = (
     "what is the population of montana",

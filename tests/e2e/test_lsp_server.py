@@ -14,6 +14,7 @@ from lsprotocol import types
 
 from symgen.databases.sqlite import ReadOnlyDatabase
 from symgen_server.client import RawSession, Session, lsp_session
+from tests.conftest import FIXTURES
 
 
 @pytest.fixture()
@@ -324,7 +325,7 @@ def test_execution_guidance_setting(
 
 
 # ---- hostile and broken input (issue #58): every request answered, each problem said once ----
-FIXTURES = Path(__file__).parent / "fixtures" / "lsp"
+LSP_FIXTURES = FIXTURES / "lsp"
 
 
 def _frame(case: dict[str, Any], valid: dict[str, Any], msg_id: int) -> bytes:
@@ -354,7 +355,7 @@ def test_every_invalid_request_is_answered(tmp_path: Path) -> None:
     """pygls alone logs a traceback and never replies to a request whose params fail
     validation (`line: -1`, no `context`): the editor waits forever. Each case of
     fixtures/lsp/invalid_requests.json must get its JSON-RPC error, naming what is wrong."""
-    spec = json.loads((FIXTURES / "invalid_requests.json").read_text())
+    spec = json.loads((LSP_FIXTURES / "invalid_requests.json").read_text())
     uri = (tmp_path / "q.sql").as_uri()
     valid = json.loads(json.dumps(spec["valid"]).replace("{uri}", uri))
     s = RawSession(tmp_path)

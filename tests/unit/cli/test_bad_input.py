@@ -16,9 +16,9 @@ import pytest
 
 from symgen.cli import main
 from symgen.dataset import read_jsonl, write_jsonl
-from tests.conftest import ROOT
+from tests.conftest import FIXTURES, ROOT
 
-FIXTURES = ROOT / "tests" / "fixtures" / "bad_input"
+BAD_INPUT = FIXTURES / "bad_input"
 SYMGEN = ROOT / ".venv" / "bin" / "symgen"
 BAD = ("missing", "dir", "empty", "garbage", "truncated")
 
@@ -26,7 +26,7 @@ BAD = ("missing", "dir", "empty", "garbage", "truncated")
 def sweep_cases() -> list[tuple[str, str]]:
     """(wanted exit codes, command line) per line of sweep.txt."""
     cases = []
-    for line in (FIXTURES / "sweep.txt").read_text().splitlines():
+    for line in (BAD_INPUT / "sweep.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             codes, command = (part.strip() for part in line.split(" | ", 1))
             cases.append((codes, command))
@@ -123,7 +123,7 @@ def test_every_verb_refuses_a_bad_file_in_one_line(
 def line_cases(name: str) -> list[dict[str, object]]:
     """One case per line of a JSONL fixture: the bad `line` (`{pad}` is replaced by `pad` *
     `times`) or its bytes in `hex`, and the `error` wanted after `FILE:2: `."""
-    return [json.loads(x) for x in (FIXTURES / name).read_text().splitlines()]
+    return [json.loads(x) for x in (BAD_INPUT / name).read_text().splitlines()]
 
 
 def candidate_cases() -> list[dict[str, object]]:
@@ -401,7 +401,7 @@ def test_a_database_error_past_the_open_checks_is_still_one_line(
 
 def model_cases() -> list[tuple[int, str, str]]:
     cases = []
-    for line in (FIXTURES / "model_dir.txt").read_text().splitlines():
+    for line in (BAD_INPUT / "model_dir.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             code, file, damage = (part.strip() for part in line.split(" | ", 2))
             cases.append((int(code), file, damage))

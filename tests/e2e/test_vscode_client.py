@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from symgen.tasks.bash import task as bash
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXT = ROOT / "editor-clients" / "vscode"
 TOOLS = EXT / ".tools"
 NODE = TOOLS / "bin" / "node"

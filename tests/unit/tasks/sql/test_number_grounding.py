@@ -17,7 +17,7 @@ from symgen.tasks.sql.number_grounding import (
     stated_numbers,
     unstated_numbers,
 )
-from tests.test_paraphrase import Scripted
+from tests.unit.generate.test_paraphrase import Scripted
 
 
 @pytest.mark.parametrize(

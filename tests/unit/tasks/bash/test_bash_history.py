@@ -15,7 +15,7 @@ from symgen.tasks.bash import task as bash
 from symgen.tasks.bash.history import history_lines, rank_commands, read_history, undescribed
 from symgen.verify import Candidate, MinVotes, anchored_verdict
 from tests.conftest import SYMGEN
-from tests.test_code_generate_e2e import first_lines, lines, shared
+from tests.e2e.test_code_generate_e2e import first_lines, lines, shared
 
 BASH = "#1700000000\nls -la /tmp\n#1700000005\ngrep -r TODO src\n\nls -la /tmp\n"
 ZSH = (

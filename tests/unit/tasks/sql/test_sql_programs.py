@@ -20,7 +20,7 @@ from symgen.tasks.sql.programs import TEMPLATES, entity_column, sample_programs,
 from symgen.tasks.sql.task import SqlTask, static_check
 from symgen.verify import Candidate, MinVotes, anchored_verdict, verify
 from tests.conftest import sha256
-from tests.test_generate_e2e import generate_cmd
+from tests.e2e.test_generate_e2e import generate_cmd
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from symgen.errors import SymgenError
 from symgen.tasks.bash.augment import arg_slots, augment_bash, kind_of, with_augmented_bash
 from symgen.tasks.bash.task import static_check
 from symgen.tasks.bash.values import EXTENSIONS, invent_like
-from tests.conftest import SYMGEN
+from tests.conftest import ROOT, SYMGEN
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = ROOT
 GENERATED = REPO / "benchmarks" / "generated" / "nl2bash.symgen.jsonl"
 
 # (value, regular expression every invented value must match)
