@@ -130,3 +130,14 @@ class VerifyConfig:
 
 # The reviewer's pick must still agree with another sample: 2 of 8 (it filters on its own).
 REVIEWER_MIN_VOTES = "2"
+
+
+def vote_defaults(task: str, programs: bool, reviewer: bool = False) -> tuple[int, str]:
+    """(samples, min votes) when the command line leaves them out: each way of checking a
+    question has its own measured rule (the constants above)."""
+    if programs:
+        return PROGRAM_FIRST_SAMPLES, PROGRAM_FIRST_MIN_VOTES
+    if task == "python":
+        return PYTHON_SAMPLES, PYTHON_MIN_VOTES
+    votes = REVIEWER_MIN_VOTES if reviewer else VerifyConfig.min_votes
+    return AnswerGenConfig.samples, votes

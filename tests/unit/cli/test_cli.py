@@ -274,7 +274,7 @@ def test_verify_refuses_unstated_numbers_but_keeps_the_seeds_conventions(
 def test_vote_defaults(
     task: str, programs: bool, reviewer: bool, defaults: tuple[int, str]
 ) -> None:
-    from symgen.cli import vote_defaults
+    from symgen.config import vote_defaults
     from symgen.verify import MinVotes
 
     assert vote_defaults(task, programs, reviewer) == defaults

@@ -1,5 +1,5 @@
 """Composed pairs (`symgen.lab.compose`): domains, SQL composition and the fusion check on the real
-GeoQuery DB, and `symgen compose` end to end with the real 0.5B generator."""
+GeoQuery DB, and `symgen lab compose` end to end with the real 0.5B generator."""
 
 from __future__ import annotations
 
@@ -256,6 +256,7 @@ def test_symgen_compose_end_to_end_and_resume(geo_dir: Path, tmp_path: Path) -> 
 
     def compose(n: int, *extra: str) -> list[str]:
         return cli(
+            "lab",
             "compose",
             "--db",
             str(geo_dir / "geography.sqlite"),
@@ -313,7 +314,7 @@ def test_symgen_compose_restrict_end_to_end(geo_dir: Path, tmp_path: Path) -> No
     out = tmp_path / "restricted.jsonl"
     args = ["--db", str(geo_dir / "geography.sqlite"), "--seeds", str(geo_dir / "seed_10.jsonl")]
     args += ["--pairs", str(pairs), "--out", str(out), "--questions", "4", "--threads", "2"]
-    run = run_cli(cli("compose", *args, "--kind", "restrict", "--quiet"))
+    run = run_cli(cli("lab", "compose", *args, "--kind", "restrict", "--quiet"))
     assert run.returncode == 0, run.stderr
     tried = [json.loads(line) for line in out.with_name("restricted.tried.jsonl").open()]
     # the four (superlative, list) pairs of the seeds' and these pairs' parts were each decided

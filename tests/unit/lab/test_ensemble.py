@@ -1,5 +1,5 @@
 """Ensembles of real exported models: two task models trained on the same GeoQuery pairs with
-different seeds, joined by `symgen ensemble`, decoded by the torch-free engine."""
+different seeds, joined by `symgen lab ensemble`, decoded by the torch-free engine."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def ensemble(exported: Path, other_seed: Path, tmp_path_factory: pytest.TempPath
     made = subprocess.run(
         [
             *SYMGEN,
+            "lab",
             "ensemble",
             "--model",
             str(exported),

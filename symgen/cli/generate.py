@@ -1,0 +1,241 @@
+"""`symgen generate`: questions → LLM candidates → verified pairs, budgeted and resumable."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from symgen.cli.common import (
+    DB_HELP,
+    add_generator,
+    add_task,
+    expected_outputs,
+    open_gen,
+)
+from symgen.config import (
+    PROGRAM_FIRST_MIN_VOTES,
+    PROGRAM_FIRST_SAMPLES,
+    PYTHON_EXPECTED_OUTPUTS,
+    PYTHON_MIN_VOTES,
+    PYTHON_SAMPLES,
+    REVIEWER_MIN_VOTES,
+    AnswerGenConfig,
+    QuestionGenConfig,
+    VerifyConfig,
+    vote_defaults,
+)
+from symgen.errors import SymgenError
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    acfg, vcfg = AnswerGenConfig(), VerifyConfig()
+    gen = sub.add_parser(
+        "generate",
+        parents=[common],
+        help="generate verified (question, program) pairs: SQL, Bash or Python",
+    )
+    add_task(gen)
+    gen.add_argument("--db", default=None, help=DB_HELP + " (--task sql)")
+    gen.add_argument(
+        "--seed-dialect",
+        default=None,
+        help="SQL dialect of the seeds (sqlite, postgres, duckdb, ...; sqlglot names); they are "
+        "transpiled to the database's. Default: as written if they run, else from SQLite",
+    )
+    gen.add_argument(
+        "--seeds",
+        required=True,
+        help="JSONL seed pairs: question/query (also nl/command/cmd for bash, MBPP text/code/"
+        "test_list for python)",
+    )
+    gen.add_argument(
+        "--out", required=True, help="output JSONL (rerun with the same path to resume)"
+    )
+    gen.add_argument(
+        "--questions", type=int, default=100, help="questions to generate (default 100)"
+    )
+    gen.add_argument(
+        "--questions-from",
+        choices=("llm", "programs", "paraphrases", "history"),
+        default="llm",
+        help="llm: new questions sampled from the seed questions (the paper's gen-q); programs "
+        "(--task sql): SQL sampled from a grammar over the whole schema, described by the LLM and "
+        "kept when --min-votes of the --samples answers to that question agree with it; "
+        "paraphrases (--task sql): the questions of --paraphrase's verified pairs reworded by the "
+        "LLM, each checked against its pair's SQL the same way; history (--task bash): the "
+        "commands of --history (your shell history), most used first, each described by the "
+        "LLM and kept when --min-votes of the answers to that request agree with it",
+    )
+    gen.add_argument(
+        "--history",
+        default=None,
+        metavar="FILE",
+        help="with --questions-from history: a bash, zsh or fish history file, or one command per "
+        "line (lines naming a password, token or key are left out); --questions counts requests",
+    )
+    gen.add_argument(
+        "--paraphrase",
+        default=None,
+        metavar="PAIRS.jsonl",
+        help="with --questions-from paraphrases: verified pairs to reword (e.g. an earlier "
+        "`symgen generate` output); --questions counts the rewrites",
+    )
+    gen.add_argument(
+        "--paraphrases-per-pair",
+        type=int,
+        default=QuestionGenConfig.paraphrases_per_pair,
+        help=f"rewrites sampled per pair (default {QuestionGenConfig.paraphrases_per_pair})",
+    )
+    gen.add_argument(
+        "--templates",
+        default="",
+        help="with --questions-from programs: only these grammar templates, comma-separated "
+        "(default all; a wrong name lists them)",
+    )
+    gen.add_argument(
+        "--describe-results",
+        choices=("on", "off"),
+        default="on" if QuestionGenConfig.describe_results else "off",
+        help="with --questions-from programs: show the LLM what each SQL returns when it writes "
+        "the question (default %(default)s)",
+    )
+    gen.add_argument(
+        "--focus-commands",
+        default="",
+        metavar="common|pipelines|FILE",
+        help="--task bash: each gen-q call asks for requests done with the next command of this "
+        "list (`common`: 126 usual GNU/Linux tools; `pipelines`: 91 usual pipelines such as "
+        "`du | sort | head`; or a file with one name or `a | b` pipeline per line), so the data "
+        "covers more than the seeds' commands (default: off, the seeds alone steer)",
+    )
+    gen.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help=f"samples per question (default {acfg.samples}; {PROGRAM_FIRST_SAMPLES} with "
+        f"--questions-from programs, {PYTHON_SAMPLES} with --task python)",
+    )
+    gen.add_argument("--temperature", type=float, default=acfg.temperature)
+    gen.add_argument(
+        "--min-votes",
+        default=None,
+        help=f"agreeing samples needed: count, fraction or 'all' (default {vcfg.min_votes}; "
+        f"{PROGRAM_FIRST_MIN_VOTES} with --questions-from programs, {REVIEWER_MIN_VOTES} with "
+        f"--reviewer, {PYTHON_MIN_VOTES} with --task python)",
+    )
+    gen.add_argument(
+        "--reviewer",
+        action="store_true",
+        help="SQL: pick the answer under which the LLM reads the question back likeliest, and "
+        "keep it only if the program explains the question (see --min-pmi)",
+    )
+    gen.add_argument(
+        "--min-pmi",
+        type=float,
+        default=vcfg.min_pmi,
+        help="with --reviewer: log p(question | program) - log p(question) needed "
+        f"(default {vcfg.min_pmi})",
+    )
+    gen.add_argument(
+        "--expected-outputs",
+        type=float,
+        default=None,
+        help="python: share of the outputs the LLM predicted for its test calls that the vote's "
+        f"winner must reproduce (default {PYTHON_EXPECTED_OUTPUTS}: all of them; 0: the vote alone)",
+    )
+    gen.add_argument("--allow-empty", action="store_true", help="let empty results win the vote")
+    gen.add_argument(
+        "--value-hints",
+        action="store_true",
+        help="add a `-- Values:` line naming columns that hold values the question mentions",
+    )
+    gen.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop answering new questions after this many minutes (the rest are left for a "
+        "rerun, which resumes)",
+    )
+    gen.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_generator(gen)
+    gen.set_defaults(func=run, outputs=[("out", "file")])
+
+
+def run(args: argparse.Namespace) -> int:
+    from symgen.generate.pipeline import run_generate
+    from symgen.tasks.sql.programs import template_names
+
+    templates = tuple(t for t in args.templates.split(",") if t)
+    if templates and args.questions_from != "programs":
+        raise SymgenError("--templates is for --questions-from programs")
+    template_names(templates)  # a wrong name fails here, before a model is loaded
+    paraphrases = args.questions_from == "paraphrases"
+    if paraphrases != bool(args.paraphrase):
+        raise SymgenError("--questions-from paraphrases and --paraphrase PAIRS.jsonl go together")
+    if paraphrases and args.task != "sql":
+        raise SymgenError("--questions-from paraphrases is for --task sql")
+    if (args.questions_from == "history") != bool(args.history):
+        raise SymgenError("--questions-from history and --history FILE go together")
+    if args.history and args.task != "bash":
+        raise SymgenError("--questions-from history is for --task bash")
+    if args.paraphrases_per_pair < 1:
+        raise SymgenError("--paraphrases-per-pair must be at least 1")
+    focus: tuple[str, ...] = ()
+    if args.focus_commands:
+        if args.task != "bash" or args.questions_from != "llm":
+            raise SymgenError("--focus-commands is for --task bash (with LLM questions)")
+        from symgen.tasks.bash.commands import read_commands
+
+        focus = read_commands(args.focus_commands)
+    qcfg = QuestionGenConfig(
+        source=args.questions_from,
+        templates=templates,
+        paraphrases_per_pair=args.paraphrases_per_pair,
+        describe_results=args.describe_results == "on",
+        focus=focus,
+    )
+    # paraphrases and history commands are checked against their program, as program-first
+    # questions are
+    programs = args.questions_from in ("programs", "paraphrases", "history")
+    if args.reviewer and (programs or args.task != "sql"):
+        raise SymgenError(
+            "--reviewer is for --task sql with LLM questions (program-first pairs are already "
+            "checked against their program)"
+        )
+    default_samples, default_votes = vote_defaults(args.task, programs, args.reviewer)
+    samples = args.samples or default_samples
+    acfg = AnswerGenConfig(
+        samples=samples, temperature=args.temperature, value_hints=args.value_hints
+    )
+    vcfg = VerifyConfig(
+        min_votes=args.min_votes or default_votes,
+        allow_empty=args.allow_empty,
+        reviewer=args.reviewer,
+        min_pmi=args.min_pmi,
+        expected_outputs=expected_outputs(args),
+    )
+    if args.task == "sql" and not args.db:
+        raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
+    stats = run_generate(
+        task=args.task,
+        db_path=args.db,
+        seeds_path=Path(args.seeds),
+        out_path=Path(args.out),
+        open_gen=open_gen(args),
+        n_questions=args.questions,
+        qcfg=qcfg,
+        acfg=acfg,
+        vcfg=vcfg,
+        seed=args.seed,
+        progress=not args.quiet,
+        seed_dialect=args.seed_dialect,
+        max_minutes=args.max_minutes,
+        paraphrase_from=Path(args.paraphrase) if args.paraphrase else None,
+        history_from=Path(args.history).expanduser() if args.history else None,
+    )
+    print(json.dumps(stats.as_dict()), file=sys.stderr)
+    print(f"{stats.kept} verified pairs in {args.out} ({stats.rejected} questions rejected)")
+    return 0

@@ -1,0 +1,1 @@
+"""One module per `symgen lab` verb, each `add_parser` + `run` like the core verbs."""
