@@ -225,7 +225,7 @@ class Completer:
             )
         if db_path is None:
             self.problems.append(
-                "SymGen: no database set. Set symgen.databases.base to your SQLite or DuckDB file, "
+                "SymGen: no database set. Set symgen.database to your SQLite or DuckDB file, "
                 "or a postgresql://user@host:port/dbname URL."
             )
             return

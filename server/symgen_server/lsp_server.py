@@ -397,7 +397,7 @@ async def generate_from_selection(ls: SymgenServer, *args: Any) -> dict[str, Any
     db = ls.completer.db if ls.completer.db else None
     if db is None:
         msg = (
-            "SymGen: set symgen.databases.base (a SQLite or DuckDB file, or a postgresql:// URL) "
+            "SymGen: set symgen.database (a SQLite or DuckDB file, or a postgresql:// URL) "
             "before generating data."
         )
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=msg))
@@ -478,7 +478,7 @@ def _selection_args(args: tuple[Any, ...]) -> tuple[str, types.Range]:
     return uri, rng
 
 
-@server.command("symgen.train.loop")
+@server.command("symgen.train")
 async def train_command(ls: SymgenServer, *args: Any) -> dict[str, Any]:
     """Train + export from .symgen/data/*.jsonl into .symgen/models/<name>."""
     try:
@@ -495,7 +495,7 @@ async def train_command(ls: SymgenServer, *args: Any) -> dict[str, Any]:
         msg = (
             "SymGen: nothing to train on: run 'Generate Training Data from Selection' first"
             if not data
-            else "SymGen: set symgen.databases.base first"
+            else "SymGen: set symgen.database first"
         )
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=msg))
         return {"ok": False, "error": msg}

@@ -68,9 +68,7 @@ def test_brevity_summarises_one_row() -> None:
 def test_generated_sets_names_runs_by_generator(tmp_path: Path) -> None:
     row = {"question": "list files", "query": "ls"}
     write_jsonl(tmp_path / "nl2bash.symgen.jsonl", [row])
-    write_jsonl(
-        tmp_path / "nl2bash.symgen.generate.sources.llm.jsonl", [{"question": "list files"}]
-    )
+    write_jsonl(tmp_path / "nl2bash.symgen.questions.jsonl", [{"question": "list files"}])
     write_jsonl(tmp_path / "nl2bash.history.described.jsonl", [{"program": "ls -l"}])
     write_jsonl(tmp_path / "other" / "nl2bash.focus.jsonl", [row, row])
     write_jsonl(tmp_path / "geoquery.symgen.jsonl", [row])
