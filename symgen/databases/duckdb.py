@@ -10,7 +10,7 @@ Bounds: `memory_limit`, one thread and no temporary directory (DuckDB would othe
 into `<file>.tmp/` beside the user's database) are set on the connection and locked. DuckDB's
 limit covers its buffer manager only: a scalar `repeat('x', 1e9)` or `range(3e8)` reached 2 GB
 and 14.6 GB under a 512 MB limit, and ignored the interrupt for up to 110 s. So candidates run
-in a `symgen.databases.base.Worker` child whose data segment may grow by the memory limit plus twice
+in a `symgen.databases.worker.Worker` child whose data segment may grow by the memory limit plus twice
 the result cap: there such a call fails at once (DuckDB's "Out of Memory Error: ... bad
 allocation") and the child is killed if it overruns the timeout. A timer interrupts a query at
 the timeout; rows are read up to the row cap and the result's bytes. Opening compares the
@@ -32,13 +32,11 @@ from symgen.databases.base import (
     Column,
     Execution,
     Table,
-    Worker,
     file_fingerprint,
-    result_cap,
-    take_rows,
     too_long,
 )
 from symgen.databases.base import quote_ident as _quote
+from symgen.databases.worker import Worker, result_cap, take_rows
 from symgen.errors import MissingResource, SymgenError
 
 

@@ -15,7 +15,7 @@ Guards on each candidate, each independent of sqlglot's check in `symgen.tasks.s
     exactly one statement, and PostgreSQL accepts only a SELECT/VALUES query there (no COPY …
     TO PROGRAM, SET ROLE, DDL, or data-modifying WITH);
   * `statement_timeout` (SET LOCAL) stops slow queries and the cursor fetches at most row_cap+1
-    rows, in a `symgen.databases.base.Worker` child whose data segment is capped, because libpq holds a
+    rows, in a `symgen.databases.worker.Worker` child whose data segment is capped, because libpq holds a
     whole row in memory (a 500 MB value cost the client 1.5 GB). The server's own memory is its
     work_mem; `temp_file_limit` is superuser-only (default unlimited), so a sort's temporary
     files are bounded by the timeout unless the administrator sets it for the role.
@@ -36,16 +36,14 @@ from symgen.databases.base import (
     Column,
     Execution,
     Table,
-    Worker,
     public_spec,
-    result_cap,
     schema_fingerprint,
     spec_name,
-    take_rows,
     too_long,
 )
 from symgen.databases.base import quote_ident as _quote
 from symgen.databases.functions import called_functions, postgres_denied
+from symgen.databases.worker import Worker, result_cap, take_rows
 from symgen.errors import MissingResource, SymgenError
 
 _HINTS = {

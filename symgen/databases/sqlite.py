@@ -10,9 +10,9 @@ SQL_VALUE_BYTES (SQLITE_LIMIT_LENGTH: `randomblob(1e9)` had taken 24.7 s and 6.9
 SQLite's heap may grow by `memory_limit` while a candidate runs (`sqlite3_hard_heap_limit64`,
 through ctypes on the library `_sqlite3` links), so a blow-up fails at once as out_of_memory;
 rows are read one at a time up to the row cap and the result's bytes
-(`symgen.databases.base.take_rows`). One call can still run long between two steps without allocating
+(`symgen.databases.worker.take_rows`). One call can still run long between two steps without allocating
 (`printf('%.*c', 1e9, 'x')` took 6.5 s, and instr, replace and trim are quadratic in their
-arguments), so candidates run in a `symgen.databases.base.Worker` child, killed past the timeout, with
+arguments), so candidates run in a `symgen.databases.worker.Worker` child, killed past the timeout, with
 its data segment capped too. There the heap limit, which is process-wide, bounds only the
 candidate; in-process (`isolated=False`) it is set to (heap in use + memory_limit) while a
 candidate runs and restored after, one candidate at a time per process, so it holds whatever
@@ -42,14 +42,12 @@ from symgen.databases.base import (
     Column,
     Execution,
     Table,
-    Worker,
     file_fingerprint,
-    result_cap,
-    take_rows,
     too_long,
 )
 from symgen.databases.base import quote_ident as _quote
 from symgen.databases.functions import sqlite_function_allowed
+from symgen.databases.worker import Worker, result_cap, take_rows
 from symgen.errors import MissingResource, SymgenError
 
 __all__ = ["Column", "Execution", "ReadOnlyDatabase", "Table"]

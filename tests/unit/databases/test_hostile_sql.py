@@ -242,7 +242,7 @@ def test_a_worker_sends_plain_values_only() -> None:
     import os
     import pickle
 
-    from symgen.databases.base import _plain, _recv, _send
+    from symgen.databases.worker import _plain, _recv, _send
 
     class Evil:
         def __reduce__(self) -> tuple[object, tuple[str]]:
