@@ -15,11 +15,13 @@ under .symgen/bench/ (tiny reuses the paper benchmark's task_human_600 run when 
 
     python -m benchmarks.arch [--archs tiny,small,smollm2] [--max-minutes 25]
     python -m benchmarks.arch --archs smollm2 --data .symgen/bench/augment/augmented.jsonl \
-        --tag symgen_aug          # writes results/arch_symgen_aug.json, not arch.json
+        --tag symgen_aug          # writes results/arch/arch_symgen_aug.json, not arch.json
     python -m benchmarks.arch --archs smollm2-slim --threads 2   # adds a row, keeps the others
+    python -m benchmarks.arch --report-only   # the report's table from arch.json again
 
 Rows of architectures not measured in a run are kept from the previous results file; each row
-records the command and time that measured it.
+records the command and time that measured it. Writes benchmarks/results/arch/arch[_TAG].json
+and .md, then the table of benchmarks/reports/arch.md from arch.json.
 """
 
 from __future__ import annotations
@@ -31,7 +33,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
+from benchmarks.common import (
+    REPORTS,
+    ReportTable,
+    add_report_arg,
+    command_line,
+    markdown_table,
+    num,
+    params,
+    parse_args,
+    pct,
+    read_result,
+    results_dir,
+    shared_data,
+    table,
+    write_report,
+    write_result,
+)
 from benchmarks.paper import WORK
 from symgen.dataset import read_jsonl
 from symgen.engine.model import TaskModel
@@ -41,6 +59,7 @@ from symgen.tasks.sql.model_input import load_dbs
 from symgen.train.loop import TrainConfig, train
 from symgen.train.models import ARCHS, get_arch
 
+OUT = results_dir("arch")
 COLUMNS = [
     "arch",
     "exec_acc",
@@ -94,10 +113,58 @@ def run_arch(arch: str, geo: Path, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+DESCRIPTIONS = {  # the report's words for each architecture
+    "tiny": "from scratch, default",
+    "small": "from scratch",
+    "mini": "from scratch, 192 × 4",
+    "smollm2": "SmolLM2-135M GGUF, fine-tuned",
+    "smollm2-slim": "8 of 30 layers, data vocabulary",
+}
+FOOTNOTES = "¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def arch_table() -> str:
+    """The report's table of arch.json: the best accuracies in bold, and a footnote mark on
+    the rows a later command added (the report's prose names it)."""
+    rows = read_result("arch", "arch")["rows"]
+    commands = list(dict.fromkeys(r.get("command") for r in rows))
+    best = {k: max(r[k] for r in rows) for k in ("exec_acc", "exact_match")}
+    header = ["arch", "exec acc", "exact", "params", "MB", "p50 / p95 ms", "train min", "steps"]
+    cells = []
+    for r in rows:
+        added = commands.index(r.get("command"))
+        name = f"`{r['arch']}`" + (
+            f" ({DESCRIPTIONS[r['arch']]})" if r["arch"] in DESCRIPTIONS else ""
+        )
+        cells.append(
+            [
+                name + (f" {FOOTNOTES[added - 1]}" if added else ""),
+                *(
+                    f"**{pct(r[k])}**" if r[k] == best[k] else pct(r[k])
+                    for k in ("exec_acc", "exact_match")
+                ),
+                params(r["params"]),
+                num(r["mb"]),
+                f"{num(r['latency_p50_ms'])} / {num(r['latency_p95_ms'])}",
+                num(r["train_minutes"], 1),
+                num(r["steps"]),
+            ]
+        )
+    return table(header, cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [(REPORTS / "arch.md", "arch", arch_table)]
+
+
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.arch",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_report_arg(ap, "benchmarks/reports/arch.md")
     ap.add_argument("--archs", default="tiny,small,smollm2")
     ap.add_argument("--min-steps", type=int, default=400)
     ap.add_argument("--max-steps", type=int, default=1500)
@@ -106,8 +173,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dev-limit", type=int, default=0)
     ap.add_argument("--data", type=Path, help="training pairs (default: GeoQuery's 600 train)")
-    ap.add_argument("--tag", default="", help="names the run and results/arch_<tag>.json")
-    args = ap.parse_args()
+    ap.add_argument("--tag", default="", help="names the run and results/arch/arch_<tag>.json")
+    return ap
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        write_report(report_tables())
+        return
     geo = shared_data() / "geoquery"
     started = time.time()
     cmd = command_line("benchmarks.arch", args)
@@ -116,11 +190,13 @@ def main() -> None:
         for a in args.archs.split(",")
     ]
     out = f"arch_{args.tag}" if args.tag else "arch"
-    rows = kept_rows(RESULTS / f"{out}.json", measured)
-    table = markdown_table(rows, COLUMNS)
-    print(f"\nGeoQuery dev, trained on {args.data or 'the 600 human train pairs'}\n{table}")
-    write_result(out, {"rows": rows, "command": cmd, "minutes": (time.time() - started) / 60})
-    (RESULTS / f"{out}.md").write_text(f"`{cmd}` (other rows: their own `command`)\n\n{table}\n")
+    rows = kept_rows(OUT / f"{out}.json", measured)
+    rows_md = markdown_table(rows, COLUMNS)
+    print(f"\nGeoQuery dev, trained on {args.data or 'the 600 human train pairs'}\n{rows_md}")
+    minutes = (time.time() - started) / 60
+    write_result("arch", out, {"rows": rows, "command": cmd, "minutes": minutes})
+    (OUT / f"{out}.md").write_text(f"`{cmd}` (other rows: their own `command`)\n\n{rows_md}\n")
+    write_report(report_tables())
 
 
 def kept_rows(path: Path, measured: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,17 +12,37 @@ Optionally (`--human 100`) the first N human train pairs, plain and augmented, t
 augmentation helps any small data set or only generated data.
 
     python -m benchmarks.augment --data .symgen/demo/geoquery.symgen.jsonl [--votes 5]
+    python -m benchmarks.augment --report-only     # the report's table from augment.json again
+
+Writes benchmarks/results/augment/augment.json and augment.md, then the table of
+benchmarks/reports/augment.md from augment.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, command_line, markdown_table, shared_data, write_result
+from benchmarks.common import (
+    REPORTS,
+    ReportTable,
+    add_report_arg,
+    command_line,
+    markdown_table,
+    num,
+    parse_args,
+    pct,
+    read_result,
+    results_dir,
+    shared_data,
+    table,
+    write_report,
+    write_result,
+)
 from benchmarks.paper import WORK
 from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl, write_jsonl
@@ -35,6 +55,7 @@ from symgen.train.data import data_hash
 from symgen.train.loop import TrainConfig, train
 from symgen.train.models import get_arch
 
+OUT = results_dir("augment")
 COLUMNS = [
     "name",
     "pairs",
@@ -76,10 +97,49 @@ def train_and_score(
     }
 
 
-def main() -> None:
+def label(name: str, per_pair: int) -> str:
+    """A row's name as the report reads it."""
+    swapped = f"the same, value-swapped (`symgen augment`, {per_pair} per pair)"
+    if name in ("plain", "augmented"):
+        return "SymGen pairs + seeds" if name == "plain" else swapped
+    if name.startswith("augmented_v"):
+        return f"only pairs with ≥ {name.removeprefix('augmented_v')} votes, value-swapped"
+    n, aug = name.removeprefix("human_").removesuffix("_aug"), name.endswith("_aug")
+    return f"{n} human pairs" + (", value-swapped" if aug else "")
+
+
+def augment_table() -> str:
+    """The report's table of augment.json: the best execution accuracy in bold."""
+    result = read_result("augment", "augment")
+    per_pair = build_parser().parse_args(shlex.split(result["command"])[3:]).per_pair
+    best = max(r["exec_acc"] for r in result["rows"])
+    header = ["training data", "pairs", "exec acc", "exact", "p50 / p95 ms", "train min"]
+    cells = [
+        [
+            label(r["name"], per_pair),
+            num(r["pairs"]),
+            f"**{pct(r['exec_acc'])}**" if r["exec_acc"] == best else pct(r["exec_acc"]),
+            pct(r["exact_match"]),
+            f"{num(r['latency_p50_ms'])} / {num(r['latency_p95_ms'])}",
+            num(r["train_minutes"], 1),
+        ]
+        for r in result["rows"]
+    ]
+    return table(header, cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [(REPORTS / "augment.md", "augment", augment_table)]
+
+
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.augment",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_report_arg(ap, "benchmarks/reports/augment.md")
     ap.add_argument("--data", required=True, help="verified pairs JSONL (symgen generate)")
     ap.add_argument("--votes", type=int, default=5, help="the stricter variant's min votes")
     ap.add_argument("--per-pair", type=int, default=8)
@@ -89,7 +149,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dev-limit", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        write_report(report_tables())
+        return
     geo = shared_data() / "geoquery"
     started = time.time()
     generated = read_jsonl(args.data, required=("question", "query"))
@@ -117,11 +184,12 @@ def main() -> None:
     cmd = command_line("benchmarks.augment", args)
     for name, records in prepared:  # results written after each row: a long run can be cut
         rows.append(train_and_score(name, records, geo, args))
-        table = markdown_table(rows, COLUMNS)
-        print(f"\nGeoQuery dev, tiny task model, data {args.data}\n{table}", flush=True)
+        rows_md = markdown_table(rows, COLUMNS)
+        print(f"\nGeoQuery dev, tiny task model, data {args.data}\n{rows_md}", flush=True)
         minutes = (time.time() - started) / 60
-        write_result("augment", {"rows": rows, "command": cmd, "minutes": minutes})
-        (RESULTS / "augment.md").write_text(f"`{cmd}`\n\n{table}\n")
+        write_result("augment", "augment", {"rows": rows, "command": cmd, "minutes": minutes})
+        (OUT / "augment.md").write_text(f"`{cmd}`\n\n{rows_md}\n")
+    write_report(report_tables())
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ With `--records TAG`, the rows of `code_tasks_bash_TAG` (from `.symgen/bench/cod
 into char BLEU with and without its brevity penalty: how much of a row's loss is answers shorter
 than the reference.
 
-    python -m benchmarks.bash_data [--n 900] [--records q15_s0]   # writes results/bash_data.json
+    python -m benchmarks.bash_data [--n 900] [--records q15_s0]   # results/bash_data/bash_data.json
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def main() -> None:
     if brevity_rows:
         print()
         print(markdown_table(brevity_rows, list(brevity_rows[0])))
-    write_result("bash_data", {"n": args.n, "sets": rows, "brevity": brevity_rows})
+    write_result("bash_data", "bash_data", {"n": args.n, "sets": rows, "brevity": brevity_rows})
 
 
 if __name__ == "__main__":

@@ -20,16 +20,20 @@ come from tasks 601-974. Python also measures the verifier's precision: the pipe
 MBPP train questions (601-...) with its own test calls and vote, and the kept programs are
 checked against MBPP's asserts.
 
-    python -m benchmarks.code_tasks --task bash          # writes results/code_tasks_bash.json
+    python -m benchmarks.code_tasks --task bash  # writes results/code_tasks/code_tasks_bash.json
     python -m benchmarks.code_tasks --task python
-    python -m benchmarks.code_tasks --report             # table + chart from both results
+    python -m benchmarks.code_tasks --report             # tables + chart from both results
+    python -m benchmarks.code_tasks --recipe benchmarks/recipes/code_tasks_bash.toml  # the report's
     python -m benchmarks.code_tasks --task bash --arch smollm2-slim --tag slim   # beside them
     python -m benchmarks.code_tasks --task bash --rows llm_10shot,task_human --human-pairs 11336 \
         --tag human_all                                  # only the rows named
 
 The SymGen data is written to benchmarks/generated/ (tracked; a rerun resumes it and more
 --questions extend it; `--generate-only --gen-minutes M` adds to it in bounded sessions);
-training runs and the LLM rows' caches stay in .symgen/bench/code/.
+training runs and the LLM rows' caches stay in .symgen/bench/code/. Results go to
+benchmarks/results/code_tasks/; `--report` (also after every run) writes code_tasks.md and .png
+there and the tables of benchmarks/reports/code_tasks.md ("Where it stands", Python) from the
+results JSON.
 """
 
 from __future__ import annotations
@@ -42,14 +46,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, ROOT, markdown_table, write_result
-from symgen.cli import vote_defaults
-from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+from benchmarks.common import (
+    REPORTS,
+    ROOT,
+    ReportTable,
+    add_recipe_arg,
+    markdown_table,
+    num,
+    params,
+    parse_args,
+    pct,
+    read_result,
+    results_dir,
+    table,
+    write_report,
+    write_result,
+)
+from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig, vote_defaults
 from symgen.dataset import read_jsonl, write_jsonl
 from symgen.engine.model import TaskModel
 from symgen.evaluate import CodeItem, evaluate_code, read_code_items
 from symgen.export.onnx import export
-from symgen.generate.pipeline import RunStats, run_generate
+from symgen.generate.run import RunStats, run_generate
 from symgen.generators.base import open_generator
 from symgen.generators.registry import generated_dir, load_registry, model_path
 from symgen.interrupts import stop_like_ctrl_c
@@ -60,6 +78,7 @@ from symgen.train.loop import TrainConfig, label_smoothing_for, placeholders_for
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench" / "code"
+OUT = results_dir("code_tasks")
 COLUMNS = {
     "bash": ["name", "n", "char_bleu", "exact_match", "latency_p50_ms", "latency_p95_ms", "train_pairs", "params"],
     "python": ["name", "n", "pass_at_1", "latency_p50_ms", "latency_p95_ms", "train_pairs", "params"],
@@ -483,7 +502,7 @@ def run_task(task: str, args: argparse.Namespace) -> None:
         }
         print(markdown_table(result["by_rule"], list(result["by_rule"][0])))
         name = "code_tasks_python_precision" + (f"_{args.tag}" if args.tag else "")
-        print(f"wrote {write_result(name, payload)}")
+        print(f"wrote {write_result('code_tasks', name, payload)}")
         return
     items = read_code_items(test_path)
     wanted = rows_wanted(args.rows, args.human_pairs, task)
@@ -541,7 +560,7 @@ def run_task(task: str, args: argparse.Namespace) -> None:
     write_jsonl(
         WORK / f"{name}.records.jsonl", [{"row": k, **r} for k, rs in records.items() for r in rs]
     )
-    path = write_result(name, payload)
+    path = write_result("code_tasks", name, payload)
     print(markdown_table(rows, COLUMNS[task]))
     print(f"wrote {path}")
 
@@ -556,11 +575,11 @@ def report() -> None:
 
     parts, results = [], {}
     for task in ("bash", "python"):
-        path = RESULTS / f"code_tasks_{task}.json"
+        path = OUT / f"code_tasks_{task}.json"
         if path.is_file():
             results[task] = json.loads(path.read_text())
             parts.append(f"### {task}\n\n" + markdown_table(results[task]["rows"], COLUMNS[task]))
-    (RESULTS / "code_tasks.md").write_text("\n\n".join(parts) + "\n")
+    (OUT / "code_tasks.md").write_text("\n\n".join(parts) + "\n")
     fig, axes = plt.subplots(len(results), 2, figsize=(11, 2.6 * len(results)), squeeze=False)
     for (task, res), (ax1, ax2) in zip(results.items(), axes, strict=True):
         names = [r["name"] for r in res["rows"]]
@@ -580,16 +599,114 @@ def report() -> None:
         ax2.invert_yaxis()
         ax2.set_yticklabels([])
     fig.tight_layout()
-    fig.savefig(RESULTS / "code_tasks.png", dpi=110)
-    print((RESULTS / "code_tasks.md").read_text())
+    fig.savefig(OUT / "code_tasks.png", dpi=110)
+    print((OUT / "code_tasks.md").read_text())
+    write_report(report_tables())
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def generator_name(name: str) -> str:
+    """qwen2.5-coder-0.5b → Qwen2.5-Coder-0.5B."""
+    return "-".join(
+        p.upper() if p[:1].isdigit() else p[:1].upper() + p[1:] for p in name.split("-")
     )
+
+
+# The rows of other runs the report's tables show under the main run's: (task, tag, row, label)
+EXTRA_ROWS = [
+    (
+        "bash",
+        "human4355_s1",
+        "task_human",
+        "same, training seed 1 (`--rows task_human --human-pairs 4355 --seed 1 --tag "
+        "human4355_s1`, next, alone)",
+    ),
+    (
+        "python",
+        "smollm2",
+        "task_symgen",
+        "`smollm2` (SmolLM2-135M, fine-tuned {max_steps} steps) on SymGen data",
+    ),
+    ("python", "smollm2", "task_human", "`smollm2` on as many human pairs"),
+]
+
+
+def code_table(task: str) -> str:
+    """The report's table of code_tasks_TASK.json and the EXTRA_ROWS of other runs; in bold,
+    the main run's best score and lowest p50."""
+    result = read_result("code_tasks", f"code_tasks_{task}")
+    rows, n = result["rows"], result["test_items"]
+    metric = "char_bleu" if task == "bash" else "pass_at_1"
+    metrics = [metric, "exact_match"] if task == "bash" else [metric]
+    labels = {
+        "llm_10shot": f"generator ({generator_name(result['generator'])}), 10-shot, greedy"
+        if task == "bash"
+        else "generator, 10-shot, greedy (own test calls, then the function)",
+        "task_symgen": "`tiny` on SymGen data from the 10 seeds",
+        "task_human": "`tiny` on as many human pairs",
+    }
+    best = {k: max(r[k] for r in rows) for k in metrics}
+    fastest = min(r["latency_p50_ms"] for r in rows)
+    seeds = next((r["train_pairs"] for r in rows if r["name"] == "llm_10shot"), 0)
+
+    def line(r: dict[str, Any], label: str, main: bool) -> list[str]:
+        def bold(text: str, on: bool) -> str:
+            return f"**{text}**" if main and on else text
+
+        score = [
+            bold(num(r[k], 3) if k == "char_bleu" else pct(r[k], 0), r[k] == best[k])
+            for k in metrics
+        ]
+        latency = f"{num(r['latency_p50_ms'])} / {num(r['latency_p95_ms'])}"
+        pairs = num(r["train_pairs"])
+        if task == "python" and main and r["name"] == "task_symgen":
+            kept = r["train_pairs"] - seeds
+            pairs += f" ({kept} kept of {result['settings']['questions']} + seeds)"
+        return [
+            label,
+            *score,
+            bold(latency, r["latency_p50_ms"] == fastest),
+            pairs,
+            params(r["params"]),
+        ]
+
+    cells = [line(r, labels.get(r["name"], r["name"]), True) for r in rows]
+    for extra_task, tag, name, label in EXTRA_ROWS:
+        if extra_task == task:
+            other = read_result("code_tasks", f"code_tasks_{task}_{tag}")
+            row = next(r for r in other["rows"] if r["name"] == name)
+            cells.append(line(row, label.format(**other["settings"]), False))
+    what = (
+        f"Bash ({n} NL2Bash test pairs), one run"
+        if task == "bash"
+        else f"Python ({n} MBPP test tasks)"
+    )
+    header = [what, "char BLEU", "exact"] if task == "bash" else [what, "pass@1"]
+    return table([*header, "p50 / p95 ms", "train pairs", "params"], cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    report = REPORTS / "code_tasks.md"
+    return [
+        (report, "code_tasks_bash", lambda: code_table("bash")),
+        (report, "code_tasks_python", lambda: code_table("python")),
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.code_tasks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_recipe_arg(ap)
     ap.add_argument("--task", choices=("bash", "python"))
-    ap.add_argument("--report", action="store_true")
+    ap.add_argument(
+        "--report",
+        action="store_true",
+        help="the tables and chart from the results JSON (and benchmarks/reports/code_tasks.md's "
+        "tables); alone, nothing else runs",
+    )
     ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
     ap.add_argument("--test-limit", type=int, default=100)
     ap.add_argument("--questions", type=int, default=100, help="questions generated from seeds")
@@ -695,9 +812,15 @@ def main() -> None:
     )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument(
-        "--tag", default="", help="write results/code_tasks_<task>_<tag>.json (another setting)"
+        "--tag",
+        default="",
+        help="write results/code_tasks/code_tasks_<task>_<tag>.json (another setting)",
     )
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parse_args(build_parser())
     stop_like_ctrl_c()  # Ctrl-C or `kill`, even in a background job: generation state is saved
     if args.task:
         samples, votes = vote_defaults(args.task, programs=False, reviewer=False)
@@ -705,6 +828,8 @@ def main() -> None:
         run_task(args.task, args)
     if args.report or not args.task:
         report()
+    elif not args.generate_only:
+        write_report(report_tables())  # the report's tables from the results JSON
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ The same GeoQuery data is copied into a new DuckDB file and into a throwaway Pos
 (started from the Debian packages, as the tests do; or `--pg-url` for an existing, empty
 database). The model (trained on SQLite) reads each engine's schema; its SQL is transpiled to the
 engine's dialect, and so is the SQLite gold SQL; execution accuracy is measured on each engine
-by the same `symgen.evaluate`. Prints a table and writes benchmarks/results/db_engines.json.
+by the same `symgen.evaluate`. Prints a table, writes benchmarks/results/db_engines/db_engines.json
+and then the table of benchmarks/reports/db_engines.md from it (`--report-only`: only that).
 """
 
 from __future__ import annotations
@@ -18,7 +19,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, markdown_table, shared_data, write_result
+from benchmarks.common import (
+    DASH,
+    REPORTS,
+    ROOT,
+    ReportTable,
+    add_report_arg,
+    markdown_table,
+    num,
+    parse_args,
+    pct,
+    read_result,
+    shared_data,
+    table,
+    write_report,
+    write_result,
+)
 from symgen.databases.copy import copy_sqlite
 from symgen.engine.model import TaskModel
 from symgen.evaluate import Predictor, evaluate, read_items
@@ -46,14 +62,49 @@ def predictor(model: TaskModel, db: DbKnowledge, beams: int) -> Predictor:
     return lambda _name, question: model.complete(db, question, beams=beams).sql
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+ENGINES = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgres": "PostgreSQL"}
+
+
+def engines_table() -> str:
+    """The report's table of db_engines.json."""
+    rows = read_result("db_engines", "db_engines")["rows"]
+    n = rows[0]["n"]
+    header = ["database", f"exec acc ({n})", "exact", "gold SQL failing"]
+    header += ["answers scored differently from SQLite"]
+    cells = [
+        [
+            ENGINES.get(r["engine"], r["engine"]),
+            pct(r["exec_acc"]),
+            pct(r["exact_match"]),
+            num(r["gold_failed"]),
+            DASH if r["engine"] == "sqlite" else num(r["exec_differs_from_sqlite"]),
+        ]
+        for r in rows
+    ]
+    return table(header, cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [(REPORTS / "db_engines.md", "db_engines", engines_table)]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.db_engines", description=__doc__)
+    add_report_arg(ap, "benchmarks/reports/db_engines.md")
     ap.add_argument("--model", default=str(ROOT / ".symgen/bench/onnx/task_human_600"))
     ap.add_argument("--beams", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=None, help="first N dev questions (default all)")
     ap.add_argument("--pg-url", default=None, help="existing empty PostgreSQL database to use")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        write_report(report_tables())
+        return
 
     geo = shared_data() / "geoquery"
     items = read_items(geo / "dev.jsonl", "geography")[: args.limit]
@@ -122,6 +173,7 @@ def main() -> None:
     print(markdown_table(rows, cols))
     path = write_result(
         "db_engines",
+        "db_engines",
         {
             "model": str(args.model),
             "beams": args.beams,
@@ -131,6 +183,7 @@ def main() -> None:
         },
     )
     print(f"wrote {path}")
+    write_report(report_tables())
 
 
 if __name__ == "__main__":

@@ -7,23 +7,35 @@ This machine's speed drifts by a third within an hour, so the three are timed si
 one process: each block of 10 questions is decoded by all three in turn, in rotating order, as
 `symgen eval` decodes (greedy, beam search only when greedy fails the checks, grounding rescue).
 The ensemble is built with `symgen ensemble` into .symgen/bench/ensembles/drafting/. Writes
-benchmarks/results/drafting.json and drafting.md (drafting_TAG.* with --tag).
+benchmarks/results/drafting/drafting.json and drafting.md (drafting_TAG.* with --tag), then the
+tables of benchmarks/reports/drafting.md from them (`--report-only`: only that).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
-    RESULTS,
+    DASH,
+    REPORTS,
+    ReportTable,
     add_member_arg,
+    add_report_arg,
     command_line,
     markdown_table,
     named_members,
+    num,
+    parse_args,
+    pct,
+    read_result,
+    results_dir,
     shared_data,
+    table,
+    write_report,
     write_result,
 )
 from benchmarks.paper import WORK, held_out_items
@@ -33,10 +45,12 @@ from symgen.lab.ensemble import make_ensemble
 from symgen.tasks.sql.model_input import DbKnowledge
 
 BLOCK = 10
+OUT = results_dir("drafting")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.drafting", description=__doc__)
+    add_report_arg(ap, "benchmarks/reports/drafting.md")
     add_member_arg(ap)
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads per session")
     ap.add_argument("--tag", default="", help="name the results drafting_TAG.json / .md")
@@ -77,8 +91,66 @@ def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+CAPTIONS = {"restr": "`mini` + 250 restrictions"}  # the report's words for a tag's models
+
+
+def short(member: str) -> str:
+    """s0_4000 → s0 4k, as the reports name ensemble members."""
+    return re.sub(r"_(\d+)000$", r" \1k", member)
+
+
+def drafting_table(tag: str) -> str:
+    """The report's table of drafting_TAG.json: in bold, the better of the pair token by token
+    and drafted on each column (a tie to the drafted pair, which is also named in bold)."""
+    result = read_result("drafting", f"drafting_{tag}" if tag else "drafting")
+    alone, plain, drafted = result["rows"]
+    first, second = short(alone["model"].removesuffix(" alone")), short(result["second"])
+
+    def mark(r: dict[str, Any], key: str, text: str, lowest: bool = False) -> str:
+        a, b = plain[key], drafted[key]
+        winner = drafted if (b <= a if lowest else b >= a) else plain
+        return f"**{text}**" if r is winner else text
+
+    header = [CAPTIONS.get(tag, "model"), "dev exec", "dev exact", "held-out exec"]
+    header += ["dev p50 / p95 ms", "held-out p50 / p95 ms"]
+    header += ["median time per question vs token by token", "same SQL as token by token"]
+    names = [
+        f"member 0 ({first}) alone",
+        f"pair {first} + {second}, token by token",
+        "**the pair, drafted by member 0**",
+    ]
+    cells = []
+    for name, r in zip(names, (alone, plain, drafted), strict=True):
+        ratio = r["dev_ms_vs_token_by_token"]
+        same = [r.get(f"{s}_same_sql_as_token_by_token") for s in ("dev", "held_out")]
+        cells.append(
+            [
+                name,
+                *(mark(r, k, pct(r[k])) for k in ("dev_exec", "dev_exact", "held_out_exec")),
+                *(
+                    mark(r, f"{s}_p50_ms", num(r[f"{s}_p50_ms"], 1), lowest=True)
+                    + f" / {num(r[f'{s}_p95_ms'])}"
+                    for s in ("dev", "held_out")
+                ),
+                "1"
+                if r is plain
+                else mark(r, "dev_ms_vs_token_by_token", f"{num(ratio, 2)}x", True),
+                ", ".join(x for x in same if x) or DASH,
+            ]
+        )
+    return table(header, cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [(REPORTS / "drafting.md", "drafting_restr", lambda: drafting_table("restr"))]
+
+
 def main() -> None:
-    args = build_parser().parse_args()
+    args = parse_args(build_parser())
+    if args.report_only:
+        write_report(report_tables())
+        return
     members = named_members(args)
     if len(members) != 2:
         raise SystemExit("give two --member NAME=DIR (member 0 first: it drafts)")
@@ -120,12 +192,14 @@ def main() -> None:
     cols = ["model", "dev_exec", "dev_exact", "held_out_exec", "dev_p50_ms", "dev_p95_ms"]
     cols += ["held_out_p50_ms", "held_out_p95_ms", "dev_ms_vs_token_by_token"]
     cols += ["dev_same_sql_as_token_by_token", "held_out_same_sql_as_token_by_token"]
-    table = markdown_table(rows, cols)
+    rows_md = markdown_table(rows, cols)
     cmd = command_line("benchmarks.drafting", args)
-    print(table)
+    print(rows_md)
     name = f"drafting_{args.tag}" if args.tag else "drafting"
-    write_result(name, {"command": cmd, "ensemble": str(out), "second": second, "rows": rows})
-    (RESULTS / f"{name}.md").write_text(f"`{cmd}`\n\n{table}\n")
+    payload = {"command": cmd, "ensemble": str(out), "second": second, "rows": rows}
+    write_result("drafting", name, payload)
+    (OUT / f"{name}.md").write_text(f"`{cmd}`\n\n{rows_md}\n")
+    write_report(report_tables())
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ of them, on GeoQuery dev (280) and held-out train (GeoQuery train minus the seed
 
 Members are exported model dirs (`symgen export`); ensembles are built with `symgen ensemble`
 into .symgen/bench/ensembles/ and scored like any model (`symgen eval` in a fresh process).
-Writes benchmarks/results/ensembles.json and ensembles.md (ensembles_TAG.* with --tag).
+Writes benchmarks/results/ensembles/ensembles.json and ensembles.md (ensembles_TAG.* with
+--tag).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
-    RESULTS,
     add_member_arg,
     command_line,
     markdown_table,
     named_members,
+    results_dir,
     shared_data,
     write_result,
 )
@@ -82,8 +83,8 @@ def main() -> None:
     cmd = command_line("benchmarks.ensembles", args)
     print(table)
     name = f"ensembles_{args.tag}" if args.tag else "ensembles"
-    write_result(name, {"command": cmd, "rows": rows})
-    (RESULTS / f"{name}.md").write_text(f"`{cmd}`\n\n{table}\n")
+    write_result("ensembles", name, {"command": cmd, "rows": rows})
+    (results_dir("ensembles") / f"{name}.md").write_text(f"`{cmd}`\n\n{table}\n")
 
 
 if __name__ == "__main__":

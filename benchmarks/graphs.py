@@ -7,7 +7,8 @@ thread, no execution guidance, int8 where export made it the default), and times
 steps in-process (int8, one thread, a 128-token cache, one row and four beams; a repeated step
 on one cache, so a lower bound on what decoding pays). `--llm-questions N` also runs the generator LLM on
 the first N dev questions in the same process run, beside the lean model on the same
-questions, for the speed ratio. Writes results/graphs.json and graphs.md.
+questions, for the speed ratio. Writes benchmarks/results/graphs/graphs.json and graphs.md,
+then the table of benchmarks/reports/graphs.md from graphs.json (`--report-only`: only that).
 
     python -m benchmarks.graphs --runs .symgen/bench/variance/runs/task_human_600-s0-d0-ema0.999 \
         --llm-questions 100
@@ -24,18 +25,29 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
-    RESULTS,
+    REPORTS,
+    ReportTable,
+    add_report_arg,
     command_line,
     markdown_table,
+    num,
+    parse_args,
+    pct,
+    read_result,
+    results_dir,
     run_symgen,
     shared_data,
+    table,
+    write_report,
     write_result,
 )
 from benchmarks.paper import WORK
-from symgen.engine.model import TaskModel, load_manifest
+from symgen.engine.manifest import load_manifest
+from symgen.engine.model import TaskModel
 from symgen.evaluate import evaluate_in_fresh_process, read_items
 
 GRAPHS_DIR = WORK / "graphs"
+OUT = results_dir("graphs")
 COLUMNS = [
     "run",
     "graph",
@@ -70,15 +82,64 @@ def export(run: Path, graph: str) -> Path:
     return out
 
 
-def main() -> None:
+RUN_LABELS = {  # the report's words for the runs it measured (others: the run's name)
+    "task_human_600-s0-d0-ema0.999.last": "600 human pairs, seed 0",
+    "task_human_600-s1-d0-ema0.999.last": "600 human pairs, seed 1",
+    "a860e07eccfb": "demo model (339 pairs)",
+}
+
+
+def graphs_table() -> str:
+    """The report's table of graphs.json: per run, the faster graph's name, latency and decode
+    step in bold."""
+    rows = read_result("graphs", "graphs")["rows"]
+    fastest = {
+        run: min((r for r in rows if r["run"] == run), key=lambda r: r["latency_p50_ms"])["graph"]
+        for run in {r["run"] for r in rows}
+    }
+    header = ["model", "graph", "exec acc", "exact", "p50 / p95 ms"]
+    header += ["decode step, 1 / 4 rows (ms)", "int8 MB"]
+    cells = []
+    for r in rows:
+        bold = (lambda text: f"**{text}**") if fastest[r["run"]] == r["graph"] else str
+        cells.append(
+            [
+                RUN_LABELS.get(r["run"], r["run"]),
+                bold(r["graph"]),
+                pct(r["exec_acc"]),
+                pct(r["exact_match"]),
+                bold(f"{num(r['latency_p50_ms'], 1)} / {num(r['latency_p95_ms'], 1)}"),
+                bold(f"{num(r['step_ms_b1'], 2)} / {num(r['step_ms_b4'], 2)}"),
+                num(r["int8_mb"], 1),
+            ]
+        )
+    return table(header, cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [(REPORTS / "graphs.md", "graphs", graphs_table)]
+
+
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.graphs",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_report_arg(ap, "benchmarks/reports/graphs.md")
     ap.add_argument("--runs", nargs="+", required=True, help="`symgen train` output directories")
     ap.add_argument("--dev-limit", type=int, default=0, help="first N dev questions (0 = all)")
     ap.add_argument("--llm-questions", type=int, default=0, help="also time the generator")
     ap.add_argument("--generator", default="", help="registry name (default: the default)")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        write_report(report_tables())
+        return
 
     geo = shared_data() / "geoquery"
     db = geo / "geography.sqlite"
@@ -125,9 +186,10 @@ def main() -> None:
             + "\n"
         )
     print("\n" + text)
-    write_result("graphs", payload)
-    (RESULTS / "graphs.md").write_text(text)
-    print(f"wrote {RESULTS / 'graphs.json'} and graphs.md")
+    path = write_result("graphs", "graphs", payload)
+    (OUT / "graphs.md").write_text(text)
+    print(f"wrote {path} and graphs.md")
+    write_report(report_tables())
 
 
 if __name__ == "__main__":

@@ -114,6 +114,7 @@ def main() -> None:
     print(f"target p50 <= 30 ms and p95 <= 80 ms: {'met' if target else 'NOT met'}")
     path = write_result(
         "lsp_latency",
+        "lsp_latency",
         {
             "model": str(args.model),
             "questions": len(items),

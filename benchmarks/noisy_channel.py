@@ -15,7 +15,8 @@ without the seeds' questions), then reported on dev.
 
     python -m benchmarks.noisy_channel --model ONNX_DIR --data PAIRS.jsonl [--tag T]
 
-Writes benchmarks/results/noisy_channel[_T].json and .md; work files under .symgen/bench.
+Writes benchmarks/results/noisy_channel/noisy_channel[_T].json and .md; work files under
+.symgen/bench.
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, ROOT, command_line, markdown_table, run_symgen, shared_data
+from benchmarks.common import (
+    ROOT,
+    command_line,
+    markdown_table,
+    results_dir,
+    run_symgen,
+    shared_data,
+)
 from benchmarks.paper import held_out_items
 from symgen.databases.base import Database, open_database
 from symgen.dataset import read_jsonl, write_jsonl
@@ -206,14 +214,15 @@ def main() -> None:
             records = measure(items, model, reverse, db, args.beams)
             results[split] = rule_rows(records, weights, gates)
             (work / f"{split}.records.json").write_text(json.dumps(records))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"noisy_channel{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
+    out = results_dir("noisy_channel")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"noisy_channel{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
     cols = ["rule", "exec_acc", "reranked", "p50_ms", "p95_ms"]
     md = f"`{results['command']}`\n"
     for split in splits:
         md += f"\n## {split} ({len(splits[split])} questions)\n\n"
         md += markdown_table(results[split], cols) + "\n"
-    (RESULTS / f"noisy_channel{suffix}.md").write_text(md)
+    (out / f"noisy_channel{suffix}.md").write_text(md)
     print(md)
 
 

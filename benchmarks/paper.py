@@ -13,6 +13,10 @@ Rows (all evaluated by the same code, `symgen.evaluate`, on the same dev questio
     python -m benchmarks.paper --rows task_human_600,llm_10shot_greedy   # some rows only
     python -m benchmarks.paper --arch smollm2 --augment 8 --max-minutes 60 --tag smollm2 \
         --rows llm_10shot_greedy,task_symgen_10seeds    # another setting, kept beside the main one
+    python -m benchmarks.paper --recipe benchmarks/recipes/paper_1.5b.toml   # the main table
+    python -m benchmarks.paper --recipe benchmarks/recipes/paper_1.5b.toml --seed 1 \
+        --rows task_symgen_10seeds --tag seed1          # a recipe, with flags overriding it
+    python -m benchmarks.paper --report-only            # report tables from paper.json again
 
 Task models train for a fixed number of steps (epochs clamped to [--min-steps, --max-steps]),
 not a time budget, so rows are comparable however busy the machine is (`--max-minutes` adds a
@@ -27,7 +31,9 @@ Generated data (the LLM's hours) lives in benchmarks/generated/, tracked in git,
 fresh machine resumes it instead of paying for it again, and the data behind a row is in the
 commit that reports it. Training runs and derived files are cached under .symgen/bench/; the LLM
 rows are cached per (generator, questions, samples) in .symgen/bench/rows/. Task-model
-evaluation is redone every run. Writes benchmarks/results/paper.json, paper.md and paper.png.
+evaluation is redone every run. Writes benchmarks/results/paper/paper.json, paper.md and
+paper.png (paper_T.md/png with --tag T), then the main table in benchmarks/reports/paper.md and
+README.md from paper.json (between `<!-- table:paper -->` and `<!-- /table -->`).
 """
 
 from __future__ import annotations
@@ -37,18 +43,32 @@ import hashlib
 import json
 import math
 import random
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from benchmarks.common import (
-    RESULTS,
+    DASH,
+    REPORTS,
     ROOT,
+    ReportTable,
+    add_recipe_arg,
+    add_report_arg,
     command_line,
     markdown_table,
     merge_result,
+    ms,
+    num,
+    params,
+    parse_args,
+    pct,
+    read_result,
+    results_dir,
     shared_data,
+    table,
+    write_report,
 )
 from symgen.config import (
     GROUNDING,
@@ -63,19 +83,25 @@ from symgen.databases.base import open_database
 from symgen.dataset import question_key, read_jsonl, read_pairs, write_jsonl
 from symgen.evaluate import Item, evaluate, evaluate_in_fresh_process, read_items
 from symgen.export.onnx import export
-from symgen.generate.pipeline import SqlContext, answer, build_context, run_generate
+from symgen.generate.answer import answer
+from symgen.generate.run import run_generate
 from symgen.generators.base import Generator, open_generator
 from symgen.generators.registry import generated_dir, load_registry, model_path
 from symgen.interrupts import stop_like_ctrl_c
 from symgen.lab.compose_run import run_compose
+from symgen.lab.direction_flip import with_flips
 from symgen.lab.ensemble import make_ensemble
-from symgen.tasks.sql.augment import with_augmented
+from symgen.lab.reviewer import ReviewedAnswerer
+from symgen.lab.teachers import TeacherLoss
+from symgen.tasks.sql.augment import AugmentStats, with_augmented
+from symgen.tasks.sql.context import SqlContext, build_context
 from symgen.tasks.sql.number_grounding import drop_unstated
 from symgen.train.loop import TrainConfig, train
 from symgen.train.models import get_arch
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench"
+OUT = results_dir("paper")
 DATA = ROOT / "benchmarks" / "generated"  # tracked: generated pairs outlive the machine
 ROWS = [
     "llm_10shot_greedy",
@@ -256,6 +282,7 @@ def generate(
         else VerifyConfig(),
         seed=0,
         paraphrase_from=paraphrase_from,
+        answerer=ReviewedAnswerer(VerifyConfig.min_pmi) if args.reviewer and not programs else None,
     )
     print(f"SymGen data ({source}) on {db.stem}: {json.dumps(stats.as_dict())}")
     return out
@@ -323,9 +350,11 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
         return [*outs, seeds]
     records = [r for out in outs for r in read_jsonl(out)] + read_jsonl(seeds)
     with open_database(db) as database:
-        records, aug = with_augmented(
-            records, database, per_pair=args.augment, seed=0, flip=getattr(args, "flip", False)
-        )
+        aug: AugmentStats
+        if getattr(args, "flip", False):
+            records, aug = with_flips(records, database, per_pair=args.augment, seed=0)
+        else:
+            records, aug = with_augmented(records, database, per_pair=args.augment, seed=0)
     reviewed = ".reviewed" if args.reviewer else ""
     programs = "".join(f".{s}" for s in EXTRA_SOURCES if s in sources)
     para = ".para" if getattr(args, "paraphrase_questions", 0) else ""
@@ -404,9 +433,16 @@ def train_config(n_pairs: int, args: argparse.Namespace) -> TrainConfig:
         dropout=getattr(args, "dropout", 0.0),
         ema_decay=getattr(args, "ema_decay", None),
         label_smoothing=getattr(args, "label_smoothing", 0.0),
-        teachers=[str(Path(t).resolve()) for t in getattr(args, "teachers", "").split(",") if t],
-        distill_weight=getattr(args, "distill_weight", 0.5),
-        distill_temperature=getattr(args, "distill_temperature", 2.0),
+    )
+
+
+def teacher_loss(args: argparse.Namespace) -> TeacherLoss | None:
+    """`--teachers`' distillation term for the training loop, or None without teachers."""
+    teachers = [t for t in getattr(args, "teachers", "").split(",") if t]
+    if not teachers:
+        return None
+    return TeacherLoss(
+        teachers, getattr(args, "distill_weight", 0.5), getattr(args, "distill_temperature", 2.0)
     )
 
 
@@ -444,7 +480,7 @@ def task_row(
         run_dir, onnx_dir = work / "runs" / member, work / "onnx" / member
         own = argparse.Namespace(**vars(args) | {"max_steps": steps[i], "seed": args.seed + i})
         config = train_config(n_pairs, own)
-        metas.append(train(data, db_paths, run_dir, config))
+        metas.append(train(data, db_paths, run_dir, config, extra_loss=teacher_loss(own)))
         manifests.append(export(run_dir, onnx_dir, int8=True, name=member))
     manifest = manifests[0]
     if k > 1:
@@ -530,10 +566,14 @@ def chart(rows: list[dict[str, Any]], path: Path, what: str = "GeoQuery dev") ->
     fig.savefig(path, dpi=110)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.paper",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_recipe_arg(ap)
+    add_report_arg(ap, "benchmarks/reports/paper.md and README.md")
     ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
     ap.add_argument("--symgen-questions", type=int, default=600)
     ap.add_argument("--sc-samples", type=int, default=8)
@@ -554,7 +594,8 @@ def main() -> None:
     )
     ap.add_argument(
         "--guided",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help="score task rows with execution guidance (off by default, as in the editor)",
     )
     ap.add_argument(
@@ -622,13 +663,15 @@ def main() -> None:
     ap.add_argument("--augment", type=int, default=0, help="value swaps per SymGen pair (0: off)")
     ap.add_argument(
         "--flip",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help="with --augment: also each SymGen pair's direction flip ('largest'/max → "
         "'smallest'/min; symgen augment --flip)",
     )
     ap.add_argument(
         "--reviewer",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help="gen-q pairs kept by `symgen generate --reviewer` (own data file)",
     )
     ap.add_argument("--max-minutes", type=float, help="cap on each task model's training")
@@ -661,10 +704,95 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="write geoquery_<tag> and paper_<tag>.md/png")
     ap.add_argument(
         "--held-out-train",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help=f"also score {', '.join(HELD_OUT_ROWS)} on GeoQuery train without the seeds",
     )
-    args = ap.parse_args()
+    return ap
+
+
+SYMGEN_ROW = "task_symgen_10seeds"
+FULL = ("exec_acc", "exact_match")  # over every question: only rows that answered all
+LABELS = {  # the report's row names
+    "llm_10shot_greedy": "LLM 10-shot, greedy",
+    "llm_10shot_selfconsistency": "LLM 10-shot, self-consistency ({sc_samples})",
+    "task_symgen_10seeds": "task model on SymGen data from the 10 seeds",
+    "task_seeds_only": "task model on the 10 seeds alone",
+    "task_human_100": "task model on 100 human pairs",
+    "task_human_600": "task model on all 600 human pairs",
+}
+
+
+def recorded_args(command: str) -> argparse.Namespace:
+    """The options of a command recorded in paper.json, as this parser reads them."""
+    return build_parser().parse_args(shlex.split(command)[3:])
+
+
+def results_table(
+    rows: list[dict[str, Any]], labels: dict[str, str] = LABELS, **fields: Any
+) -> str:
+    """The report's table of paper.json rows: a row's accuracy over all questions only when it
+    answered all of them (self-consistency may run on the first N), formatted for reading; in
+    bold, the better of the generator's rows and the SymGen row on each accuracy and on p50."""
+    n = max(r["n"] for r in rows)
+    first = sorted({k for r in rows for k in r if k.startswith("exec_acc_first")})
+    first = [k for k in first if k != f"exec_acc_first{n}"]
+    held_out = any("exec_acc_train" in r for r in rows)
+    compared = [r for r in rows if r["name"].startswith("llm") or r["name"] == SYMGEN_ROW]
+    compared = compared if len(compared) > 1 else []
+
+    def cell(r: dict[str, Any], key: str, text: str, lowest: bool = False) -> str:
+        values = [
+            c[key] for c in compared if c.get(key) is not None and (c["n"] == n or key not in FULL)
+        ]
+        best = (min if lowest else max)(values, default=None)
+        return f"**{text}**" if r in compared and best is not None and r.get(key) == best else text
+
+    header = ["row", f"exec acc ({n})", "exact"]
+    header += [f"exec acc (first {k.removeprefix('exec_acc_first')})" for k in first]
+    header += ["held-out exec", "held-out exact"] if held_out else []
+    header += ["params", "MB", "latency p50 / p95 (ms)", "train min", "train pairs"]
+    cells = []
+    for r in rows:
+        full = r["n"] == n
+        line = [labels.get(r["name"], r["name"]).format(**fields)]
+        for key in FULL:
+            line.append(cell(r, key, pct(r[key])) if full else DASH)
+        line += [cell(r, k, pct(r.get(k))) for k in first]
+        if held_out:
+            line += [cell(r, k, pct(r.get(k))) for k in ("exec_acc_train", "exact_match_train")]
+        latency = f"{ms(r['latency_p50_ms'])} / {ms(r['latency_p95_ms'])}"
+        line += [
+            params(r["params"]),
+            num(r["mb"], 0 if r["mb"] >= 1000 else 1),
+            cell(r, "latency_p50_ms", latency, lowest=True),
+            num(r["train_minutes"], 1) if r["train_minutes"] else DASH,
+            num(r["train_pairs"]),
+        ]
+        cells.append(line)
+    return table(header, cells)
+
+
+def main_table() -> str:
+    """The main table (paper.json's untagged run) as the report and the README show it."""
+    result = read_result("paper", "paper")
+    return results_table(result["geoquery"], sc_samples=recorded_args(result["command"]).sc_samples)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [(REPORTS / "paper.md", "paper", main_table), (ROOT / "README.md", "paper", main_table)]
+
+
+def report() -> None:
+    write_report(report_tables())
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        report()
+        return
     stop_like_ctrl_c()  # Ctrl-C or `kill`, even in a background job: generation state is saved
 
     geo = shared_data() / "geoquery"
@@ -706,8 +834,8 @@ def main() -> None:
     columns = [*COLUMNS[:3], f"exec_acc_first{n_sc}", *COLUMNS[3:]]
     if held_out:
         columns[4:4] = ["exec_acc_train", "exact_match_train"]
-    table = markdown_table(rows, columns)
-    print(table)
+    rows_md = markdown_table(rows, columns)
+    print(rows_md)
     cmd = command_line("benchmarks.paper", args)
     suffix = f"_{args.tag}" if args.tag else ""
     minutes = round((time.time() - started) / 60, 1)
@@ -731,12 +859,13 @@ def main() -> None:
     }
     payload = {f"geoquery{suffix}": rows, f"geoquery{suffix}_setting": setting}
     if args.tag:
-        merge_result("paper", payload | {f"geoquery{suffix}_command": cmd})
+        merge_result("paper", "paper", payload | {f"geoquery{suffix}_command": cmd})
     else:
-        merge_result("paper", payload | {"command": cmd, "minutes": minutes})
-    (RESULTS / f"paper{suffix}.md").write_text(f"`{cmd}`\n\n{table}\n")
-    chart(rows, RESULTS / f"paper{suffix}.png")
-    print(f"\nwrote {RESULTS / 'paper.json'}, paper{suffix}.md, paper{suffix}.png")
+        merge_result("paper", "paper", payload | {"command": cmd, "minutes": minutes})
+    (OUT / f"paper{suffix}.md").write_text(f"`{cmd}`\n\n{rows_md}\n")
+    chart(rows, OUT / f"paper{suffix}.png")
+    print(f"\nwrote {OUT / 'paper.json'}, paper{suffix}.md, paper{suffix}.png")
+    report()
 
 
 if __name__ == "__main__":

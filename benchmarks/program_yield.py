@@ -6,8 +6,10 @@ questions kept per template. Blocks let one run compare grammar versions: questi
 in order, so `--blocks 1500` splits the ones written before and after a grammar change.
 
     python -m benchmarks.program_yield --data .symgen/bench/geoquery.programs.jsonl --blocks 1500
+    python -m benchmarks.program_yield --report-only   # the report's table from the JSON again
 
-Writes benchmarks/results/program_yield.json and program_yield.md.
+Writes benchmarks/results/program_yield/program_yield.json and program_yield.md, then the table
+of benchmarks/reports/program_yield.md from program_yield.json.
 """
 
 from __future__ import annotations
@@ -18,8 +20,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, command_line, markdown_table, write_result
+from benchmarks.common import (
+    REPORTS,
+    ReportTable,
+    add_report_arg,
+    command_line,
+    markdown_table,
+    parse_args,
+    read_result,
+    results_dir,
+    write_report,
+    write_result,
+)
 from symgen.dataset import read_jsonl
+
+OUT = results_dir("program_yield")
 
 
 def block_yield(
@@ -45,11 +60,47 @@ def block_yield(
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def yield_table(blocks: dict[str, Any]) -> str:
+    """Per block: answered, kept, the kept share, and kept/answered per template."""
+    templates = sorted({t for b in blocks.values() for t in b["templates"]})
+    rows = [
+        {"questions": name, "answered": b["answered"], "kept": b["kept"]}
+        | {"all": f"{b['yield']:.0%}" if b["yield"] is not None else "–"}
+        | {
+            t: (f"{s['kept']}/{s['answered']}" if (s := b["templates"].get(t)) else "–")
+            for t in templates
+        }
+        for name, b in blocks.items()
+    ]
+    return markdown_table(rows, ["questions", "answered", "kept", "all", *templates])
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [
+        (
+            REPORTS / "program_yield.md",
+            "program_yield",
+            lambda: yield_table(read_result("program_yield", "program_yield")["blocks"]),
+        )
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.program_yield", description=__doc__.splitlines()[0]
+    )
+    add_report_arg(ap, "benchmarks/reports/program_yield.md")
     ap.add_argument("--data", type=Path, required=True, help="the run's --out (kept pairs)")
     ap.add_argument("--blocks", default="", help="comma-separated question indices to split at")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        write_report(report_tables())
+        return
     stem = args.data.with_suffix("")
     questions = read_jsonl(stem.with_name(stem.name + ".questions.jsonl"), ("question",))
     kept = {r["question"] for r in read_jsonl(args.data, ("question",))}
@@ -63,21 +114,13 @@ def main() -> None:
         for lo, hi in itertools.pairwise(cuts)
         if hi > lo
     }
-    templates = sorted({t for b in blocks.values() for t in b["templates"]})
-    rows = [
-        {"questions": name, "answered": b["answered"], "kept": b["kept"]}
-        | {"all": f"{b['yield']:.0%}" if b["yield"] is not None else "–"}
-        | {
-            t: (f"{s['kept']}/{s['answered']}" if (s := b["templates"].get(t)) else "–")
-            for t in templates
-        }
-        for name, b in blocks.items()
-    ]
-    table = markdown_table(rows, ["questions", "answered", "kept", "all", *templates])
+    table = yield_table(blocks)
     command = command_line("benchmarks.program_yield", args)
     print(table)
-    write_result("program_yield", {"command": command, "data": str(args.data), "blocks": blocks})
-    (RESULTS / "program_yield.md").write_text(f"`{command}`\n\n{table}\n")
+    payload = {"command": command, "data": str(args.data), "blocks": blocks}
+    write_result("program_yield", "program_yield", payload)
+    (OUT / "program_yield.md").write_text(f"`{command}`\n\n{table}\n")
+    write_report(report_tables())
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ right (precision), so the rule's trade of coverage for precision is a number, no
 
     python -m benchmarks.pseudo_label --model A_ONNX --model B_ONNX [--tag T]
 
-Writes benchmarks/results/pseudo_label[_T].json and .md.
+Writes benchmarks/results/pseudo_label/pseudo_label[_T].json and .md.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, command_line, markdown_table, shared_data
+from benchmarks.common import command_line, markdown_table, results_dir, shared_data
 from benchmarks.paper import held_out_items
 from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl
@@ -91,8 +91,10 @@ def main() -> None:
     print(f"rejected: {dict(stats.rejected)}")
     suffix = f"_{args.tag}" if args.tag else ""
     payload = {"command": cmd, "rows": rows, "rejected": dict(stats.rejected)}
-    (RESULTS / f"pseudo_label{suffix}.json").write_text(json.dumps(payload, indent=1) + "\n")
-    (RESULTS / f"pseudo_label{suffix}.md").write_text(f"`{cmd}`\n\n{table}\n")
+    out = results_dir("pseudo_label")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"pseudo_label{suffix}.json").write_text(json.dumps(payload, indent=1) + "\n")
+    (out / f"pseudo_label{suffix}.md").write_text(f"`{cmd}`\n\n{table}\n")
 
 
 if __name__ == "__main__":

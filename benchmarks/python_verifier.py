@@ -11,7 +11,7 @@ without another LLM call.
 The tasks are split in two halves: a rule is *chosen* on the first (the least strict rule
 reaching the target precision there, i.e. the most pairs kept) and *confirmed* on the second.
 
-    python -m benchmarks.python_verifier --tasks 60 --samples 8       # results/python_verifier.json
+    python -m benchmarks.python_verifier --tasks 60 --samples 8  # results/python_verifier/*.json
     python -m benchmarks.python_verifier --tasks 60 --samples 8 --show-calls 1 --tag calls1
 
 `--show-calls 1`: the request also shows how MBPP calls the function (its first assert's call,
@@ -275,7 +275,7 @@ def main() -> None:
         "measured_at": time.strftime("%Y-%m-%d %H:%M"),
     }
     name = "python_verifier" + (f"_{args.tag}" if args.tag else "")
-    print(f"wrote {write_result(name, payload)}")
+    print(f"wrote {write_result('python_verifier', name, payload)}")
 
 
 if __name__ == "__main__":

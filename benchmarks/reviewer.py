@@ -19,9 +19,12 @@ GeoQuery train questions, whose gold SQL is known (as `benchmarks/pipeline.py`):
     plain, common wording does not pass for agreement with the program)
 
     python -m benchmarks.reviewer --questions 100
+    python -m benchmarks.reviewer --report-only     # the report's tables from the JSON again
 
 Samples, then scores, are cached per question in .symgen/bench/reviewer/ (resumable; each phase
-runs over all questions so llama.cpp keeps one prompt prefix cached at a time).
+runs over all questions so llama.cpp keeps one prompt prefix cached at a time). Writes
+benchmarks/results/reviewer/reviewer_<first>-<last>.json, then the tables of
+benchmarks/reports/reviewer.md from the slices it reports (1-100 and 101-200; 1-300).
 """
 
 from __future__ import annotations
@@ -32,20 +35,32 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, markdown_table, write_result
+from benchmarks.common import (
+    REPORTS,
+    ROOT,
+    ReportTable,
+    add_report_arg,
+    markdown_table,
+    parse_args,
+    pct,
+    read_result,
+    table,
+    write_report,
+    write_result,
+)
 from benchmarks.pipeline import is_correct, train_questions
 from symgen.dataset import Pair, read_jsonl, write_jsonl
-from symgen.generate.pipeline import SqlContext
 from symgen.generators.base import open_generator
 from symgen.generators.llama import LlamaGenerator
+from symgen.lab.reviewer import reviewed_verdict
 from symgen.progress import bar
 from symgen.tasks.sql.augment import with_augmented
+from symgen.tasks.sql.context import SqlContext
 from symgen.verify import (
     Candidate,
     MinVotes,
     Verdict,
     execute_candidates,
-    reviewed_verdict,
     verify,
 )
 
@@ -303,10 +318,80 @@ def write_training_sets(
     return paths
 
 
-def main() -> None:
+SHIPPED = "reviewed, min_votes 2, min_pmi 0.5"  # what `symgen generate --reviewer` keeps
+RULE_LABELS = {  # the report's words for each rule
+    "vote, min_votes 3 (the default)": "vote, `--min-votes 3` (default)",
+    "vote, min_votes 2": "vote, `--min-votes 2`",
+    SHIPPED: "**`--reviewer`** (2 votes, PMI ≥ 0.5)",
+    "reviewed, min_votes 2, min_pmi 0": "`--reviewer --min-pmi 0`",
+    "reviewed, min_votes 3, min_pmi 0.5": "`--reviewer --min-votes 3`",
+}
+
+
+def slices_table(slices: Sequence[str]) -> str:
+    """The rules side by side on several question slices (`reviewer_<slice>.json`), the
+    shipped rule's precision in bold."""
+    results = {
+        s: {r["rule"]: r for r in read_result("reviewer", f"reviewer_{s}")["rules"]} for s in slices
+    }
+    header = ["rule (what `symgen generate` keeps)"]
+    for s in slices:
+        header += [f"{s.replace('-', '–')}: kept / right", "precision"]
+    cells = []
+    for rule in results[slices[0]]:
+        line = [RULE_LABELS.get(rule, rule)]
+        for s in slices:
+            r = results[s][rule]
+            precision = pct(r["precision"])
+            line += [
+                f"{r['kept']} / {r['right']}",
+                f"**{precision}**" if rule == SHIPPED else precision,
+            ]
+        cells.append(line)
+    return table(header, cells)
+
+
+def shapes_table(slice_: str) -> str:
+    """One slice's rules with the kept pairs split by the gold SQL's shape, the shipped rule's
+    right pairs and precision in bold."""
+    rows = read_result("reviewer", f"reviewer_{slice_}")["rules"]
+    shapes = [k for k in rows[0] if k.endswith(" kept/right")]
+    header = [f"rule, questions {slice_.replace('-', '–')}", "kept / right", "precision"]
+    header += [
+        f"{k.split(' (of ')[0]} gold ({k.split(' (of ')[1].split(')')[0]}): kept / right"
+        for k in shapes
+    ]
+    cells = []
+    for r in rows:
+        bold = r["rule"] == SHIPPED
+
+        def right(kept: object, ok: object, bold: bool = bold) -> str:
+            return f"{kept} / **{ok}**" if bold else f"{kept} / {ok}"
+
+        precision = pct(r["precision"])
+        line = [RULE_LABELS.get(r["rule"], r["rule"]), right(r["kept"], r["right"])]
+        line += [f"**{precision}**" if bold else precision]
+        line += [right(*r[k].split(" / ")) for k in shapes]
+        cells.append(line)
+    return table(header, cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    report = REPORTS / "reviewer.md"
+    return [
+        (report, "reviewer", lambda: slices_table(["1-100", "101-200"])),
+        (report, "reviewer_1-300", lambda: shapes_table("1-300")),
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.reviewer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_report_arg(ap, "benchmarks/reports/reviewer.md")
     ap.add_argument("--questions", type=int, default=100)
     ap.add_argument(
         "--offset", type=int, default=0, help="skip this many questions (a held-out slice)"
@@ -321,7 +406,14 @@ def main() -> None:
         help="also write training sets of these questions: gold, vote-kept, reviewer-kept",
     )
     ap.add_argument("--augment", type=int, default=8, help="value swaps per pair (--write-data)")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        write_report(report_tables())
+        return
 
     ctx, items = train_questions(args.offset + args.questions, args.seed)
     items = items[args.offset :]
@@ -352,6 +444,7 @@ def main() -> None:
         n = args.offset + len(records)
         write_training_sets(training_sets(ctx, records, verdicts), ctx, n, args.augment)
     path = write_result(
+        "reviewer",
         f"reviewer_{args.offset + 1}-{args.offset + len(records)}",
         {
             "generator": args.generator,
@@ -364,6 +457,7 @@ def main() -> None:
         },
     )
     print(f"wrote {path}")
+    write_report(report_tables())
 
 
 if __name__ == "__main__":

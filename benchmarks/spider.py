@@ -16,20 +16,40 @@ benchmarks/paper.py and evaluated by the same code on the same test questions:
     python -m benchmarks.spider                                  # default subset, resumable
     python -m benchmarks.spider --dbs concert_singer,pets_1 --symgen-questions 40
 
-Writes the rows under "spider" in benchmarks/results/paper.json (the GeoQuery rows stay),
-plus spider.md and spider.png. Work files live in .symgen/bench/spider/.
+Writes benchmarks/results/spider/spider.json, spider.md and spider.png, then the table of
+benchmarks/reports/spider.md from spider.json (`--report-only`: only that). Work files live in
+.symgen/bench/spider/.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, command_line, markdown_table, merge_result, shared_data
+from benchmarks.common import (
+    DASH,
+    REPORTS,
+    ReportTable,
+    add_recipe_arg,
+    add_report_arg,
+    command_line,
+    markdown_table,
+    num,
+    params,
+    parse_args,
+    pct,
+    read_result,
+    results_dir,
+    shared_data,
+    table,
+    write_report,
+    write_result,
+)
 from benchmarks.paper import (
     COLUMNS,
     ROWS,
@@ -42,9 +62,10 @@ from benchmarks.paper import (
 )
 from symgen.dataset import read_jsonl, read_pairs, write_jsonl
 from symgen.evaluate import Item
-from symgen.generate.pipeline import SqlContext, build_context
+from symgen.tasks.sql.context import SqlContext, build_context
 
 SPIDER_WORK = WORK / "spider"
+OUT = results_dir("spider")
 # Two dev databases with 42-45 dev questions each, so 10 seeds leave a real test set. Measured
 # here: 60 generated questions take ~9 min per database on 2 cores with the 0.5B (car_1: ~40 s
 # per question), so the default subset keeps the whole table near an hour.
@@ -95,10 +116,14 @@ def human_subset(spider: Path, n: int) -> tuple[Path, list[Path]]:
     return path, sorted({spider / "databases" / f"{r['db']}.sqlite" for r in rows[:n]})
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.spider",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_recipe_arg(ap)
+    add_report_arg(ap, "benchmarks/reports/spider.md")
     ap.add_argument("--dbs", default=DEFAULT_DBS, help="comma-separated Spider dev databases")
     ap.add_argument("--seeds", type=int, default=10, help="seeds drawn per database")
     ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
@@ -112,7 +137,60 @@ def main() -> None:
     ap.add_argument("--decode", choices=("greedy-fallback", "beam"), default="greedy-fallback")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
-    args = ap.parse_args()
+    return ap
+
+
+LABELS = {
+    "llm_10shot_greedy": "LLM 10-shot (the database's seeds), greedy",
+    "llm_10shot_selfconsistency": "LLM 10-shot, self-consistency ({sc_samples})",
+    "task_symgen_10seeds": "task model on SymGen data from the seeds",
+    "task_seeds_only": "task model on the seeds alone",
+    "task_human_100": "task model on 100 human pairs (other DBs)",
+    "task_human_600": "task model on 600 human pairs (other DBs)",
+}
+
+
+def spider_table() -> str:
+    """The report's table of spider.json: the best execution accuracy in bold."""
+    result = read_result("spider", "spider")
+    rows, setting = result["rows"], result["setting"]
+    sc_samples = build_parser().parse_args(shlex.split(setting["command"])[3:]).sc_samples
+    n = setting["test_questions"]
+    best = max(r["exec_acc"] for r in rows if r["n"] == n)
+    header = ["row", f"exec acc ({n})", "exact", "params", "latency p50 / p95 (ms)"]
+    header += ["train min", "train pairs"]
+    cells = []
+    for r in rows:
+        llm = r["name"].startswith("llm")
+        acc = pct(r["exec_acc"]) if r["n"] == n else f"{pct(r['exec_acc'])} (first {r['n']})"
+        cells.append(
+            [
+                LABELS.get(r["name"], r["name"]).format(sc_samples=sc_samples),
+                f"**{acc}**" if r["exec_acc"] == best else acc,
+                pct(r["exact_match"]),
+                params(r["params"]),
+                f"{num(r['latency_p50_ms'])} / {num(r['latency_p95_ms'])}",
+                DASH if llm else num(r["train_minutes"], 1),
+                f"{setting['seeds_per_db']} per DB" if llm else num(r["train_pairs"]),
+            ]
+        )
+    return table(header, cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [(REPORTS / "spider.md", "spider", spider_table)]
+
+
+def report() -> None:
+    write_report(report_tables())
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        report()
+        return
 
     spider = shared_data() / "spider"
     SPIDER_WORK.mkdir(parents=True, exist_ok=True)
@@ -149,14 +227,15 @@ def main() -> None:
     n_sc = score_prefix(rows, min(len(items), args.sc_limit or len(items)))
     what = f"Spider dev, {len(dbs)} databases, {len(items)} test questions"
     print(f"\n{what}, generator {args.generator}, task arch {args.arch}")
-    table = markdown_table(rows, [*COLUMNS[:3], f"exec_acc_first{n_sc}", *COLUMNS[3:]])
-    print(table)
+    rows_md = markdown_table(rows, [*COLUMNS[:3], f"exec_acc_first{n_sc}", *COLUMNS[3:]])
+    print(rows_md)
     cmd = command_line("benchmarks.spider", args)
-    merge_result(
-        "paper",
+    path = write_result(
+        "spider",
+        "spider",
         {
-            "spider": rows,
-            "spider_setting": {
+            "rows": rows,
+            "setting": {
                 "dbs": dbs,
                 "seeds_per_db": args.seeds,
                 "test_questions": len(items),
@@ -165,9 +244,10 @@ def main() -> None:
             },
         },
     )
-    (RESULTS / "spider.md").write_text(f"`{cmd}`\n\n{what}\n\n{table}\n")
-    chart(rows, RESULTS / "spider.png", "Spider dev subset")
-    print(f"\nwrote {RESULTS / 'paper.json'} (spider), spider.md, spider.png")
+    (OUT / "spider.md").write_text(f"`{cmd}`\n\n{what}\n\n{rows_md}\n")
+    chart(rows, OUT / "spider.png", "Spider dev subset")
+    print(f"\nwrote {path}, spider.md, spider.png")
+    report()
 
 
 if __name__ == "__main__":

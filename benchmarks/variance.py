@@ -5,7 +5,9 @@ one training run cannot tell two data sets or settings apart. This trains one da
 several seeds and dropout values (tiny, the fixed step count paper.py's rows use), and with
 `--ema-decay` scores both the weight average and the last step's weights of the *same* run, so
 the averaging's effect is paired rather than across noisy runs. Prints every run and the mean
-and spread per setting; writes results/variance.json and variance.md.
+and spread per setting; writes benchmarks/results/variance/variance.json and variance.md, then
+the table benchmarks/reports/paper.md shows (the 600 human pairs) from variance.json
+(`--report-only`: only that).
 
     python -m benchmarks.variance --rows task_human_600 --seeds 0,1 --dropout 0,0.1 \
         --ema-decay 0.999 --jobs 2
@@ -19,24 +21,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
-    RESULTS,
+    REPORTS,
+    ReportTable,
+    add_report_arg,
     command_line,
     markdown_table,
     merge_result,
+    num,
+    parse_args,
+    pct,
+    read_result,
+    results_dir,
     run_symgen,
     shared_data,
+    table,
+    write_report,
 )
 from benchmarks.paper import WORK, human_subset, train_config
 from symgen.dataset import read_jsonl
 from symgen.evaluate import Item, evaluate_in_fresh_process, read_items
 
 VARIANCE = WORK / "variance"
+OUT = results_dir("variance")
 COLUMNS = ["setting", "runs", "exec_mean", "exec_sd", "exec_min", "exec_max", "exact_mean"]
 
 
@@ -118,10 +131,59 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def main() -> None:
+CAPTIONS = {"task_human_600": "600 human pairs, `tiny`, 2,280 steps"}  # the report's words
+
+
+def variance_table(key: str) -> str:
+    """The report's table of one data set in variance.json: settings by dropout, the last
+    weights before their average; accuracies in %, the spread in points."""
+    result = read_result("variance", "variance")[key]
+    ema = build_parser().parse_args(shlex.split(result["command"])[3:]).ema_decay
+
+    def order(row: dict[str, Any]) -> tuple[float, bool]:
+        dropout, weights = row["setting"].removeprefix("dropout ").split(", ")
+        return float(dropout), weights.startswith("average")
+
+    def label(setting: str) -> str:
+        dropout, weights = setting.removeprefix("dropout ").split(", ")
+        if float(dropout) == 0:
+            return (
+                f"weight average ({ema:g})"
+                if weights.startswith("average")
+                else ("last weights (the default)")
+            )
+        return f"dropout {dropout}, " + (
+            "weight average" if weights.startswith("average") else weights
+        )
+
+    header = [CAPTIONS.get(key, key), "runs", "exec mean", "sd", "min", "max", "exact mean"]
+    cells = [
+        [
+            label(r["setting"]),
+            num(r["runs"]),
+            pct(r["exec_mean"]),
+            num(100 * r["exec_sd"], 1),
+            pct(r["exec_min"]),
+            pct(r["exec_max"]),
+            pct(r["exact_mean"]),
+        ]
+        for r in sorted(result["summary"], key=order)
+    ]
+    return table(header, cells)
+
+
+def report_tables() -> list[ReportTable]:
+    """The tables this script writes: (report, marker, table from the results JSON)."""
+    return [(REPORTS / "paper.md", "variance", lambda: variance_table("task_human_600"))]
+
+
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.variance",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_report_arg(ap, "benchmarks/reports/paper.md (its variance table)")
     ap.add_argument("--rows", help="a paper.py data row (default task_human_600)")
     ap.add_argument("--data", help="a pairs file instead (GeoQuery database)")
     ap.add_argument("--seeds", default="0,1")
@@ -133,7 +195,14 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="runs trained at once")
     ap.add_argument("--dev-limit", type=int, default=0)
     ap.add_argument("--tag", default="")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parse_args(build_parser())
+    if args.report_only:
+        write_report(report_tables())
+        return
     args.train_threads = max(1, 2 // args.jobs)
 
     geo = shared_data() / "geoquery"
@@ -156,16 +225,17 @@ def main() -> None:
     key = f"{label}{'_' + args.tag if args.tag else ''}"
     merged = json.loads(
         merge_result(
-            "variance", {key: {"command": cmd, "summary": summary, "runs": runs}}
+            "variance", "variance", {key: {"command": cmd, "summary": summary, "runs": runs}}
         ).read_text()
     )
-    (RESULTS / "variance.md").write_text(  # every data set measured so far, one section each
+    (OUT / "variance.md").write_text(  # every data set measured so far, one section each
         "".join(
             f"\n## {k}\n\n`{v['command']}`\n\n{markdown_table(v['summary'], COLUMNS)}\n"
             for k, v in merged.items()
         )
     )
-    print(f"wrote {RESULTS / 'variance.json'} and variance.md")
+    print(f"wrote {OUT / 'variance.json'} and variance.md")
+    write_report(report_tables())
 
 
 if __name__ == "__main__":
