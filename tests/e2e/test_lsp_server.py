@@ -6,6 +6,7 @@ import asyncio
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from lsprotocol import types
 from symgen.databases.sqlite import ReadOnlyDatabase
 from symgen_server.client import RawSession, Session, lsp_session
 from tests.conftest import FIXTURES
+from tests.fixture_files import json_cases, params
 
 
 @pytest.fixture()
@@ -94,19 +96,18 @@ def test_typed_prefix_narrows_and_unicode_junk_is_harmless(
     run(go())
 
 
+LSP_FIXTURES = FIXTURES / "lsp"
+_, BAD_SETTINGS = json_cases(LSP_FIXTURES / "bad_settings.json", required=("setting", "value"))
+
+
 def test_bad_settings_are_reported_and_defaults_used(
     workspace: Path, pairs: Path, geo_dir: Path
 ) -> None:
     pair = first_pair(pairs)
     uri = (workspace / "q.sql").as_uri()
-    options = {
-        "database": str(geo_dir / "geography.sqlite"),
-        "beamSize": "lots",
-        "maxTokens": -5,
-        "enabled": "yes",
-        "commentPrefixes": 7,
-        "executionGuided": "maybe",
-    }
+    bad = {case["setting"]: case["value"] for case in BAD_SETTINGS}
+    assert len(bad) == len(BAD_SETTINGS), "bad_settings.json names a setting twice"
+    options = {"database": str(geo_dir / "geography.sqlite"), **bad}
 
     async def go() -> None:
         async with lsp_session(workspace, options) as s:
@@ -114,8 +115,8 @@ def test_bad_settings_are_reported_and_defaults_used(
             got = await s.inline(uri, 0, len(pair["question"]) + 3)
             assert got is not None, s.messages
             joined = " ".join(s.messages)
-            for key in ("beamSize", "maxTokens", "enabled", "commentPrefixes", "executionGuided"):
-                assert key in joined, joined
+            for case in BAD_SETTINGS:
+                assert case["setting"] in joined, (case["name"], joined)
             # a later bad change is reported too, and disabling works
             s.client.workspace_did_change_configuration(
                 types.DidChangeConfigurationParams(
@@ -325,7 +326,11 @@ def test_execution_guidance_setting(
 
 
 # ---- hostile and broken input (issue #58): every request answered, each problem said once ----
-LSP_FIXTURES = FIXTURES / "lsp"
+INVALID_SPEC, INVALID_REQUESTS = json_cases(
+    LSP_FIXTURES / "invalid_requests.json",
+    required=("code", "says"),
+    optional=("set", "delete", "params", "method", "id", "jsonrpc", "body", "body_hex", "null_id"),
+)
 
 
 def _frame(case: dict[str, Any], valid: dict[str, Any], msg_id: int) -> bytes:
@@ -351,35 +356,56 @@ def _frame(case: dict[str, Any], valid: dict[str, Any], msg_id: int) -> bytes:
     return json.dumps(message).encode()
 
 
-def test_every_invalid_request_is_answered(tmp_path: Path) -> None:
-    """pygls alone logs a traceback and never replies to a request whose params fail
-    validation (`line: -1`, no `context`): the editor waits forever. Each case of
-    fixtures/lsp/invalid_requests.json must get its JSON-RPC error, naming what is wrong."""
-    spec = json.loads((LSP_FIXTURES / "invalid_requests.json").read_text())
-    uri = (tmp_path / "q.sql").as_uri()
-    valid = json.loads(json.dumps(spec["valid"]).replace("{uri}", uri))
-    s = RawSession(tmp_path)
+@pytest.fixture(scope="class")
+def raw_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RawSession, str, dict[str, Any]]]:
+    """For TestInvalidRequests (torn down after it): a raw session, initialised, with one
+    document open, as (session, its uri, valid inlineCompletion params)."""
+    root = tmp_path_factory.mktemp("invalid-requests")
+    uri = (root / "q.sql").as_uri()
+    valid = json.loads(json.dumps(INVALID_SPEC["valid"]).replace("{uri}", uri))
+    s = RawSession(root)
     try:
         early = s.call("textDocument/inlineCompletion", valid, timeout=60)  # server start-up
         assert early["error"]["code"] == -32002, early  # ServerNotInitialized
         s.initialize({})
         s.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "sql", "version": 1, "text": "-- how many rivers are there\n"}})  # fmt: skip
-        for n, case in enumerate(spec["cases"], start=1000):
-            nulls = len(s.null_replies)
-            s.send_body(_frame(case, valid, n))
-            reply = s.wait_null_replies(nulls + 1)[nulls] if case.get("null_id") else s.wait(n)
-            error = reply.get("error")
-            assert error and error["code"] == case["code"], (case["name"], reply)
-            for part in case["says"]:
-                assert part in error["message"], (case["name"], error["message"])
-        assert s.call("textDocument/inlineCompletion", valid)["result"] is None  # still serving
+        yield s, uri, valid
+    finally:
+        assert s.close() == 0
+    assert not [line for line in s.stderr if "Traceback" in line], s.stderr
+
+
+class TestInvalidRequests:
+    """pygls alone logs a traceback and never replies to a request whose params fail
+    validation (`line: -1`, no `context`): the editor waits forever. Each case of
+    fixtures/lsp/invalid_requests.json must get its JSON-RPC error, naming what is wrong, from
+    one server that keeps serving afterwards and exits cleanly."""
+
+    @pytest.mark.parametrize("case", params(INVALID_REQUESTS))
+    def test_every_invalid_request_is_answered(
+        self, raw_server: tuple[RawSession, str, dict[str, Any]], case: dict[str, Any]
+    ) -> None:
+        s, _, valid = raw_server
+        n = 1000 + INVALID_REQUESTS.index(case)
+        nulls = len(s.null_replies)
+        s.send_body(_frame(case, valid, n))
+        reply = s.wait_null_replies(nulls + 1)[nulls] if case.get("null_id") else s.wait(n)
+        error = reply.get("error")
+        assert error and error["code"] == case["code"], (case["name"], reply)
+        for part in case["says"]:
+            assert part in error["message"], (case["name"], error["message"])
+
+    def test_still_serving_after_the_invalid_requests(
+        self, raw_server: tuple[RawSession, str, dict[str, Any]]
+    ) -> None:
+        s, uri, valid = raw_server
+        assert s.call("textDocument/inlineCompletion", valid)["result"] is None
         # a change to a document that was never opened is ignored, not an error shown to the user
         s.notify("textDocument/didChange", {"textDocument": {"uri": uri + "x", "version": 2}, "contentChanges": [{"text": "x"}]})  # fmt: skip
         assert "error" not in s.call("workspace/executeCommand", {"command": "symgen.status"})
         assert not [m for m in s.messages() if "Error in server" in m]
-    finally:
-        assert s.close() == 0
-    assert not [line for line in s.stderr if "Traceback" in line], s.stderr
 
 
 def test_wrong_typed_setting_keeps_the_working_model(

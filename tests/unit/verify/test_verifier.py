@@ -9,10 +9,12 @@ from __future__ import annotations
 import pytest
 
 from symgen.databases.base import open_database
+from symgen.lab.reviewer import reviewed_verdict
 from symgen.tasks.base import Outcome
 from symgen.tasks.sql.task import SqlTask
-from symgen.verify import Candidate, MinVotes, reviewed_verdict, verify
-from tests.conftest import Engine
+from symgen.verify import Candidate, MinVotes, verify
+from tests.conftest import ENGINES, FIXTURES, Engine
+from tests.fixture_files import SqlCase, params, sql_cases
 
 TEXAS_RIVERS = "SELECT river.river_name FROM river WHERE river.traverse='texas';"
 TEXAS_RIVERS_ALT = "select r.river_name from river as r where r.traverse = 'texas' and r.length > 0"
@@ -99,45 +101,27 @@ def test_all_samples_must_agree(task: SqlTask) -> None:
     assert not v.kept and v.reason == "too_few_votes" and (v.votes, v.required) == (3, 4)
 
 
-@pytest.mark.parametrize(
-    ("sql", "failure"),
-    [
-        ("SELECT FROM WHERE river", "syntax"),
-        ("SELEC river_name FROM river", "syntax"),
-        ("INSERT INTO state (state_name) VALUES ('atlantis')", "not_read_only"),
-        ("DROP TABLE state", "not_read_only"),
-        ("UPDATE state SET population = 0", "not_read_only"),
-        ("DELETE FROM river", "not_read_only"),
-        ("CREATE TABLE x (a int)", "not_read_only"),
-        ("ATTACH DATABASE '/tmp/evil.db' AS evil", "not_read_only"),
-        ("PRAGMA writable_schema = 1", "not_read_only"),
-        ("SELECT 1; DROP TABLE state", "multiple_statements"),
-        ("WITH x AS (SELECT 1) DELETE FROM river", "not_read_only"),
-        ("SELECT nosuchcol FROM river", "runtime_error"),
-        ("SELECT river_name FROM river WHERE traverse = 'atlantis'", "empty_result"),
-        (
-            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c",
-            "timeout",
-        ),
-        ("SELECT * FROM city a, city b", "row_cap"),
-        # run, but mean nothing: an arbitrary row's value, an extreme of another column
-        ("SELECT river_name FROM river GROUP BY traverse", "bare_column"),
-        (
-            "SELECT state_name FROM state WHERE area = (SELECT max(population) FROM state)",
-            "mismatched_extreme",
-        ),
-    ],
-)
+BAD_CANDIDATES = sql_cases(FIXTURES / "verify" / "bad_candidates.sql", expected=(1, None))
+
+
+def failure_on(case: SqlCase, engine: str) -> str:
+    """The failure `case` names for `engine`: its first `=>` line, unless an `engine:` one."""
+    failure, *by_engine = case.expected
+    overrides = dict(line.split(": ", 1) for line in by_engine)
+    assert len(overrides) == len(by_engine) and set(overrides) <= set(ENGINES), case.where
+    return overrides.get(engine, failure)
+
+
+@pytest.mark.parametrize("case", params(BAD_CANDIDATES))
 def test_bad_candidates_are_counted_and_never_win(
-    task: SqlTask, engine: Engine, sql: str, failure: str
+    task: SqlTask, engine: Engine, case: SqlCase
 ) -> None:
     before = engine.digest()
-    if engine.name == "postgres" and sql.startswith("ATTACH"):
-        failure = "syntax"  # PostgreSQL has no ATTACH: sqlglot cannot even parse it
-    v = verify(task, [Candidate(sql, 0.0), Candidate(TEXAS_RIVERS, -1.0)], MinVotes(1))
-    assert v.failures == {failure: 1}
-    assert v.program == TEXAS_RIVERS
-    assert engine.digest() == before
+    failure = failure_on(case, engine.name)
+    v = verify(task, [Candidate(case.sql, 0.0), Candidate(TEXAS_RIVERS, -1.0)], MinVotes(1))
+    assert v.failures == {failure: 1}, case.where
+    assert v.program == TEXAS_RIVERS, case.where
+    assert engine.digest() == before, case.where
 
 
 def test_no_valid_candidate(task: SqlTask) -> None:

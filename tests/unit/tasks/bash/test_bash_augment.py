@@ -4,6 +4,7 @@ safe, and a real run over NL2Bash pairs through `symgen augment --task bash`."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,52 +13,18 @@ import pytest
 from symgen.dataset import read_jsonl, write_jsonl
 from symgen.tasks.bash.augment import arg_slots, augment_bash, swap, with_augmented_bash
 from symgen.tasks.bash.task import static_check
-from tests.conftest import SHARED, SYMGEN
+from tests.conftest import FIXTURES, SHARED, SYMGEN
+from tests.fixture_files import Row, params, tsv_cases
 
-# (request, command, expected slots as "kind:value")
-SLOT_CASES = [
-    (  # a path, a quoted name, a signed day count whose digits the request names
-        'search for the files with the name "temp" not accessed in the last 7 days in /usr',
-        "find /usr -name temp -atime +7 -print",
-        ["path:/usr", "name:temp", "number:7"],
-    ),
-    (  # a glob in double quotes and a path in a process substitution
-        "Read all *.txt file paths under /foo into a Bash array ($files)",
-        "IFS=$'\\n' read -d '' -ra files < <(find /foo -name \"*.txt\")",
-        ["path:/foo", "glob:*.txt"],
-    ),
-    (  # a file name; `.` and `/` (the current dir, the root) are concepts, never swapped
-        'find the file "filename.txt" in the entire file system',
-        "find / -name filename.txt -print",
-        ["file:filename.txt"],
-    ),
-    (  # plain English words are not entities: `git log` is a subcommand
-        "Print the first 20 of the most changed files in git log",
-        "git log --name-only | sort | uniq -c | sort -rg | head -20",
-        ["number:20"],
-    ),
-    (  # an identifier-shaped name is one even unquoted
-        "Locate files with user permissions rwx owned by my_user",
-        "find . -user my_user -perm -u+rwx",
-        ["name:my_user"],
-    ),
-    (  # an argument the request does not name is left alone
-        "Search the home directory tree for video files",
-        "find ~ -type f -name '*.mkv' -o -name '*.mp4'",
-        [],
-    ),
-    (  # an expansion inside double quotes is not text the request can name
-        'Extract 8 bytes as an unsigned integer that is "$o" offset into "$rpm"',
-        'od -j "$o" -N 8 -t u1 "$rpm"',
-        ["number:8"],
-    ),
-]
+SLOT_CASES = tsv_cases(FIXTURES / "bash" / "arg_slots.tsv", fields=(2, None))
 
 
-@pytest.mark.parametrize(("question", "command", "expected"), SLOT_CASES)
-def test_arg_slots(question: str, command: str, expected: list[str]) -> None:
+@pytest.mark.parametrize("case", params(SLOT_CASES))
+def test_arg_slots(case: Row) -> None:
+    question, command, *expected = case.fields
+    assert all(re.fullmatch(r"[a-z]+:.+", slot) for slot in expected), case.where
     got = {f"{s.kind}:{s.value}" for s in arg_slots(question, command)}
-    assert got == set(expected)
+    assert got == set(expected), case.where
 
 
 def test_swap_changes_request_and_command_together() -> None:

@@ -14,36 +14,19 @@ from symgen.errors import MissingResource
 from symgen.tasks.bash import task as bash
 from symgen.tasks.bash.history import history_lines, rank_commands, read_history, undescribed
 from symgen.verify import Candidate, MinVotes, anchored_verdict
-from tests.conftest import SYMGEN
+from tests.conftest import FIXTURES, SYMGEN
 from tests.e2e.test_code_generate_e2e import first_lines, lines, shared
+from tests.fixture_files import json_cases, params
 
-BASH = "#1700000000\nls -la /tmp\n#1700000005\ngrep -r TODO src\n\nls -la /tmp\n"
-ZSH = (
-    ": 1700000000:0;tar czf backup.tgz docs\n"
-    ": 1700000010:0;for f in *.log; do \\\n  gzip $f; \\\ndone\n"
-    ": 1700000020:0;du -sh *\n"
-)
-FISH = (
-    "- cmd: git log --oneline\n  when: 1700000000\n"
-    "- cmd: find . -name '*.py'\n  when: 1700000005\n  paths:\n    - .\n"
+_, HISTORY_CASES = json_cases(
+    FIXTURES / "bash" / "history_formats.json", required=("history", "commands")
 )
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (BASH, ["ls -la /tmp", "grep -r TODO src", "ls -la /tmp"]),
-        (
-            ZSH,
-            ["tar czf backup.tgz docs", "for f in *.log; do \\\n  gzip $f; \\\ndone", "du -sh *"],
-        ),
-        (FISH, ["git log --oneline", "find . -name '*.py'"]),
-        ("echo a b\nsort -u x.txt\n", ["echo a b", "sort -u x.txt"]),
-    ],
-    ids=["bash-timestamps", "zsh-extended-multiline", "fish", "plain"],
-)
-def test_history_lines_reads_each_shells_format(text: str, expected: list[str]) -> None:
-    assert history_lines(text) == expected
+@pytest.mark.parametrize("case", params(HISTORY_CASES))
+def test_history_lines_reads_each_shells_format(case: dict[str, list[str]]) -> None:
+    text = "".join(line + "\n" for line in case["history"])
+    assert history_lines(text) == case["commands"], case["name"]
 
 
 def test_commands_ranked_by_use_then_recency_and_filtered() -> None:

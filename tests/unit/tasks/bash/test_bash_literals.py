@@ -5,6 +5,7 @@ exported through the CLI writes values it never saw in training."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,38 +14,20 @@ import pytest
 from symgen.dataset import read_jsonl
 from symgen.engine.model import TaskModel
 from symgen.tasks.bash.literals import mask, mask_program, problem, unmask
-from tests.conftest import SHARED, SYMGEN
+from tests.conftest import FIXTURES, SHARED, SYMGEN
+from tests.fixture_files import Row, params, tsv_cases
 
-# (request, masked request, placeholder → value)
-MASK_CASES = [
-    (  # a path, a quoted glob, a number; the sentence's full stop is not part of the path
-        'find "*.conf" files modified in the last 30 minutes under /etc.',
-        'find "__glob1__" files modified in the last __num1__ minutes under __path1__.',
-        {"__glob1__": "*.conf", "__num1__": "30", "__path1__": "/etc"},
-    ),
-    (  # quoted text with spaces; a value named twice gets one placeholder
-        "count lines with 'some text' in notes.txt and print notes.txt",
-        "count lines with '__text1__' in __file1__ and print __file1__",
-        {"__text1__": "some text", "__file1__": "notes.txt"},
-    ),
-    (  # prose with a slash, and bare English words, are not values; a variable is
-        "Find all files/directories under $DELETEDIR and show them",
-        "Find all files/directories under __name1__ and show them",
-        {"__name1__": "$DELETEDIR"},
-    ),
-    (  # a quoted identifier is a name; an unquoted plain word is not
-        'Change to directory "foo" and list the contents of bar',
-        'Change to directory "__name1__" and list the contents of bar',
-        {"__name1__": "foo"},
-    ),
-    ("Print the current user's real name", "Print the current user's real name", {}),
-]
+MASK_CASES = tsv_cases(FIXTURES / "bash" / "mask.tsv", fields=(2, None))
 
 
-@pytest.mark.parametrize(("request_", "masked", "values"), MASK_CASES)
-def test_mask(request_: str, masked: str, values: dict[str, str]) -> None:
+@pytest.mark.parametrize("case", params(MASK_CASES))
+def test_mask(case: Row) -> None:
+    request_, masked, *pairs = case.fields
+    assert all(re.fullmatch(r"__[a-z]+\d+__=.+", pair) for pair in pairs), case.where
+    values = dict(pair.split("=", 1) for pair in pairs)
+    assert len(values) == len(pairs), case.where
     got = mask(request_)
-    assert (got.request, got.values) == (masked, values)
+    assert (got.request, got.values) == (masked, values), case.where
 
 
 def test_command_is_masked_where_it_copies_the_request() -> None:

@@ -16,34 +16,25 @@ from symgen.errors import SymgenError
 from symgen.tasks.bash.augment import arg_slots, augment_bash, kind_of, with_augmented_bash
 from symgen.tasks.bash.task import static_check
 from symgen.tasks.bash.values import EXTENSIONS, invent_like
-from tests.conftest import ROOT, SYMGEN
+from tests.conftest import FIXTURES, ROOT, SYMGEN
+from tests.fixture_files import Row, params, tsv_cases
 
 REPO = ROOT
 GENERATED = REPO / "benchmarks" / "generated" / "nl2bash.symgen.jsonl"
 
-# (value, regular expression every invented value must match)
-SHAPES = [
-    ("/home/luser", r"/[a-z]+/[a-z]+"),
-    ("~/Documents/work/", r"~/[A-Z][a-z]+/[a-z]+/"),
-    ("./src", r"\./[a-z]+"),
-    ("*.txt", r"\*\.(" + "|".join(EXTENSIONS) + ")"),
-    ("*log*", r"\*[a-z]+\*"),
-    ("report_2019.CSV", r"[a-z]+_[1-9]\d{3}\.[A-Z0-9]+"),
-    ("007", r"0\d\d"),
-    ("42", r"[1-9]\d"),
-    ("MAX_SIZE", r"[A-Z]+_[A-Z]+"),
-    ("t", r"[a-z]"),
-]
+SHAPES = tsv_cases(FIXTURES / "bash" / "invented_shapes.tsv", fields=2)
 
 
-@pytest.mark.parametrize(("value", "shape"), SHAPES)
-def test_invented_value_keeps_the_shape_and_kind(value: str, shape: str) -> None:
+@pytest.mark.parametrize("case", params(SHAPES))
+def test_invented_value_keeps_the_shape_and_kind(case: Row) -> None:
+    value, pattern = case.fields
+    shape = pattern.replace("{EXTENSIONS}", "|".join(EXTENSIONS))
     rng = random.Random(0)
     made = [invent_like(value, rng) for _ in range(50)]
     for new in made:
-        assert re.fullmatch(shape, new), (value, new)
-        assert kind_of(new) == kind_of(value), (value, new)
-    assert len(set(made)) > 5, made  # varied, not one substitute
+        assert re.fullmatch(shape, new), (case.where, value, new)
+        assert kind_of(new) == kind_of(value), (case.where, value, new)
+    assert len(set(made)) > 5, (case.where, made)  # varied, not one substitute
 
 
 def test_invented_swaps_change_request_and_command_together() -> None:

@@ -8,75 +8,28 @@ from pathlib import Path
 import pytest
 
 from symgen.databases.sqlite import ReadOnlyDatabase
-from symgen.engine.model import Beam, Completion, best_valid, greedy_fallback
+from symgen.engine.checks import Beam, Completion, best_valid, greedy_fallback
 from symgen.tasks.format import canonical_sql, question_text, values_text
 from symgen.tasks.sql.knowledge import ValueIndex
 from symgen.tasks.sql.schema_check import problem, schema_map
 from symgen.train.loop import batches, lr_at
+from tests.conftest import FIXTURES
+from tests.fixture_files import SqlCase, params, sql_cases
 
-SCHEMA = {
+SCHEMA = {  # the schema of fixtures/sql/schema_check.sql
     "state": frozenset({"state_name", "population", "area", "capital"}),
     "river": frozenset({"river_name", "length", "traverse"}),
 }
 
 
-@pytest.mark.parametrize(
-    ("sql", "why"),
-    [
-        ("SELECT state_name FROM state", None),
-        ("SELECT s.capital FROM state AS s WHERE s.area > 10", None),
-        ("SELECT COUNT(*) AS n FROM river ORDER BY n", None),
-        ("WITH big AS (SELECT * FROM state) SELECT big.state_name FROM big", None),
-        ("SELECT river_name FROM river WHERE traverse IN (SELECT state_name FROM state)", None),
-        ("SELECT name FROM state", "unknown column name"),
-        ("SELECT state_name FROM states", "unknown table states"),
-        ("SELECT river.capital FROM river", "unknown column river.capital"),
-        ("SELECT x.state_name FROM state", "unknown table x"),
-        ("DELETE FROM state", "not_read_only"),
-        ("SELECT FROM WHERE", "syntax"),
-        ("SELECT 1; SELECT 2", "multiple_statements"),
-        ("SELECT state_name FROM state WHERE area = (SELECT max(area) FROM state)", None),
-        ("SELECT state_name FROM state WHERE area=(SELECT MAX(DISTINCT area) FROM state)", None),
-        ("SELECT river_name FROM river WHERE length > (SELECT avg(area) FROM state)", None),
-        ("SELECT capital FROM state WHERE population IN (SELECT max(area) FROM state)", None),
-        (  # counts the query derives itself are not schema columns: no opinion
-            "SELECT t.state_name FROM (SELECT state_name, count(1) AS cnt1 FROM state GROUP BY"
-            " state_name) AS t WHERE cnt1 = (SELECT max(cnt) FROM (SELECT count(1) AS cnt"
-            " FROM river GROUP BY traverse) AS u)",
-            None,
-        ),
-        (
-            "SELECT capital FROM state WHERE state.area = (SELECT MIN(state.population) FROM state)",
-            "area equated with the min of population",
-        ),
-        (
-            "SELECT state_name FROM state WHERE (SELECT max(DISTINCT area) FROM state) = population",
-            "population equated with the max of area",
-        ),
-        ("SELECT traverse, count(*) FROM river GROUP BY traverse", None),
-        (  # joined by equality to the grouped column: one value per group
-            "SELECT river.traverse FROM river, state WHERE river.traverse = state.state_name "
-            "GROUP BY state.state_name ORDER BY count(river.river_name) DESC LIMIT 1",
-            None,
-        ),
-        (  # the subquery's grouping is its own
-            "SELECT state_name FROM state WHERE state_name IN "
-            "(SELECT traverse FROM river GROUP BY traverse HAVING count(*) > 2)",
-            None,
-        ),
-        (
-            "SELECT river_name FROM river GROUP BY traverse ORDER BY sum(length) DESC LIMIT 1",
-            "bare column river_name in a grouped query",
-        ),
-        (
-            "SELECT capital FROM state WHERE capital IN (SELECT river_name FROM river "
-            "GROUP BY traverse ORDER BY count(*) DESC LIMIT 1)",
-            "bare column river_name in a grouped query",
-        ),
-    ],
-)
-def test_schema_check(sql: str, why: str | None) -> None:
-    assert problem(sql, SCHEMA) == why
+SCHEMA_CASES = sql_cases(FIXTURES / "sql" / "schema_check.sql")
+
+
+@pytest.mark.parametrize("case", params(SCHEMA_CASES))
+def test_schema_check(case: SqlCase) -> None:
+    (expected,) = case.expected
+    why = None if expected == "ok" else expected
+    assert problem(case.sql, SCHEMA) == why, case.where
 
 
 def test_every_geoquery_gold_query_passes_the_schema_check(geo_dir: Path) -> None:
