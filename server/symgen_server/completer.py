@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from symgen.databases.base import is_url, public_spec
-from symgen.engine.model import MANIFEST, Cancelled, Completion, TaskModel, graph_file
+from symgen.engine.checks import Completion
+from symgen.engine.manifest import MANIFEST, graph_file
+from symgen.engine.model import Cancelled, TaskModel
 from symgen.errors import SymgenError
 from symgen.tasks.sql.model_input import DbKnowledge
 from symgen.tasks.sql.result_check import ReturnsRows

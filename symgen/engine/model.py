@@ -4,33 +4,48 @@ Shared by `symgen complete`/`eval` and the editor server. Decoding uses the mode
 the schema part of the input is evaluated once per database and its cache reused for every
 question. Beam search returns all finished beams, and `complete` takes the best one that passes
 the schema check (parses, read-only, names only known tables and columns).
+
+Longer than the other modules because `TaskModel` holds every decoding loop (greedy, drafted,
+beam) over one onnxruntime session and its caches; the rules that pick among their beams are
+`checks.py`, the model directory `manifest.py`.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from symgen.config import GROUNDING
 from symgen.databases.base import transpile
+from symgen.engine.checks import (
+    Beam,
+    Completion,
+    best_valid,
+    code_check,
+    greedy_fallback,
+    grounding_rescue,
+    masked,
+)
 from symgen.engine.decoding import Decoder
 from symgen.engine.drafting import Step, greedy_choice, mean_with_draft, speculative_greedy
 from symgen.engine.grounding import LiteralGuard, all_of, grounded_in, literal_values
 from symgen.engine.kv_cache import Past
+from symgen.engine.manifest import (
+    graph_file,
+    load_manifest,
+    load_tokenizer,
+    reexport_hint,
+)
 from symgen.errors import MissingResource, SymgenError
 from symgen.tasks.format import code_question, code_schema
 from symgen.tasks.sql.model_input import DbKnowledge
 from symgen.tasks.sql.schema_check import problem
 
-MANIFEST = "symgen.json"
 # One onnxruntime thread unless asked: on these few-million-parameter models a second intra-op
 # thread costs more in hand-over than it saves (`mini` on 2 cores: dev p50 8.6 ms with one,
 # 14.5 ms with two); the editor server's default is the same.
@@ -42,17 +57,6 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
-class Beam:
-    text: str
-    logprob: float  # sum over generated tokens
-    tokens: int
-
-    @property
-    def score(self) -> float:
-        return self.logprob / max(1, self.tokens)
-
-
-@dataclass(frozen=True)
 class Drafting:
     """An ensemble's greedy decoding in two graphs (`symgen.engine.drafting`)."""
 
@@ -61,115 +65,10 @@ class Drafting:
     combine: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-@dataclass(frozen=True)
-class Completion:
-    sql: str
-    valid: bool
-    problem: str | None
-    beams: tuple[Beam, ...]
-    beam_index: int  # which beam was chosen (0 = the model's favourite)
-    preferred: bool = True  # passes the preference too (execution guidance: returns rows)
-
-
 def _log_softmax(x: np.ndarray) -> np.ndarray:
     x = x - x.max(axis=-1, keepdims=True)
     out: np.ndarray = x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
     return out
-
-
-def graph_file(manifest: dict[str, Any], int8: bool | None = None) -> str:
-    """The graph file a model runs: int8 when asked (None: when its export made it the
-    default) and it has one, else fp32."""
-    use_int8 = manifest.get("default_int8", False) if int8 is None else int8
-    return str(
-        manifest["onnx_int8"] if use_int8 and manifest.get("onnx_int8") else manifest["onnx"]
-    )
-
-
-# What the engine reads from a manifest, by type: anything else wrong is named at load time
-_MANIFEST_FIELDS: dict[str, type] = {
-    "onnx": str,
-    "tokenizer": str,
-    "eos_id": int,
-    "num_layers": int,
-    "num_kv_heads": int,
-    "head_dim": int,
-}
-
-
-def reexport_hint(model_dir: str | Path) -> str:
-    return f"re-run `symgen export --model TRAIN_DIR --out {model_dir}`"
-
-
-def manifest_problem(manifest: Any) -> str | None:
-    """What makes a parsed manifest unusable (None: fine), naming the field."""
-    if not isinstance(manifest, dict):
-        return f"expected a JSON object, got {type(manifest).__name__}"
-    for key, kind in _MANIFEST_FIELDS.items():
-        value = manifest.get(key)
-        if value is None:
-            return f"field {key!r} is missing"
-        if not isinstance(value, kind) or isinstance(value, bool) or value == "":
-            return (
-                f"field {key!r} must be a {'file name' if kind is str else 'number'}, got {value!r}"
-            )
-    if manifest.get("onnx_int8") is not None and not isinstance(manifest["onnx_int8"], str):
-        return f"field 'onnx_int8' must be a file name, got {manifest['onnx_int8']!r}"
-    draft = manifest.get("draft")
-    if draft is not None and not (
-        isinstance(draft, dict)
-        and all(isinstance(draft.get(k), str) for k in ("onnx", "rest"))
-        and all(isinstance(draft.get(k), int) for k in ("num_layers", "rest_layers", "members"))
-    ):
-        return "field 'draft' is not an ensemble's draft spec"
-    return None
-
-
-def load_manifest(model_dir: str | Path) -> dict[str, Any]:
-    """A model directory's manifest, checked: a missing, empty or broken file is named with
-    what to do, not left to fail later as a KeyError."""
-    model_dir = Path(model_dir)
-    path = model_dir / MANIFEST
-    if model_dir.exists() and not model_dir.is_dir():
-        raise SymgenError(
-            f"{model_dir} is a file; --model takes an exported model directory "
-            "(`symgen export --model TRAIN_DIR --out ONNX_DIR`)"
-        )
-    if not path.is_file():
-        raise MissingResource(
-            f"{path} not found: {model_dir} is not an exported SymGen model; "
-            "create one with `symgen export --model TRAIN_DIR --out ONNX_DIR`"
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-        manifest = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        why = "empty" if not path.stat().st_size else f"not valid JSON ({_why(exc)})"
-        raise SymgenError(f"{path}: {why}; {reexport_hint(model_dir)}") from None
-    problem = manifest_problem(manifest)
-    if problem is not None:
-        raise SymgenError(f"{path}: {problem}; {reexport_hint(model_dir)}")
-    return dict(manifest)
-
-
-def _why(exc: BaseException) -> str:
-    """An exception's first line, for a one-line message."""
-    if isinstance(exc, json.JSONDecodeError):
-        return f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
-
-
-def load_tokenizer(path: Path, model_dir: Path) -> Tokenizer:
-    """The model's tokenizer, or one line naming the file that is missing or broken."""
-    if not path.is_file():
-        raise MissingResource(f"{path} missing; {reexport_hint(model_dir)}")
-    try:
-        return Tokenizer.from_file(str(path))
-    except Exception as exc:  # tokenizers raises a bare Exception for a bad file
-        raise SymgenError(
-            f"{path}: not a readable tokenizer ({_why(exc)}); {reexport_hint(model_dir)}"
-        ) from None
 
 
 class TaskModel:
@@ -627,76 +526,3 @@ def _positions(net: Decoder) -> Step:
         return rows[0], present
 
     return run
-
-
-def masked(row: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-    """Logits with the disallowed tokens at -inf (ids beyond the mask are disallowed too)."""
-    if allowed is None:
-        return row
-    keep = np.zeros(row.shape[-1], dtype=bool)
-    n = min(len(allowed), row.shape[-1])
-    keep[:n] = allowed[:n]
-    return np.where(keep, row, -np.inf)
-
-
-def greedy_fallback(run: Callable[[int, bool], Completion], beams: int, decode: str) -> Completion:
-    """`run(beams, first_valid)` greedy first, then beam search to the first valid (and
-    preferred) beam only when greedy is not both; `decode="beam"`: the full beam search.
-    A valid greedy answer is kept over a beam that is merely valid too."""
-    if decode == "beam":
-        return run(beams, False)
-    if decode != "greedy-fallback":
-        raise SymgenError(f"unknown decode {decode!r}; use greedy-fallback or beam")
-    result = run(1, False)
-    if (result.valid and result.preferred) or beams <= 1:
-        return result
-    again = run(beams, True)
-    if not result.valid or (again.valid and again.preferred):
-        return again
-    return result
-
-
-def grounding_rescue(run: Callable[[str], Completion], ground_literals: str) -> Completion:
-    """`run(ground_literals)`; in "prefer" mode, when no valid beam quotes only the question's
-    values (or none passes `prefer` at all), `run("constrain")` replaces it if that one is valid
-    and preferred. A model trained from scratch copies rare names badly ("population of san
-    antonio" → 'san jose', no beam of 4 says 'san antonio'); masking every question that way
-    costs more than it saves ("ohio river" is a run of the question's words, 'ohio' the value),
-    so the mask only comes in where the re-ranking found nothing."""
-    result = run(ground_literals)
-    if ground_literals != "prefer" or (result.valid and result.preferred):
-        return result
-    rescue = run("constrain")
-    return rescue if rescue.valid and rescue.preferred else result
-
-
-def code_check(task: str) -> Callable[[str], str | None]:
-    """The static check a code task's output must pass (imports the task module lazily)."""
-    from symgen.tasks.code import make_task
-
-    return make_task(task).static_check
-
-
-def best_valid(
-    found: list[Beam],
-    check: Callable[[str], str | None],
-    render: Callable[[str], str] = lambda text: text,
-    prefer: Callable[[str], bool] | None = None,
-) -> Completion:
-    """The first beam whose rendered text `check` finds no problem with and `prefer` accepts,
-    else the first valid one (not preferred), else the best beam's text marked invalid
-    (`render`: e.g. transpile to the database's dialect)."""
-    first_problem = None
-    first_valid: int | None = None
-    texts = [render(b.text) for b in found]
-    for i, text in enumerate(texts):
-        why = check(text)
-        if why is None:
-            if prefer is None or prefer(text):
-                return Completion(text, True, None, tuple(found), i)
-            first_valid = i if first_valid is None else first_valid
-        first_problem = first_problem or why
-    if first_valid is not None:
-        return Completion(texts[first_valid], True, None, tuple(found), first_valid, False)
-    text = texts[0] if texts else ""
-    return Completion(text, False, first_problem or "no output", tuple(found), 0)

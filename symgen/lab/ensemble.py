@@ -19,7 +19,7 @@ from typing import Any
 
 import onnx
 
-from symgen.engine.model import MANIFEST, graph_file, load_manifest
+from symgen.engine.manifest import MANIFEST, graph_file, load_manifest
 from symgen.errors import MissingResource, SymgenError
 from symgen.lab.graph_merge import all_positions, merge_decoders
 

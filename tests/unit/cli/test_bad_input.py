@@ -434,7 +434,7 @@ def test_a_broken_model_directory_names_the_file(
     how: str,
 ) -> None:
     """`complete` and `eval` load the model through the engine, as the editor server does."""
-    from symgen.engine.model import graph_file, load_manifest
+    from symgen.engine.manifest import graph_file, load_manifest
 
     model = tmp_path / "model"
     shutil.copytree(exported, model)

@@ -118,7 +118,7 @@ RESCUE = [
 def test_grounding_rescue(
     mode: str, first: tuple[bool, bool], rescue: tuple[bool, bool] | None, served: str
 ) -> None:
-    from symgen.engine.model import Completion, grounding_rescue
+    from symgen.engine.checks import Completion, grounding_rescue
 
     answers = {mode: Completion("first", first[0], None, (), 0, first[1])}
     if rescue:
