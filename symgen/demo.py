@@ -19,7 +19,7 @@ from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl, write_jsonl
 from symgen.errors import MissingResource
-from symgen.generate.pipeline import run_generate
+from symgen.generate.run import run_generate
 from symgen.generators.base import open_generator
 from symgen.generators.registry import generated_dir
 from symgen.progress import bar as progress_bar
@@ -153,9 +153,10 @@ def compare_with_generator(
     """Task model vs the generator's 10-shot greedy answers on the first `n` dev questions,
     measured one after the other in one run (the machine is noisy; ratios need one run)."""
     from symgen.dataset import read_pairs
-    from symgen.engine.model import load_manifest
+    from symgen.engine.manifest import load_manifest
     from symgen.evaluate import evaluate, evaluate_in_fresh_process, read_items
-    from symgen.generate.pipeline import answer, build_context
+    from symgen.generate.answer import answer
+    from symgen.tasks.sql.context import build_context
     from symgen.verify import MinVotes
 
     db = geo / "geography.sqlite"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,13 +73,9 @@ class Verdict:
     failures: dict[str, int] = field(default_factory=dict)
     reason: str | None = None  # why not kept
     support: float | None = None  # soft vote: similarity-weighted samples agreeing with the pick
-    reviewer: float | None = None  # mean logprob of the question given the picked program
-    pmi: float | None = None  # reviewer minus the question's logprob given no program
 
     def provenance(self) -> dict[str, Any]:
         soft = {} if self.support is None else {"support": round(self.support, 3)}
-        if self.reviewer is not None and self.pmi is not None:
-            soft |= {"reviewer": round(self.reviewer, 4), "pmi": round(self.pmi, 4)}
         return soft | {
             "votes": self.votes,
             "n_samples": self.n_samples,
@@ -183,56 +179,6 @@ def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> 
         dict(failures),
         reason=None if kept else "too_few_votes",
         support=None if similarity is None else support[best_key],
-    )
-
-
-def reviewed_verdict(
-    task: Task,
-    candidates: Sequence[Candidate],
-    min_votes: MinVotes,
-    review: Callable[[Sequence[str]], Sequence[float]],
-    baseline: Callable[[], float],
-    min_pmi: float,
-) -> Verdict:
-    """The vote with a reviewer (coder-reviewer reranking): among the runnable programs, pick
-    the one under which the question is most likely, `review(programs)` = log p(question |
-    program); keep it when its result group has `min_votes` samples and the program explains
-    the question: reviewer minus `baseline()` (the question's logprob with no program, only
-    asked for when a program ran) reaches `min_pmi`. A wrong majority has votes but reads back
-    as a different question; a question the program does not answer reads no likelier with it
-    than without it.
-    (`benchmarks/reviewer.py`, 100 GeoQuery train questions, 0.5B, 8 samples, min_votes 2,
-    min_pmi 0.5: 52 kept, 79% right, against the plain vote's 58 kept, 64% right.)"""
-    n_samples = len(candidates)
-    required = min_votes.required(n_samples)
-    run = execute_candidates(task, candidates)
-    if not run.groups:
-        return run.no_valid_candidate(required, n_samples)
-    programs = run.programs()
-    scores = review([same[0].program.strip() for same, _ in programs])
-    best = max(range(len(programs)), key=lambda i: (scores[i], len(programs[i][1])))
-    same, group = programs[best]
-    pmi = scores[best] - baseline()
-    reason = (
-        "too_few_votes"
-        if len(group) < required
-        else "question_unlikely_given_program"
-        if pmi < min_pmi
-        else None
-    )
-    return Verdict(
-        reason is None,
-        same[0].program.strip(),
-        len(group),
-        required,
-        n_samples,
-        len(run.by_key),
-        run.sizes,
-        max(c.logprob for c in same),
-        dict(run.failures),
-        reason=reason,
-        reviewer=scores[best],
-        pmi=pmi,
     )
 
 

@@ -31,7 +31,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from symgen.dataset import read_pairs
-    from symgen.generate.pipeline import answer, build_context
+    from symgen.generate.answer import answer
+    from symgen.tasks.sql.context import build_context
     from symgen.verify import MinVotes
 
     ctx = build_context(args.db, read_pairs(args.seeds), seed_dialect=args.seed_dialect)

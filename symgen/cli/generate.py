@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symgen.cli.common import (
     DB_HELP,
@@ -21,7 +21,6 @@ from symgen.config import (
     PYTHON_EXPECTED_OUTPUTS,
     PYTHON_MIN_VOTES,
     PYTHON_SAMPLES,
-    REVIEWER_MIN_VOTES,
     AnswerGenConfig,
     QuestionGenConfig,
     VerifyConfig,
@@ -29,14 +28,23 @@ from symgen.config import (
 )
 from symgen.errors import SymgenError
 
+if TYPE_CHECKING:
+    from symgen.generate.answer import Answerer
+
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    acfg, vcfg = AnswerGenConfig(), VerifyConfig()
     gen = sub.add_parser(
         "generate",
         parents=[common],
         help="generate verified (question, program) pairs: SQL, Bash or Python",
     )
+    add_arguments(gen)
+    gen.set_defaults(func=run, outputs=[("out", "file")])
+
+
+def add_arguments(gen: argparse.ArgumentParser) -> None:
+    """The verb's options, also the base of `symgen lab generate` (which adds the reviewer)."""
+    acfg, vcfg = AnswerGenConfig(), VerifyConfig()
     add_task(gen)
     gen.add_argument("--db", default=None, help=DB_HELP + " (--task sql)")
     gen.add_argument(
@@ -123,21 +131,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--min-votes",
         default=None,
         help=f"agreeing samples needed: count, fraction or 'all' (default {vcfg.min_votes}; "
-        f"{PROGRAM_FIRST_MIN_VOTES} with --questions-from programs, {REVIEWER_MIN_VOTES} with "
-        f"--reviewer, {PYTHON_MIN_VOTES} with --task python)",
-    )
-    gen.add_argument(
-        "--reviewer",
-        action="store_true",
-        help="SQL: pick the answer under which the LLM reads the question back likeliest, and "
-        "keep it only if the program explains the question (see --min-pmi)",
-    )
-    gen.add_argument(
-        "--min-pmi",
-        type=float,
-        default=vcfg.min_pmi,
-        help="with --reviewer: log p(question | program) - log p(question) needed "
-        f"(default {vcfg.min_pmi})",
+        f"{PROGRAM_FIRST_MIN_VOTES} with --questions-from programs, {PYTHON_MIN_VOTES} with "
+        "--task python)",
     )
     gen.add_argument(
         "--expected-outputs",
@@ -161,11 +156,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
     add_generator(gen)
-    gen.set_defaults(func=run, outputs=[("out", "file")])
 
 
-def run(args: argparse.Namespace) -> int:
-    from symgen.generate.pipeline import run_generate
+def run(args: argparse.Namespace, answerer: Answerer | None = None) -> int:
+    """`answerer`: a replacement for the answer step (the lab's reviewer); None: the vote."""
+    from symgen.generate.run import run_generate
     from symgen.tasks.sql.programs import template_names
 
     templates = tuple(t for t in args.templates.split(",") if t)
@@ -200,12 +195,8 @@ def run(args: argparse.Namespace) -> int:
     # paraphrases and history commands are checked against their program, as program-first
     # questions are
     programs = args.questions_from in ("programs", "paraphrases", "history")
-    if args.reviewer and (programs or args.task != "sql"):
-        raise SymgenError(
-            "--reviewer is for --task sql with LLM questions (program-first pairs are already "
-            "checked against their program)"
-        )
-    default_samples, default_votes = vote_defaults(args.task, programs, args.reviewer)
+    reviewer = answerer is not None
+    default_samples, default_votes = vote_defaults(args.task, programs, reviewer)
     samples = args.samples or default_samples
     acfg = AnswerGenConfig(
         samples=samples, temperature=args.temperature, value_hints=args.value_hints
@@ -213,8 +204,8 @@ def run(args: argparse.Namespace) -> int:
     vcfg = VerifyConfig(
         min_votes=args.min_votes or default_votes,
         allow_empty=args.allow_empty,
-        reviewer=args.reviewer,
-        min_pmi=args.min_pmi,
+        reviewer=reviewer,
+        min_pmi=getattr(args, "min_pmi", VerifyConfig.min_pmi),
         expected_outputs=expected_outputs(args),
     )
     if args.task == "sql" and not args.db:
@@ -235,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes,
         paraphrase_from=Path(args.paraphrase) if args.paraphrase else None,
         history_from=Path(args.history).expanduser() if args.history else None,
+        answerer=answerer,
     )
     print(json.dumps(stats.as_dict()), file=sys.stderr)
     print(f"{stats.kept} verified pairs in {args.out} ({stats.rejected} questions rejected)")

@@ -18,10 +18,11 @@ from pathlib import Path
 from symgen.config import QuestionGenConfig
 from symgen.dataset import JsonlAppender, question_key, read_jsonl, read_pairs, read_resumable
 from symgen.errors import SymgenError
-from symgen.generate.pipeline import SqlContext, build_context, check_same_generator
+from symgen.generate.identity import check_same_generator
 from symgen.generators.base import Generator
 from symgen.lab.compose import Composition, compositions, fuse_question, fusion_rejection
 from symgen.progress import bar as progress_bar
+from symgen.tasks.sql.context import SqlContext, build_context
 from symgen.tasks.sql.programs import worth_asking
 from symgen.tasks.sql.task import results_match
 

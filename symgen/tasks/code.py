@@ -15,7 +15,7 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from symgen.config import AnswerGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl
@@ -88,11 +88,29 @@ def make_task(name: str) -> Task:
     return task
 
 
+class Scoring(Protocol):
+    """How `symgen eval` scores a code language's predictions: the language decides (Bash
+    compares text, since its commands are never run; Python runs the gold asserts)."""
+
+    summary_metrics: tuple[tuple[str, str], ...]  # (summary metric, record field it averages)
+
+    def score(self, pred: str, gold: str, asserts: Sequence[str], setup: str) -> dict[str, Any]:
+        """The record fields of one prediction against its gold program."""
+        ...
+
+
+def scoring(name: str) -> Scoring:
+    """Code language `name`'s scoring (its task object)."""
+    task: Scoring = language(name).make_task()
+    return task
+
+
 class CodeContext(PromptedVote):
     """Prompts and verification of one code language for `symgen generate` (one per run)."""
 
     name = ""
     question_instruction = ""
+    question_sources: tuple[str, ...] = ("llm",)  # `--questions-from` sources it can answer
 
     def __init__(
         self,
@@ -104,6 +122,7 @@ class CodeContext(PromptedVote):
         self.verify_cfg = verify_cfg or VerifyConfig()
         self.skipped_seeds: list[tuple[CodeSeed, str]] = []
         self.demos: list[CodeSeed] = []
+        self.seed_questions = [s.question for s in seeds]  # every seed's, as read: gen-q's shots
         for seed in seeds:
             why = self.check_seed(seed)
             (self.skipped_seeds.append((seed, why)) if why else self.demos.append(seed))
@@ -164,6 +183,32 @@ class CodeContext(PromptedVote):
 
     def record(self, question: str, verdict: Verdict) -> dict[str, Any]:
         return {"question": question, "query": verdict.program, "task": self.name}
+
+    # ---- a `symgen generate` run (`symgen.generate.context.GenContext`) ---------------------
+    @classmethod
+    def for_run(
+        cls,
+        seeds_path: Path,
+        db_path: str | Path | None,
+        answer_cfg: AnswerGenConfig,
+        verify_cfg: VerifyConfig,
+        seed_dialect: str | None,
+    ) -> CodeContext:
+        """The context of a run from the seeds file (code needs no database)."""
+        return cls(read_code_seeds(seeds_path), answer_cfg, verify_cfg)
+
+    @property
+    def seed_ids(self) -> list[str]:
+        return [s.id for s in self.demos]
+
+    def notices(self) -> list[str]:
+        return [f"warning: seed {s.id} skipped: {why}" for s, why in self.skipped_seeds]
+
+    def run_identity(self, seeds_sha: str) -> dict[str, str]:
+        return {"seeds_sha": seeds_sha, **self.identity()}
+
+    def unstated(self, question: str, program: str) -> list[str]:
+        return []  # a number a request leaves unsaid is SQL's check (`number_grounding`)
 
 
 def build_context(

@@ -162,7 +162,7 @@ def test_time_budget_leaves_questions_for_a_rerun(
 def test_reviewer_reads_answers_back_and_filters(
     model_file, geo_db: Path, geo_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """`--reviewer` with the real 0.5B: every answered question carries the reviewer's reading
+    """`symgen lab generate --reviewer` with the real 0.5B: every answered question carries the reviewer's reading
     (log p(question | program)) and its PMI; kept pairs clear --min-pmi and the 2-vote default,
     rejected ones say which test they failed; the run's identity records the reviewer, so a
     plain rerun into the same files is refused rather than mixing data."""
@@ -170,6 +170,7 @@ def test_reviewer_reads_answers_back_and_filters(
     out = tmp_path / "pairs.jsonl"
     seeds = geo_dir / "seed_10.jsonl"
     cmd = generate_cmd(geo_db, seeds, out, 4, "--samples", "4", "--reviewer", "--min-pmi", "0.3")
+    cmd.insert(cmd.index("generate"), "lab")  # a research verb: `symgen lab generate`
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     kept, rejected = lines(out), lines(tmp_path / "pairs.rejected.jsonl")

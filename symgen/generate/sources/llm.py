@@ -1,16 +1,24 @@
-"""gen-q: turn sampled continuations into new, distinct, reasonably sized questions."""
+"""gen-q: turn sampled continuations into new, distinct, reasonably sized questions.
+
+The "llm" source (`question_stage`: new questions sampled from shuffled seed questions, the
+paper's gen-q), and the clean-up every source shares (`clean_question`, `describe`).
+"""
 
 from __future__ import annotations
 
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from symgen.config import QuestionGenConfig
 from symgen.dataset import question_key
+from symgen.generate.sources.base import GenQ, Inputs, Stage
 from symgen.generators.base import Generator
 from symgen.tasks.sql.prompt import question_prompt
+
+if TYPE_CHECKING:
+    from symgen.generate.context import GenContext
 
 
 def clean_question(text: str) -> str:
@@ -100,3 +108,58 @@ def generate_questions(
             yield NewQuestion(question, focus)
             if produced >= wanted:
                 return
+
+
+def describe(
+    generator: Generator,
+    prompt: str,
+    qcfg: QuestionGenConfig,
+    seed: int,
+    seen_q: set[str],
+    on_reject: Callable[[str], None],
+) -> str | None:
+    """The question the LLM writes for a program (near-greedy: a program has one meaning), or
+    None, counted, when it is too short or long or already asked (then added to `seen_q`)."""
+    (sample,) = generator.sample(
+        prompt,
+        n=1,
+        temperature=qcfg.describe_temperature,
+        max_tokens=qcfg.max_tokens,
+        stop=("\n",),
+        seed=seed,
+    )
+    question = clean_question(sample.text)
+    if not acceptable(question, qcfg):
+        on_reject("question_length")
+        return None
+    if question_key(question) in seen_q:
+        on_reject("question_duplicate")
+        return None
+    seen_q.add(question_key(question))
+    return question
+
+
+def start(
+    ctx: GenContext, qcfg: QuestionGenConfig, inputs: Inputs, log: Callable[[str], None]
+) -> Stage:
+    """The "llm" source: nothing to read, nothing in the identity (the default)."""
+    return Stage({}, question_stage)
+
+
+def question_stage(job: GenQ) -> list[str]:
+    """gen-q until `job.questions` holds `job.n_questions`; each new one is appended to the
+    questions file (with the topic its call asked about, if any)."""
+    with job.sink("gen-q") as sink:
+        for q in generate_questions(
+            job.generator,
+            job.ctx.knowledge,
+            list(job.ctx.seed_questions),
+            job.n_questions - len(job.questions),
+            job.qcfg,
+            known=job.questions,
+            seed=job.seed + len(job.questions),
+            on_reject=job.reject,
+            make_prompt=job.ctx.question_prompt,
+        ):
+            sink.add(q.text, **({} if q.focus is None else {"focus": q.focus}))
+    return sink.new

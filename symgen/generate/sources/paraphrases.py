@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING
 
 from symgen.config import QuestionGenConfig
-from symgen.dataset import question_key
+from symgen.dataset import JsonlAppender, question_key, read_jsonl, read_resumable
+from symgen.errors import SymgenError
+from symgen.generate.sources.base import GenQ, Inputs, Stage
 from symgen.generate.sources.llm import clean_question
 from symgen.generators.base import Generator
 from symgen.tasks.sql.prompt import paraphrase_prompt
+
+if TYPE_CHECKING:
+    from symgen.generate.context import GenContext
 
 _STRING = re.compile(r"'((?:[^']|'')*)'")
 _LABEL = re.compile(r"^(--\s*)?asked another way:\s*", re.IGNORECASE)
@@ -88,3 +95,45 @@ def paraphrase_questions(
             seen.add(question_key(rewrite))
             yield rewrite, source, sql
         on_done(source)
+
+
+def start(
+    ctx: GenContext, qcfg: QuestionGenConfig, inputs: Inputs, log: Callable[[str], None]
+) -> Stage:
+    """The "paraphrases" source: reads the verified pairs to rewrite (`inputs.paraphrase_from`)."""
+    if inputs.paraphrase_from is None:
+        raise SymgenError("--questions-from paraphrases needs --paraphrase (verified pairs)")
+    sources = [
+        (r["question"], r["query"])
+        for r in read_jsonl(inputs.paraphrase_from, required=("question", "query"))
+    ]
+    return Stage({"questions_from": "paraphrases"}, partial(paraphrase_stage, sources))
+
+
+def paraphrase_stage(sources: Sequence[tuple[str, str]], job: GenQ) -> list[str]:
+    """Rewrites of the verified `sources` pairs, each appended to the questions file with its SQL
+    as the program (so the answer stage checks it like a program-first pair) and its source
+    question. A rerun skips a source with a written rewrite, and one listed in
+    `OUT.reworded.jsonl` (every rewrite asked for was written or refused): without that list,
+    each rerun asked again for the sources whose rewrites were all refused, and a finished
+    command's data grew by a few pairs each time it ran."""
+    q_path = job.q_path
+    asked_path = q_path.with_name(q_path.name.removesuffix(".questions.jsonl") + ".reworded.jsonl")
+    done = {question_key(r["paraphrase_of"]) for r in job.q_records if r.get("paraphrase_of")}
+    done |= {question_key(r["question"]) for r in read_resumable(asked_path)}
+    todo = [(q, sql) for q, sql in sources if question_key(q) not in done]
+    with JsonlAppender(asked_path) as asked, job.sink("gen-q (paraphrases)") as sink:
+        for rewrite, source, sql in paraphrase_questions(
+            job.generator,
+            job.ctx.seed_questions,
+            todo,
+            job.qcfg,
+            known=[*job.questions, *(q for q, _ in sources)],
+            seed=job.seed + len(job.questions),
+            on_reject=job.reject,
+            on_done=lambda source: asked.write({"question": source}),
+        ):
+            if sink.full():
+                break
+            sink.add(rewrite, program=sql, paraphrase_of=source)
+    return sink.new

@@ -216,6 +216,23 @@ class BashTask:
     name = NAME
     answer_prefix = ""
     stop: tuple[str, ...] = STOP
+    needs_database = False
+    supports_placeholders = True  # paths, globs, numbers... become slots (`bash.literals`)
+    # `symgen eval`'s summary: (metric, the record field it averages)
+    summary_metrics: tuple[tuple[str, str], ...] = (
+        ("char_bleu", "char_bleu"),
+        ("exact_match", "exact"),
+    )
+
+    def score(
+        self, pred: str, gold: str, asserts: Sequence[str] = (), setup: str = ""
+    ) -> dict[str, Any]:
+        """A prediction against the gold command, compared as text: a command is never run, so
+        there is no execution to compare (character BLEU, exact match of normalised tokens)."""
+        return {
+            "char_bleu": round(char_bleu(pred, gold), 4),
+            "exact": bool(pred) and normalise(pred) == normalise(gold),
+        }
 
     def postprocess(self, completion: str) -> str:
         return postprocess(completion)
@@ -243,6 +260,7 @@ class Context(CodeContext):
 
     name = NAME
     question_instruction = QUESTION_INSTRUCTION
+    question_sources = ("llm", "history")  # history: the user's commands, described
 
     def check_seed(self, seed: CodeSeed) -> str | None:
         return static_check(seed.program)

@@ -128,11 +128,10 @@ def test_program_first_questions_are_sql_only(
 def test_reviewer_is_for_sql_llm_questions(
     capsys: pytest.CaptureFixture[str], geo_db: Path, geo_dir: Path, tmp_path: Path, extra: tuple
 ) -> None:  # type: ignore[type-arg]
-    """--reviewer where it does not apply is refused before any model loads; nothing written."""
+    """`lab generate --reviewer` where it does not apply is refused before any model loads; nothing written."""
     out = tmp_path / "o.jsonl"
-    code, _, err = run(
-        capsys, *gen_args(geo_db, geo_dir / "seed_10.jsonl", out, "--reviewer", *extra)
-    )
+    argv = gen_args(geo_db, geo_dir / "seed_10.jsonl", out, "--reviewer", *extra)
+    code, _, err = run(capsys, "lab", *argv)
     assert code == 2 and "--reviewer is for --task sql with LLM questions" in err
     assert not list(tmp_path.glob("o.*"))
 
@@ -163,7 +162,7 @@ def test_reviewer_needs_a_generator_that_scores(
     gen-q asks it anything (the port is closed, so asking would fail differently)."""
     out = tmp_path / "o.jsonl"
     argv = ["--reviewer", "--generator", "openai:http://127.0.0.1:9"]
-    code, _, err = run(capsys, *gen_args(geo_db, geo_dir / "seed_10.jsonl", out, *argv))
+    code, _, err = run(capsys, "lab", *gen_args(geo_db, geo_dir / "seed_10.jsonl", out, *argv))
     assert code == 2 and "cannot score text" in err, err
     assert not list(tmp_path.glob("o.*"))
 

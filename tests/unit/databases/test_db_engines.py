@@ -377,7 +377,7 @@ def test_server_settings_take_a_postgres_url(pg: Cluster, tmp_path: Path) -> Non
 # ---- dialects: seeds, prompt ------------------------------------------------------------------
 def test_sqlite_seeds_are_transpiled_for_postgres_and_said_so(pg: Cluster) -> None:
     from symgen.dataset import Pair
-    from symgen.generate.pipeline import build_context
+    from symgen.tasks.sql.context import build_context
 
     seeds = [
         Pair(
@@ -400,7 +400,7 @@ def test_sqlite_seeds_are_transpiled_for_postgres_and_said_so(pg: Cluster) -> No
 def test_big_schemas_stay_within_budget(tmp_path: Path) -> None:
     """300 tables: the task model's input and the LLM prompt show the relevant tables only."""
     from symgen.dataset import Pair
-    from symgen.generate.pipeline import PROMPT_SCHEMA_BUDGET, build_context
+    from symgen.tasks.sql.context import PROMPT_SCHEMA_BUDGET, build_context
     from symgen.tasks.sql.model_input import TASK_SCHEMA_BUDGET, DbKnowledge
 
     path = tmp_path / "wide.sqlite"

@@ -10,7 +10,7 @@ import pytest
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.generate.pipeline import RunStats, run_generate
+from symgen.generate.run import RunStats, run_generate
 from symgen.generate.sources.paraphrases import (
     paraphrase_questions,
     rewrite_rejection,

@@ -12,7 +12,6 @@ import pytest
 
 from symgen.databases.sqlite import ReadOnlyDatabase
 from symgen.dataset import read_pairs
-from symgen.generate.pipeline import SqlContext, build_context
 from symgen.lab.compose import (
     KINDS,
     Composition,
@@ -26,6 +25,7 @@ from symgen.lab.compose import (
     restriction_target,
 )
 from symgen.lab.compose_run import _refusal
+from symgen.tasks.sql.context import SqlContext, build_context
 from tests.e2e.test_generate_e2e import cli, run_cli
 
 POPULATION = (

@@ -10,7 +10,7 @@ import pytest
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.generate.pipeline import run_generate
+from symgen.generate.run import run_generate
 from symgen.tasks.sql.number_grounding import (
     compared_numbers,
     conventions,

@@ -8,7 +8,7 @@ import pytest
 
 from symgen.config import AnswerGenConfig
 from symgen.dataset import read_pairs
-from symgen.generate.pipeline import build_context
+from symgen.tasks.sql.context import build_context
 from symgen.tasks.sql.knowledge import ValueIndex, hint_line
 from symgen.tasks.sql.prompt import Demo, answer_prefix_text, describe_prompt, result_line
 

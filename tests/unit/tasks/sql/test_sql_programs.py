@@ -14,8 +14,8 @@ import pytest
 
 from symgen.databases.base import Table
 from symgen.dataset import read_pairs
-from symgen.generate.pipeline import SqlContext, build_context
 from symgen.generators.base import GenStats, Sample
+from symgen.tasks.sql.context import SqlContext, build_context
 from symgen.tasks.sql.programs import TEMPLATES, entity_column, sample_programs, worth_asking
 from symgen.tasks.sql.task import SqlTask, static_check
 from symgen.verify import Candidate, MinVotes, anchored_verdict, verify
@@ -253,7 +253,7 @@ class Describer:
 def _run_programs(geo_dir: Path, out: Path, gen: Describer, n: int, results: bool) -> None:
     """A program-first `run_generate` on GeoQuery with a scripted generator: 2 answers each."""
     from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
-    from symgen.generate.pipeline import run_generate
+    from symgen.generate.run import run_generate
 
     run_generate(
         db_path=geo_dir / "geography.sqlite",
