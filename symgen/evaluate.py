@@ -207,32 +207,20 @@ def evaluate_code(
     progress: bool = True,
     label: str = "eval",
 ) -> dict[str, Any]:
-    """Bash: character BLEU and exact match (normalised tokens) against the gold command.
-    Python: pass@1, every gold assert passing, run in the sandbox. Latency for both."""
-    from symgen.tasks.bash import task as bash
-    from symgen.tasks.python.task import passes_asserts
+    """The task's own scores (`Scoring`: Bash character BLEU and exact match against the gold
+    command, Python pass@1 on the gold asserts in the sandbox), and latency."""
+    from symgen.tasks.code import scoring
 
+    scorer = scoring(task)
     records = []
     for item in tqdm(items, desc=label, disable=not progress, unit="q"):
         start = time.perf_counter()
         pred = predict(item.question)
         ms = (time.perf_counter() - start) * 1000
         record: dict[str, Any] = {"question": item.question, "gold": item.program, "pred": pred}
-        if task == "bash":
-            record["char_bleu"] = round(bash.char_bleu(pred, item.program), 4)
-            record["exact"] = bool(pred) and bash.normalise(pred) == bash.normalise(item.program)
-        else:
-            record["passed"] = bool(pred.strip() and item.asserts) and passes_asserts(
-                pred, item.asserts, item.setup
-            )
+        record |= scorer.score(pred, item.program, item.asserts, item.setup)
         records.append(record | {"ms": round(ms, 2)})
     n = len(records) or 1
-    if task == "bash":
-        metrics = {
-            "char_bleu": sum(r["char_bleu"] for r in records) / n,
-            "exact_match": sum(r["exact"] for r in records) / n,
-        }
-    else:
-        metrics = {"pass_at_1": sum(r["passed"] for r in records) / n}
+    metrics = {name: sum(r[field] for r in records) / n for name, field in scorer.summary_metrics}
     summary = {"n": len(records), **metrics, **latency_summary([r["ms"] for r in records])}
     return {"summary": summary, "records": records}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symgen.cli.common import (
     DB_HELP,
@@ -12,6 +12,9 @@ from symgen.cli.common import (
     require_records,
 )
 from symgen.errors import SymgenError
+
+if TYPE_CHECKING:
+    from symgen.tasks.sql.augment import AugmentSql
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -21,6 +24,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="more verified pairs by swapping values (SQL) or arguments (Bash) the question "
         "names (no LLM)",
     )
+    add_arguments(au)
+    au.set_defaults(func=run, outputs=[("out", "file")])
+
+
+def add_arguments(au: argparse.ArgumentParser) -> None:
+    """The verb's options, also the base of `symgen lab augment` (which adds flips)."""
     au.add_argument("--data", required=True, help="verified pairs JSONL (question, query|command)")
     au.add_argument("--task", choices=("sql", "bash"), default="sql")
     au.add_argument("--db", default=None, help="sql: the database the pairs run on: " + DB_HELP)
@@ -34,17 +43,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="bash: a swap's new argument is one seen in the data, one invented in its shape "
         "(for generated data, whose values repeat), or either at random",
     )
-    au.add_argument(
-        "--flip",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="also each pair asking for the other end: 'largest'/max → 'smallest'/min, when "
-        "the question has one superlative and the SQL one direction that agree",
-    )
-    au.set_defaults(func=run, outputs=[("out", "file")])
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, augment_sql: AugmentSql | None = None) -> int:
+    """`augment_sql`: replaces the SQL value swaps (the lab's direction flips add to them)."""
     from symgen.dataset import read_jsonl, write_jsonl
 
     if Path(args.out).resolve() == Path(args.data).resolve():
@@ -58,13 +60,12 @@ def run(args: argparse.Namespace) -> int:
 
     records = read_jsonl(args.data, required=("question", "query"))
     with open_db(args.db) as db:
-        out, stats = with_augmented(
-            records, db, per_pair=args.per_pair, seed=args.seed, flip=args.flip
+        out, stats = (augment_sql or with_augmented)(
+            records, db, per_pair=args.per_pair, seed=args.seed
         )
     write_jsonl(args.out, out)
-    flipped = f" + {stats.flipped} direction flips" if args.flip else ""
     print(
-        f"{len(records)} pairs{flipped} ({stats.with_slots} with swappable values) + "
+        f"{len(records)} pairs{stats.extra()} ({stats.with_slots} with swappable values) + "
         f"{stats.written} value-swapped pairs, each executed non-empty -> {args.out}; "
         f"skipped {dict(stats.rejected)}"
     )
@@ -76,8 +77,6 @@ def augment_bash(args: argparse.Namespace) -> int:
     from symgen.tasks.bash.augment import with_augmented_bash
     from symgen.tasks.code import read_code_seeds
 
-    if args.flip:
-        raise SymgenError("--flip applies to SQL pairs (superlatives), not --task bash")
     read_code_seeds(args.data)  # line-numbered errors for a malformed or incomplete line
     records = read_jsonl(args.data)  # written back unchanged, the swaps after them
     out, stats = with_augmented_bash(

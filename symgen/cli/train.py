@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symgen.cli.common import (
     DB_HELP,
@@ -15,13 +14,22 @@ from symgen.cli.common import (
 )
 from symgen.errors import SymgenError
 
+if TYPE_CHECKING:
+    from symgen.train.loop import ExtraLoss
+
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    from symgen.train.models import ARCHS  # torch-free: the names `--arch` accepts, not a copy
-
     tr = sub.add_parser(
         "train", parents=[common], help="train a task model on verified pairs (CPU, resumable)"
     )
+    add_arguments(tr)
+    tr.set_defaults(func=run, outputs=[("out", "dir")])
+
+
+def add_arguments(tr: argparse.ArgumentParser) -> None:
+    """The verb's options, also the base of `symgen lab train` (which adds teachers)."""
+    from symgen.train.models import ARCHS  # torch-free: the names `--arch` accepts, not a copy
+
     tr.add_argument("--data", required=True, action="append", help="pairs JSONL (repeatable)")
     add_task(tr)
     tr.add_argument(
@@ -60,31 +68,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="keep a moving average of the weights as the model (e.g. 0.999; the last step's "
         "weights go to OUT/hf-last)",
     )
-    tr.add_argument(
-        "--teacher",
-        action="append",
-        help="a finished `symgen train` run on the same data (repeatable): distil their mean "
-        "predictions into this model (one model's speed, aiming at the ensemble's accuracy)",
-    )
-    tr.add_argument(
-        "--distill-weight",
-        type=float,
-        default=0.5,
-        help="with --teacher: share of the loss on the teachers' soft targets (default 0.5)",
-    )
-    tr.add_argument(
-        "--distill-temperature",
-        type=float,
-        default=2.0,
-        help="with --teacher: softmax temperature of teachers and student (default 2)",
-    )
     tr.add_argument("--threads", type=int, default=None)
     tr.add_argument("--quiet", action="store_true")
-    tr.set_defaults(func=run, outputs=[("out", "dir")])
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, extra_loss: ExtraLoss | None = None) -> int:
+    """`extra_loss`: added to the training loss (the lab's distillation from teachers)."""
     from symgen.progress import bar as progress_bar
+    from symgen.tasks.registry import task_for
     from symgen.train.loop import TrainConfig, train
 
     for path in args.data:  # before the run directory is made
@@ -105,9 +96,6 @@ def run(args: argparse.Namespace) -> int:
         ema_decay=args.ema_decay,
         label_smoothing=args.label_smoothing,  # None: the task's default, resolved by train()
         placeholders=args.placeholders,
-        teachers=[str(Path(t).resolve()) for t in args.teacher or []],
-        distill_weight=args.distill_weight,
-        distill_temperature=args.distill_temperature,
     )
     with progress_bar(desc=f"train {args.arch}", unit="step", disable=args.quiet) as bar:
 
@@ -116,9 +104,17 @@ def run(args: argparse.Namespace) -> int:
             bar.update(step - bar.n)
             bar.set_postfix(loss=f"{loss:.3f}")
 
-        if args.task == "sql" and not args.db:
-            raise SymgenError("--task sql needs --db (the SQLite file(s) the pairs use)")
-        meta = train(args.data, args.db or [], args.out, cfg, progress=progress, task=args.task)
+        if task_for(args.task).needs_database and not args.db:
+            raise SymgenError(f"--task {args.task} needs --db (the SQLite file(s) the pairs use)")
+        meta = train(
+            args.data,
+            args.db or [],
+            args.out,
+            cfg,
+            progress=progress,
+            task=args.task,
+            extra_loss=extra_loss,
+        )
     skipped = meta.get("skipped") or {}
     if skipped.get("count"):
         warn(

@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from symgen.engine.model import MANIFEST, TaskModel
+from symgen.engine.manifest import MANIFEST
+from symgen.engine.model import TaskModel
 from symgen.errors import MissingResource, SymgenError
 from symgen.export import lean_graph
+from symgen.tasks.registry import DEFAULT_TASK, task_for
 from symgen.tasks.sql.model_input import encode_source, load_dbs
-from symgen.train.data import load_code_examples, load_examples
+from symgen.train.data import task_examples
 
 TOLERANCE = 1e-3  # max |logit difference| fp32 ONNX vs torch
 GRAPHS = ("lean", "optimum")
@@ -82,7 +84,7 @@ def export(
     manifest: dict[str, Any] = {
         "format": 1,
         "name": name or model_dir.name,
-        "task": meta.get("task", "sql"),
+        "task": meta.get("task", DEFAULT_TASK),
         "arch": meta["identity"]["arch"]["name"],
         "onnx": "model.onnx",
         "graph": graph,
@@ -152,17 +154,13 @@ def _onnx_export(hf: Path, tmp: Path) -> None:
 def _check_inputs(meta: dict[str, Any], n: int) -> list[tuple[str, str, str]]:
     """(schema, question part, target) of the first `n` training pairs."""
     data_files = meta.get("data_files") or []
-    task = meta.get("task", "sql")
-    dbs = load_dbs([d["path"] for d in meta["databases"].values()]) if task == "sql" else {}
+    task = meta.get("task", DEFAULT_TASK)
+    needs_db = task_for(task).needs_database
+    dbs = load_dbs([d["path"] for d in meta["databases"].values()]) if needs_db else {}
     out: list[tuple[str, str, str]] = []
     for path in data_files:
         placeholders = bool(meta["identity"]["config"].get("placeholders"))
-        examples = (
-            load_examples(path, dbs)
-            if task == "sql"
-            else load_code_examples(path, task, placeholders=placeholders)
-        )
-        for ex in examples:
+        for ex in task_examples(path, task, dbs, placeholders=placeholders):
             out.append((ex.schema, ex.question, ex.target))
             if len(out) >= n:
                 return out

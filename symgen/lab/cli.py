@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from symgen.lab.verbs import compose, ensemble, label
+from symgen.lab.verbs import augment, compose, ensemble, generate, label, train
 
-VERBS = (ensemble, label, compose)
+VERBS = (generate, augment, train, ensemble, label, compose)
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -6,15 +6,22 @@ ones with `min`/`ASC`), and the task model trained on them wrote `ORDER BY densi
 "the lowest population density" and `DESC` for "the smallest city" where the 1.5B did not.
 A pair whose question has exactly one superlative word and whose SQL has exactly one direction
 (only `max`, only `min`, or one `ORDER BY ... LIMIT`) that agrees with the word is flipped on
-both sides; the caller executes the new SQL and keeps it only when it returns rows, as value
-swaps (`symgen.tasks.sql.augment`) do. A pair whose word and SQL disagree is left alone: it may be wrong.
+both sides; the new SQL is executed and kept only when it returns rows, as value swaps
+(`symgen.tasks.sql.augment`) are. A pair whose word and SQL disagree is left alone: it may be wrong.
 
-Pure: text in, text out.
+`flip_direction` is pure (text in, text out); `with_flips` is `symgen augment --flip`'s data:
+the records, their flips, then the value swaps of both.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from symgen.databases.base import Database
+from symgen.tasks.sql.augment import AugmentStats, admit, with_augmented
 
 # superlative word → its opposite; each side is one direction
 UP_TO_DOWN = {
@@ -103,3 +110,45 @@ def flip_direction(question: str, sql: str) -> tuple[str, str] | None:
     elif original[:1].isupper():
         opposite = opposite.capitalize()
     return question[:start] + opposite + question[end:], s[1]
+
+
+@dataclass
+class FlipStats(AugmentStats):
+    """The value swaps' counts, and how many flips were kept (refused ones are counted in
+    `rejected` as `flip_duplicate` and `flip_empty_or_error`)."""
+
+    flipped: int = 0
+
+    def extra(self) -> str:
+        return f" + {self.flipped} direction flips"
+
+
+def flipped_pairs(
+    records: Sequence[dict[str, Any]], db: Database, stats: FlipStats | None = None
+) -> Iterator[dict[str, Any]]:
+    """Each record's direction flip whose SQL returns rows on `db` and whose question is new."""
+    stats = stats if stats is not None else FlipStats()
+    seen = {r["question"].strip().lower() for r in records}
+    for rec in records:
+        flipped = flip_direction(rec["question"], rec["query"])
+        if flipped is None or not admit(
+            flipped, seen, db, stats, "flip_duplicate", "flip_empty_or_error"
+        ):
+            continue
+        stats.flipped += 1
+        rest = {k: v for k, v in rec.items() if k not in ("question", "query")}
+        yield (
+            {"question": flipped[0], "query": flipped[1]} | rest | {"flipped_from": rec["question"]}
+        )
+
+
+def with_flips(
+    records: Iterable[dict[str, Any]], db: Database, *, per_pair: int = 4, seed: int = 0
+) -> tuple[list[dict[str, Any]], FlipStats]:
+    """The original records and their direction flips, followed by the value swaps of both
+    (`symgen.tasks.sql.augment.with_augmented`), with the run's counts."""
+    originals = list(records)
+    stats = FlipStats()
+    flips = list(flipped_pairs(originals, db, stats))
+    out, _ = with_augmented([*originals, *flips], db, per_pair=per_pair, seed=seed, stats=stats)
+    return out, stats

@@ -9,18 +9,21 @@ members agree on about the alternatives.
 
 Teachers are finished `symgen train` run directories. They must read the same tokens as the
 student: the student takes the first teacher's tokenizer, and every teacher's is checked.
+`TeacherLoss` is the training loop's `ExtraLoss` hook; `train_with_teachers` trains with it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from tokenizers import Tokenizer
 
 from symgen.errors import MissingResource, SymgenError
+from symgen.tasks.registry import DEFAULT_TASK
+from symgen.train.loop import Batch, Progress, TrainConfig, train
 
 
 def teacher_tokenizer(run: Path) -> Path:
@@ -109,3 +112,65 @@ def check_settings(teachers: Sequence[str], weight: float, temperature: float) -
         raise SymgenError(f"--distill-temperature must be positive, not {temperature}")
     if len(set(teachers)) != len(teachers):
         raise SymgenError("--teacher names the same run twice")
+
+
+class TeacherLoss:
+    """The distillation term as the training loop's `ExtraLoss`: the settings are checked when
+    it is made (before anything is read), the teacher runs before the pairs are read."""
+
+    def __init__(
+        self, runs: Sequence[str | Path], weight: float = 0.5, temperature: float = 2.0
+    ) -> None:
+        self.runs = [Path(r).resolve() for r in runs]
+        if not self.runs:
+            raise SymgenError("distillation needs at least one --teacher run")
+        check_settings([str(r) for r in self.runs], weight, temperature)
+        self.weight, self.temperature = weight, temperature
+        self.models: list[Any] = []
+
+    def settings(self) -> dict[str, Any]:
+        """The run's identity names its teachers: resuming with others would mix two runs."""
+        return {
+            "teachers": [str(r) for r in self.runs],
+            "distill_weight": self.weight,
+            "distill_temperature": self.temperature,
+        }
+
+    def check(self) -> None:
+        for run in self.runs:
+            check_teacher(run)
+
+    def tokenizer(self) -> Path:
+        return self.runs[0] / "tokenizer.json"  # absent for a pretrained arch: built as usual
+
+    def start(self, tok: Tokenizer) -> None:
+        check_vocab(self.runs, tok)
+        self.models = load_teachers(self.runs)
+
+    def __call__(self, batch: Batch) -> Any:
+        import torch
+
+        with torch.no_grad():  # the teachers are frozen: no graph through them
+            soft = mean_probs([batch.forward(t).logits for t in self.models], self.temperature)
+        return distill_loss(
+            batch.logits, soft, batch.labels, batch.loss, self.weight, self.temperature
+        )
+
+
+def train_with_teachers(
+    data: Sequence[str | Path],
+    db_paths: Sequence[str | Path],
+    out_dir: str | Path,
+    cfg: TrainConfig,
+    teachers: Sequence[str | Path],
+    *,
+    weight: float = 0.5,
+    temperature: float = 2.0,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    task: str = DEFAULT_TASK,
+) -> dict[str, Any]:
+    """`symgen.train.loop.train` with the loss pulled towards the `teachers`' mean prediction
+    (share `weight` of the loss, softmax `temperature`); the run records its teachers."""
+    loss = TeacherLoss(teachers, weight, temperature)
+    return train(data, db_paths, out_dir, cfg, progress, should_stop, task=task, extra_loss=loss)

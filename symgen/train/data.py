@@ -23,6 +23,7 @@ from symgen.tasks.format import (
     code_target,
     target_text,
 )
+from symgen.tasks.registry import task_for
 from symgen.tasks.sql.model_input import DbKnowledge
 from symgen.tasks.sql.schema_check import problem
 
@@ -105,6 +106,21 @@ def load_code_examples(data: str | Path, task: str, *, placeholders: bool = Fals
             question, program = masked.request, mask_program(program, masked)
         out.append(Example(task, schema, code_question(task, question), code_target(task, program)))
     return out
+
+
+def task_examples(
+    data: str | Path,
+    task: str,
+    dbs: dict[str, DbKnowledge],
+    skipped: list[str] | None = None,
+    *,
+    placeholders: bool = False,
+) -> list[Example]:
+    """`data`'s examples for `task`, as training and the export's parity check both read them: a
+    database task's pairs against `dbs` (checked when `skipped` is given), a code task's without."""
+    if task_for(task).needs_database:
+        return load_examples(data, dbs, skipped)
+    return load_code_examples(data, task, placeholders=placeholders)
 
 
 def data_hash(paths: Sequence[str | Path]) -> str:

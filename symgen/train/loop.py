@@ -5,8 +5,9 @@ learning rate anneals by whichever budget runs out first (steps or minutes), so 
 still ends on a low learning rate. A checkpoint is written every few minutes and on Ctrl-C; a
 rerun with the same data and settings resumes from it; a finished run is not redone.
 
-With `teachers` (finished runs on the same data), the loss also pulls the model towards their
-mean next-token distribution (`symgen.lab.teachers`), to carry an ensemble's accuracy into one model.
+An `ExtraLoss` adds to the loss without the loop knowing what it is: the recipes that were
+measured and not adopted (distillation from teachers, `symgen.lab.teachers`) plug in there, so
+the core never imports them.
 
 Three optional regularisers, because a small model on a few thousand generated pairs memorises
 them (loss ~0.01) and two seeds of one run differ by several points: residual dropout, an
@@ -26,16 +27,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tokenizers import Tokenizer
 
 from symgen.config import LABEL_SMOOTHING, PLACEHOLDERS
 from symgen.databases.base import public_spec
 from symgen.errors import SymgenError
-from symgen.lab import teachers
+from symgen.tasks.registry import DEFAULT_TASK, task_for, tasks_with
 from symgen.tasks.sql.model_input import load_dbs
-from symgen.train.data import Example, data_hash, encode, load_code_examples, load_examples
+from symgen.train.data import Example, data_hash, encode, task_examples
 from symgen.train.models import ArchConfig, build, get_arch, save_hf
 
 Progress = Callable[[int, int, float], None]  # step, total steps, loss
@@ -63,11 +64,6 @@ class TrainConfig:
     # Bash: the request's values are placeholders the engine fills in (symgen.tasks.bash.literals);
     # None: the task's measured default (config.PLACEHOLDERS)
     placeholders: bool | None = None
-    teachers: list[str] = field(
-        default_factory=list
-    )  # run dirs to distil from (symgen.lab.teachers)
-    distill_weight: float = 0.5  # share of the loss that is the teachers' soft targets
-    distill_temperature: float = 2.0
 
 
 @dataclass
@@ -77,6 +73,53 @@ class RunState:
     step: int = 0
     elapsed: float = 0.0  # training seconds so far, across resumes
     losses: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training step's batch as an `ExtraLoss` sees it (torch tensors)."""
+
+    schema: Any  # (1, S) the database's schema prefix, shared by every row
+    ids: Any  # (B, T) question and target ids, padded
+    mask: Any  # (B, S + T) attention over the schema prefix and `ids`
+    labels: Any  # (B, T) target ids; -100 where a position is no target (question, padding)
+    logits: Any  # (B, T, V) the model's
+    loss: Any  # the loop's own loss on the pairs (cross-entropy, label-smoothed when asked)
+
+    def forward(self, model: Any) -> Any:
+        """Another model's output on this batch, through the same shared schema prefix (e.g. a
+        teacher's, under `torch.no_grad()`)."""
+        return _forward(model, self.schema, self.ids, self.mask)
+
+
+class ExtraLoss(Protocol):
+    """A term the loop adds to its loss without knowing it (e.g. `symgen.lab.teachers`).
+
+    The hooks run in this order: `settings` (into the run's identity), `check` (after a finished
+    run has returned, before the pairs are read), `tokenizer` (before the model is built), `start`
+    (once the tokenizer is known), then the call on every batch.
+    """
+
+    def settings(self) -> dict[str, Any]:
+        """Recorded in the run's identity (`train.json` identity.config, beside `TrainConfig`'s
+        fields, which they must not shadow): a run resumes only with the same settings."""
+        ...
+
+    def check(self) -> None:
+        """Refuse what cannot work before the pairs are read and checked (that takes a while)."""
+        ...
+
+    def tokenizer(self) -> Path | None:
+        """A tokenizer file the model must use (copied into a new run directory), or None."""
+        ...
+
+    def start(self, tok: Tokenizer) -> None:
+        """Before the first step: check the run's tokenizer, load what the loss needs."""
+        ...
+
+    def __call__(self, batch: Batch) -> Any:
+        """The batch's loss, in place of `batch.loss` (which it may combine with its own)."""
+        ...
 
 
 def batches(
@@ -127,13 +170,19 @@ def train(
     cfg: TrainConfig,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
-    task: str = "sql",
+    task: str = DEFAULT_TASK,
+    extra_loss: ExtraLoss | None = None,
 ) -> dict[str, Any]:
-    """Train on `data` pairs; `task` sql needs `db_paths`, code tasks (bash, python) none."""
+    """Train on `data` pairs; a task that needs a database (sql) reads `db_paths`, code tasks
+    (bash, python) none. `extra_loss` is added to the loss (see `ExtraLoss`)."""
     import torch
 
-    if cfg.placeholders and task != "bash":
-        raise SymgenError(f"--placeholders applies to --task bash, not {task}")
+    kind = task_for(task)
+    if cfg.placeholders and not kind.supports_placeholders:
+        raise SymgenError(
+            f"--placeholders applies to --task {', '.join(tasks_with('supports_placeholders'))}, "
+            f"not {task}"
+        )
     cfg = replace(
         cfg,
         label_smoothing=label_smoothing_for(task, cfg.label_smoothing),
@@ -149,7 +198,7 @@ def train(
         batch_size=cfg.batch_size or arch.batch_size,
         lr=cfg.lr or arch.lr,
     )
-    dbs = load_dbs(db_paths) if task == "sql" else {}
+    dbs = load_dbs(db_paths) if kind.needs_database else {}
     dialects = sorted({d.dialect for d in dbs.values()})
     if len(dialects) > 1:
         raise SymgenError(
@@ -157,10 +206,11 @@ def train(
             "train one model per dialect"
         )
     identity = {
-        **({} if task == "sql" else {"task": task}),
+        # runs from before code tasks name none: the default stays unnamed so they still resume
+        **({} if task == DEFAULT_TASK else {"task": task}),
         "arch": asdict(arch),
         "data_hash": data_hash(data),
-        "config": _identity_config(cfg),
+        "config": _identity_config(cfg) | (extra_loss.settings() if extra_loss is not None else {}),
     }
     meta_path, ckpt_path = out / "train.json", out / "checkpoint.pt"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
@@ -172,17 +222,14 @@ def train(
     if meta and meta.get("done"):
         return dict(meta)
 
-    teacher_runs = [Path(t) for t in cfg.teachers]
-    for run in teacher_runs:  # before the pairs: a wrong --teacher should not wait for them
-        teachers.check_teacher(run)
+    if extra_loss is not None:  # before the pairs: a wrong setting should not wait for them
+        extra_loss.check()
     # after the done check: checking the pairs runs every SQL query once
     examples: list[Example] = []
     skipped: list[str] = []
     for path in data:
         examples.extend(
-            load_examples(path, dbs, skipped)
-            if task == "sql"
-            else load_code_examples(path, task, placeholders=bool(cfg.placeholders))
+            task_examples(path, task, dbs, skipped, placeholders=bool(cfg.placeholders))
         )
     if not examples:
         why = f" (all {len(skipped)} skipped; first: {skipped[0]})" if skipped else ""
@@ -190,12 +237,12 @@ def train(
 
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)
-    shared = teacher_runs[0] / "tokenizer.json" if teacher_runs else None
+    shared = extra_loss.tokenizer() if extra_loss is not None else None
     if shared and shared.is_file() and not (out / "tokenizer.json").is_file():
-        shutil.copy(shared, out / "tokenizer.json")  # the student reads the teachers' tokens
+        shutil.copy(shared, out / "tokenizer.json")  # e.g. the student reads its teachers' tokens
     model, tok, eos, pad = _model_and_tokenizer(arch, examples, out)
-    teachers.check_vocab(teacher_runs, tok)
-    teacher_models = teachers.load_teachers(teacher_runs)
+    if extra_loss is not None:
+        extra_loss.start(tok)
     add_residual_dropout(model, cfg.dropout)
     encoded = [_truncate(*encode(tok, ex, eos), cfg.max_len) for ex in examples]
     keys = [(ex.db, len(e[1])) for ex, e in zip(examples, encoded, strict=True)]
@@ -266,7 +313,8 @@ def train(
                 group["lr"] = lr_at(
                     state.step, total, state.elapsed, budget_s, arch.lr, cfg.warmup_steps
                 )
-            loss = _batch_loss(model, [encoded[i] for i in batch], pad, teacher_models, cfg)
+            items = [encoded[i] for i in batch]
+            loss = _batch_loss(model, items, pad, cfg.label_smoothing, extra_loss)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -350,8 +398,6 @@ def check_config(cfg: TrainConfig) -> None:
         raise SymgenError(f"--dropout must be in [0, 1), not {cfg.dropout}")
     if cfg.label_smoothing is not None and not 0.0 <= cfg.label_smoothing < 1.0:
         raise SymgenError(f"--label-smoothing must be in [0, 1), not {cfg.label_smoothing}")
-    if cfg.teachers:
-        teachers.check_settings(cfg.teachers, cfg.distill_weight, cfg.distill_temperature)
 
 
 def _identity_config(cfg: TrainConfig) -> dict[str, Any]:
@@ -362,13 +408,7 @@ def _identity_config(cfg: TrainConfig) -> dict[str, Any]:
         "ema_decay": None,
         "label_smoothing": 0.0,
         "placeholders": False,
-        "teachers": [],
     }
-    if not cfg.teachers:  # distillation's settings mean nothing without teachers
-        later |= {
-            "distill_weight": cfg.distill_weight,
-            "distill_temperature": cfg.distill_temperature,
-        }
     return {
         k: v
         for k, v in asdict(cfg).items()
@@ -438,14 +478,14 @@ def _batch_loss(
     model: Any,
     items: Sequence[tuple[list[int], list[int], list[int]]],
     pad: int,
-    teacher_models: Sequence[Any] = (),
-    cfg: TrainConfig | None = None,
+    smoothing: float | None = None,
+    extra_loss: ExtraLoss | None = None,
 ) -> Any:
     """Loss of a one-database batch: the schema prefix runs once, its KV cache is shared.
 
     Gradients flow through the shared cache into the schema's computation, so this is the same
-    objective as running every sequence in full, at a fraction of the cost. With teacher models,
-    the distillation loss on the same batch (the teachers run without gradients).
+    objective as running every sequence in full, at a fraction of the cost. With `extra_loss`,
+    its loss on the same batch.
     """
     import torch
 
@@ -460,19 +500,12 @@ def _batch_loss(
         ids[row, : len(x)] = torch.tensor(x)
         labels[row, : len(y)] = torch.tensor(y)
         mask[row, schema.shape[1] : schema.shape[1] + len(x)] = 1
-    smoothing = cfg.label_smoothing if cfg is not None else None
     # with smoothing, transformers' own loss would be computed and thrown away: not asked for
     out = _forward(model, schema, ids, mask, None if smoothing else labels)
     hard = smoothed_loss(out.logits, labels, smoothing) if smoothing else out.loss
-    if not teacher_models or cfg is None:
+    if extra_loss is None:
         return hard
-    with torch.no_grad():
-        soft = teachers.mean_probs(
-            [_forward(t, schema, ids, mask).logits for t in teacher_models], cfg.distill_temperature
-        )
-    return teachers.distill_loss(
-        out.logits, soft, labels, hard, cfg.distill_weight, cfg.distill_temperature
-    )
+    return extra_loss(Batch(schema, ids, mask, labels, out.logits, hard))
 
 
 def smoothed_loss(logits: Any, labels: Any, smoothing: float) -> Any:

@@ -252,6 +252,10 @@ class PythonTask:
     name = NAME
     answer_prefix = ""
     stop: tuple[str, ...] = STOP
+    needs_database = False
+    supports_placeholders = False
+    # `symgen eval`'s summary: (metric, the record field it averages)
+    summary_metrics: tuple[tuple[str, str], ...] = (("pass_at_1", "passed"),)
 
     def __init__(
         self,
@@ -266,6 +270,13 @@ class PythonTask:
 
     def with_tests(self, tests: Sequence[str]) -> PythonTask:
         return PythonTask(tests, self.limits, self.counter)
+
+    def score(
+        self, pred: str, gold: str, asserts: Sequence[str] = (), setup: str = ""
+    ) -> dict[str, Any]:
+        """A prediction is right when every gold assert passes in the sandbox (pass@1): a
+        function can be right without matching the gold text."""
+        return {"passed": bool(pred.strip() and asserts) and passes_asserts(pred, asserts, setup)}
 
     def postprocess(self, completion: str) -> str:
         return postprocess(completion)

@@ -17,12 +17,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlglot import exp
 
 from symgen.databases.base import Database
-from symgen.lab.direction_flip import flip_direction
 from symgen.tasks.sql.task import is_empty_result, parse
 
 T = TypeVar("T")
@@ -39,11 +38,25 @@ class Slot:
 
 @dataclass
 class AugmentStats:
+    """A run's counts; other makers of new pairs (`symgen.lab.direction_flip`) subclass it to
+    count theirs in the same run."""
+
     pairs: int = 0
     with_slots: int = 0
     written: int = 0
-    flipped: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+
+    def extra(self) -> str:
+        """What a subclass made besides the swaps, as the CLI's summary line says it."""
+        return ""
+
+
+class AugmentSql(Protocol):
+    """`with_augmented`'s shape: what `symgen augment` calls on SQL pairs (the lab adds flips)."""
+
+    def __call__(
+        self, records: list[dict[str, Any]], db: Database, *, per_pair: int, seed: int
+    ) -> tuple[list[dict[str, Any]], AugmentStats]: ...
 
 
 def _word_pattern(value: str) -> re.Pattern[str]:
@@ -161,7 +174,7 @@ def _swap_once(
     if swapped is None:
         stats.rejected["duplicate_or_ambiguous"] += 1
         return None
-    if not _admit(swapped, seen, db, stats, "duplicate_or_ambiguous", "empty_or_error"):
+    if not admit(swapped, seen, db, stats, "duplicate_or_ambiguous", "empty_or_error"):
         return None
     return _record(rec, swapped, slot)
 
@@ -181,7 +194,7 @@ def successes(
             yield result
 
 
-def _admit(
+def admit(
     pair: tuple[str, str],
     seen: set[str],
     db: Database,
@@ -215,39 +228,17 @@ def _record(rec: dict[str, Any], swapped: tuple[str, str], slot: Slot) -> dict[s
     )
 
 
-def flipped_pairs(
-    records: Sequence[dict[str, Any]], db: Database, stats: AugmentStats | None = None
-) -> Iterator[dict[str, Any]]:
-    """Each record's direction flip (`symgen.lab.direction_flip`) whose SQL returns rows on `db`
-    and whose question is new."""
-    stats = stats if stats is not None else AugmentStats()
-    seen = {r["question"].strip().lower() for r in records}
-    for rec in records:
-        flipped = flip_direction(rec["question"], rec["query"])
-        if flipped is None or not _admit(
-            flipped, seen, db, stats, "flip_duplicate", "flip_empty_or_error"
-        ):
-            continue
-        stats.flipped += 1
-        rest = {k: v for k, v in rec.items() if k not in ("question", "query")}
-        yield (
-            {"question": flipped[0], "query": flipped[1]} | rest | {"flipped_from": rec["question"]}
-        )
-
-
 def with_augmented(
     records: Iterable[dict[str, Any]],
     db: Database,
     *,
     per_pair: int = 4,
     seed: int = 0,
-    flip: bool = False,
+    stats: AugmentStats | None = None,
 ) -> tuple[list[dict[str, Any]], AugmentStats]:
-    """The original records (and, with `flip`, their direction flips) followed by their value
-    swaps, with the run's counts."""
+    """The original records followed by their value swaps, with the run's counts (added to
+    `stats` when given, e.g. by a caller that made some of the records)."""
     originals = list(records)
-    stats = AugmentStats()
-    if flip:
-        originals += list(flipped_pairs(originals, db, stats))
+    stats = stats if stats is not None else AugmentStats()
     extra = list(augment_pairs(originals, db, per_pair=per_pair, seed=seed, stats=stats))
     return originals + extra, stats

@@ -202,6 +202,8 @@ class SqlTask:
     name = "sql"
     answer_prefix = ANSWER_PREFIX
     stop: tuple[str, ...] = STOP
+    needs_database = True  # the model reads the schema; pairs name their database
+    supports_placeholders = False  # values are copied from the question, checked on the database
 
     def __init__(self, db: Database, *, allow_empty: bool = False) -> None:
         self.db = db

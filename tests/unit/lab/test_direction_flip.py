@@ -10,8 +10,8 @@ import pytest
 
 from symgen.databases.base import open_database
 from symgen.dataset import read_jsonl, write_jsonl
-from symgen.lab.direction_flip import flip_direction
-from symgen.tasks.sql.augment import flipped_pairs, with_augmented
+from symgen.lab.direction_flip import FlipStats, flip_direction, flipped_pairs, with_flips
+from symgen.tasks.sql.augment import with_augmented
 from tests.conftest import SYMGEN, sha256
 
 # (question, sql, expected (question, sql) or None)
@@ -113,14 +113,14 @@ def test_flips_on_real_geoquery_execute_and_keep_provenance(geo_db: Path) -> Non
         {"question": "how many states are there", "query": "SELECT count(*) FROM state;"},
     ]
     with open_database(geo_db) as db:
-        out, stats = with_augmented(records, db, per_pair=2, seed=0, flip=True)
+        out, stats = with_flips(records, db, per_pair=2, seed=0)
         flips = [r for r in out if "flipped_from" in r]
         assert [r["question"] for r in flips] == ["which state has the highest population density"]
         assert flips[0]["votes"] == 3 and "DESC" in flips[0]["query"]
         assert stats.flipped == 1
         assert stats.rejected["flip_duplicate"] == 2 and stats.rejected["flip_empty_or_error"] == 1
         assert db.execute(flips[0]["query"]).rows == (("new jersey",),)
-        off, off_stats = with_augmented(records, db, per_pair=2, seed=0)
+        off, off_stats = with_augmented(records, db, per_pair=2, seed=0, stats=FlipStats())
         assert off_stats.flipped == 0 and not any("flipped_from" in r for r in off)
         assert list(flipped_pairs(records[1:], db)) == []
     assert sha256(geo_db) == before
@@ -138,7 +138,7 @@ def test_augment_cli_flip(geo_dir: Path, geo_db: Path, tmp_path: Path) -> None:
             },
         ],
     )
-    cmd = [*SYMGEN, "augment", "--data", str(data), "--db", str(geo_db), "--out", str(out)]
+    cmd = [*SYMGEN, "lab", "augment", "--data", str(data), "--db", str(geo_db), "--out", str(out)]
     run = subprocess.run([*cmd, "--per-pair", "0", "--flip"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     rows = read_jsonl(out)

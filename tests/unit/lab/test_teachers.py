@@ -1,4 +1,4 @@
-"""Knowledge distillation (`symgen train --teacher`): the loss's logic on hand-made tensors, a
+"""Knowledge distillation (`symgen lab train --teacher`): the loss's logic on hand-made tensors, a
 real student that learns its teacher's answers from the soft targets alone, and bad teachers."""
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def test_mean_probs_average_the_members_distributions() -> None:
 
 
 def _train(pairs: Path, db: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    cmd = [*SYMGEN, "train", "--data", str(pairs), "--db", str(db), "--out", str(out)]
+    verb = ["lab", "train"] if "--teacher" in extra else ["train"]  # distillation is a lab verb
+    cmd = [*SYMGEN, *verb, "--data", str(pairs), "--db", str(db), "--out", str(out)]
     return subprocess.run(
         [*cmd, "--threads", "2", *extra], capture_output=True, text=True, timeout=900
     )

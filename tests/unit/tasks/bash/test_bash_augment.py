@@ -106,11 +106,11 @@ def test_malformed_line_is_named_and_flip_refused(tmp_path: Path) -> None:
     assert proc.returncode != 0 and f"{data}:2" in proc.stderr
     data.write_text(json.dumps({"question": "list files", "command": "ls"}) + "\n")
     proc = subprocess.run(
-        [*SYMGEN, "augment", "--task", "bash", "--data", str(data), "--out", str(tmp_path / "o"),
-         "--flip"],
+        [*SYMGEN, "lab", "augment", "--task", "bash", "--data", str(data), "--out",
+         str(tmp_path / "o"), "--flip"],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
-    assert proc.returncode != 0 and "--flip" in proc.stderr
+    assert proc.returncode != 0 and "--flip applies to SQL pairs" in proc.stderr
 
 
 def test_with_augmented_keeps_originals_first_and_skips_known_requests() -> None:
