@@ -6,7 +6,7 @@ member 0 alone, on GeoQuery dev (280) and held-out train (589).
 This machine's speed drifts by a third within an hour, so the three are timed side by side in
 one process: each block of 10 questions is decoded by all three in turn, in rotating order, as
 `symgen eval` decodes (greedy, beam search only when greedy fails the checks, grounding rescue).
-The ensemble is built with `symgen ensemble` into .symgen/bench/ensembles/drafting/. Writes
+The ensemble is built with `symgen lab ensemble` into .symgen/bench/ensembles/drafting/. Writes
 benchmarks/results/drafting/drafting.json and drafting.md (drafting_TAG.* with --tag), then the
 tables of benchmarks/reports/drafting.md from them (`--report-only`: only that).
 """

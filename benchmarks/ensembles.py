@@ -3,7 +3,7 @@ of them, on GeoQuery dev (280) and held-out train (GeoQuery train minus the seed
 
     python -m benchmarks.ensembles --member s0_4000=DIR --member s1_4000=DIR ... [--threads 2]
 
-Members are exported model dirs (`symgen export`); ensembles are built with `symgen ensemble`
+Members are exported model dirs (`symgen export`); ensembles are built with `symgen lab ensemble`
 into .symgen/bench/ensembles/ and scored like any model (`symgen eval` in a fresh process).
 Writes benchmarks/results/ensembles/ensembles.json and ensembles.md (ensembles_TAG.* with
 --tag).

@@ -341,7 +341,7 @@ def symgen_data(args: argparse.Namespace, db: Path, seeds: Path, work: Path) -> 
     if getattr(args, "restriction_questions", 0):
         outs.append(compose(args, db, seeds, parts, store, work, kind="restrict"))
     pseudo = [Path(p) for p in getattr(args, "pseudo_labels", "").split(",") if p]
-    for path in pseudo:  # `symgen label` output: the task models' agreed answers (transfer set)
+    for path in pseudo:  # `symgen lab label` output: the task models' agreed answers (transfer set)
         kept, dropped = drop_unstated(read_jsonl(path), seed_pairs)
         outs.append(work / f"{path.stem}.stated.jsonl")
         write_jsonl(outs[-1], kept)
@@ -389,7 +389,7 @@ def compose(
     work: Path,
     kind: str = "replace",
 ) -> Path:
-    """Nested pairs composed from the kept ones (`symgen compose`): one pair's answer replaces
+    """Nested pairs composed from the kept ones (`symgen lab compose`): one pair's answer replaces
     a value another pair's question names (--composition-questions), or narrows a whole-table
     superlative to the rows it names (--restriction-questions); the first N kept."""
     restrict = kind == "restrict"
@@ -470,7 +470,7 @@ def task_row(
     """Train (resumable), export int8 ONNX and evaluate one task model through the engine, as
     the editor runs it (`evaluate_in_fresh_process`); also on `held_out` when given. With
     `--ensemble-steps A,B`, one model per value (at most that many steps, seed `--seed` + i),
-    joined by `symgen ensemble`; the first is the row's usual run."""
+    joined by `symgen lab ensemble`; the first is the row's usual run."""
     n_pairs = sum(len(read_jsonl(p)) for p in data)
     steps = ensemble_steps(args)
     k = len(steps)
@@ -680,7 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--ensemble-steps",
         default="",
         help="each task row: one model per comma-separated step cap (seeds seed, seed+1, ...; "
-        "replaces --max-steps), decoded as one (`symgen ensemble`)",
+        "replaces --max-steps), decoded as one (`symgen lab ensemble`)",
     )
     ap.add_argument("--dropout", type=float, default=0.0, help="task models' residual dropout")
     ap.add_argument(
@@ -696,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--pseudo-labels",
         default="",
-        help="SymGen row: also train on these `symgen label` outputs (comma-separated JSONL; "
+        help="SymGen row: also train on these `symgen lab label` outputs (comma-separated JSONL; "
         "value-swapped with the rest under --augment)",
     )
     ap.add_argument("--distill-weight", type=float, default=0.5, help="with --teacher")

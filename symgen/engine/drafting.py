@@ -1,6 +1,6 @@
 """Greedy decoding of a slow model with a fast draft model, exactly as if the slow one ran alone.
 
-Why: an ensemble graph (`symgen ensemble`) runs every member at each decoding step, so a pair
+Why: an ensemble graph (`symgen lab ensemble`) runs every member at each decoding step, so a pair
 costs about twice a single model per token (~1.0 vs 0.45 ms for the `mini` pair here). Its
 members mostly agree, so member 0 alone writes the answer ahead (the draft) and the others check
 the drafted tokens in *one* call over all their positions (`combine` joins member 0's logits,

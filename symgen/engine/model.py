@@ -128,7 +128,7 @@ class TaskModel:
             path = self.dir / file
             if not path.is_file():
                 raise MissingResource(
-                    f"{path} missing; rebuild the ensemble with `symgen ensemble`"
+                    f"{path} missing; rebuild the ensemble with `symgen lab ensemble`"
                 )
             nets.append(self._decoder(path, int(layers), threads))
         if not nets[1].all_positions:

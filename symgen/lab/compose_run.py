@@ -1,4 +1,4 @@
-"""`symgen compose`: the adapter around `symgen.lab.compose` (database, LLM, files, resume).
+"""`symgen lab compose`: the adapter around `symgen.lab.compose` (database, LLM, files, resume).
 
 Files beside OUT: `OUT.tried.jsonl` lists every composition already decided (kept or why not),
 so a rerun continues the same seeded sequence without asking the LLM twice; `OUT.run.json`

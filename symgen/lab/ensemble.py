@@ -1,4 +1,4 @@
-"""`symgen ensemble`: several exported models of the same data → one model directory.
+"""`symgen lab ensemble`: several exported models of the same data → one model directory.
 
 Task models trained on the same pairs with different seeds disagree on the questions their data
 covers thinly; averaging their next-token probabilities cuts that training noise. The members'

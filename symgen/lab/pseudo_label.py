@@ -1,11 +1,11 @@
-"""`symgen label`: answer unlabelled questions with trained task models; keep the agreed answers.
+"""`symgen lab label`: answer unlabelled questions with trained task models; keep the agreed answers.
 
 A transfer set for distillation. The generator's rejected questions (no majority, or no answer
 reproducing the program they describe) are natural questions on the database that no training
 pair covers; task models trained with different seeds answer each one, and an answer is kept
 only when every model's query runs, returns rows and returns the *same* rows — the paper's
 agreement idea applied to the task models instead of the LLM. A student trained on these pairs
-(with `symgen train --teacher`) sees its teachers' behaviour off the training pairs, where the
+(with `symgen lab train --teacher`) sees its teachers' behaviour off the training pairs, where the
 ensemble's lead over one model lies.
 
 Execution is read-only with a timeout and a row cap, as everywhere; a question the models'

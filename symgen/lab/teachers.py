@@ -72,7 +72,7 @@ def load_teachers(teachers: Sequence[Path]) -> list[Any]:
 
 def mean_probs(logits: Sequence[Any], temperature: float) -> Any:
     """The teachers' mean next-token distribution, each softened by `temperature` (an
-    ensemble's probabilities, as `symgen ensemble` averages them at decoding time)."""
+    ensemble's probabilities, as `symgen lab ensemble` averages them at decoding time)."""
     import torch
 
     return torch.stack([torch.softmax(x / temperature, dim=-1) for x in logits]).mean(dim=0)

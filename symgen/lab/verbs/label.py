@@ -22,7 +22,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "label",
         parents=[common],
         help="answer unlabelled questions with trained task models, keeping the answers they "
-        "all agree on (same rows) as pairs: a transfer set for `train --teacher`",
+        "all agree on (same rows) as pairs: a transfer set for `symgen lab train --teacher`",
     )
     la.add_argument(
         "--model", action="append", required=True, help="exported SQL model dir (twice or more)"

@@ -212,7 +212,11 @@ def test_memory_stays_bounded(
     job = {"spec": t.spec, "memory": TEST_MEMORY, "sqls": [c.sql for c in cases],
            "in_process": in_process}  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", "from tests.unit.databases.test_hostile_sql import _drive; _drive()"],
+        [
+            sys.executable,
+            "-c",
+            "from tests.unit.databases.test_hostile_sql import _drive; _drive()",
+        ],
         input=json.dumps(job),  # the URL's password stays off the command line
         capture_output=True,
         text=True,

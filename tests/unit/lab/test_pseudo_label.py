@@ -64,7 +64,17 @@ def test_questions_are_deduplicated_and_excluded(tmp_path: Path) -> None:
 
 
 def label(exported: Path, db: Path, questions: Path, out: Path, *extra: str) -> str:
-    cmd = [*SYMGEN, "lab", "label", "--model", str(exported), "--model", str(exported), "--db", str(db)]
+    cmd = [
+        *SYMGEN,
+        "lab",
+        "label",
+        "--model",
+        str(exported),
+        "--model",
+        str(exported),
+        "--db",
+        str(db),
+    ]
     cmd += ["--questions", str(questions), "--out", str(out), "--quiet", *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -104,7 +114,15 @@ def test_label_refuses_bad_input(exported: Path, geo_dir: Path, tmp_path: Path) 
     bad = tmp_path / "questions.jsonl"
     bad.write_text('{"question": "what is the capital of texas"}\n{"question": 3}\n')
     out = tmp_path / "out.jsonl"
-    cmd = [*SYMGEN, "lab", "label", "--model", str(exported), "--db", str(geo_dir / "geography.sqlite")]
+    cmd = [
+        *SYMGEN,
+        "lab",
+        "label",
+        "--model",
+        str(exported),
+        "--db",
+        str(geo_dir / "geography.sqlite"),
+    ]
     proc = subprocess.run(
         [*cmd, "--questions", str(bad), "--out", str(out)], capture_output=True, text=True
     )
