@@ -91,7 +91,7 @@ from symgen.interrupts import stop_like_ctrl_c
 from symgen.lab.compose_run import run_compose
 from symgen.lab.direction_flip import with_flips
 from symgen.lab.ensemble import make_ensemble
-from symgen.lab.reviewer import ReviewedAnswerer
+from symgen.lab.reviewer import MIN_PMI, ReviewedAnswerer
 from symgen.lab.teachers import TeacherLoss
 from symgen.tasks.sql.augment import AugmentStats, with_augmented
 from symgen.tasks.sql.context import SqlContext, build_context
@@ -277,12 +277,12 @@ def generate(
         acfg=AnswerGenConfig(samples=PROGRAM_FIRST_SAMPLES) if programs else AnswerGenConfig(),
         vcfg=VerifyConfig(min_votes=PROGRAM_FIRST_MIN_VOTES)
         if programs
-        else VerifyConfig(min_votes=REVIEWER_MIN_VOTES, reviewer=True)
+        else VerifyConfig(min_votes=REVIEWER_MIN_VOTES)
         if args.reviewer
         else VerifyConfig(),
         seed=0,
         paraphrase_from=paraphrase_from,
-        answerer=ReviewedAnswerer(VerifyConfig.min_pmi) if args.reviewer and not programs else None,
+        answerer=ReviewedAnswerer(MIN_PMI) if args.reviewer and not programs else None,
     )
     print(f"SymGen data ({source}) on {db.stem}: {json.dumps(stats.as_dict())}")
     return out

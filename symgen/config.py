@@ -116,12 +116,6 @@ class VerifyConfig:
     allow_empty: bool = False  # empty/NULL-only results cannot win a vote
     timeout_s: float = 2.0
     row_cap: int = 10_000
-    # Reviewer (SQL gen-q): pick the answer whose program makes the question likeliest when the
-    # LLM reads it back (describe prompt), keep it when it also explains the question: log p(q |
-    # program) - log p(q | no program) >= min_pmi. Opt-in until measured end to end on a task
-    # model (benchmarks/reviewer.py measures the kept pairs' precision against gold).
-    reviewer: bool = False
-    min_pmi: float = 0.5
     # Python: share of the outputs the LLM predicted for its own test calls (`# >>> f(2)` then
     # `# 4`) that the vote's winner must reproduce (CodeT's dual agreement); 0 = the vote alone.
     # `symgen generate/verify --task python` default to PYTHON_EXPECTED_OUTPUTS (measured there).

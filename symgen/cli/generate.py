@@ -195,8 +195,7 @@ def run(args: argparse.Namespace, answerer: Answerer | None = None) -> int:
     # paraphrases and history commands are checked against their program, as program-first
     # questions are
     programs = args.questions_from in ("programs", "paraphrases", "history")
-    reviewer = answerer is not None
-    default_samples, default_votes = vote_defaults(args.task, programs, reviewer)
+    default_samples, default_votes = vote_defaults(args.task, programs, answerer is not None)
     samples = args.samples or default_samples
     acfg = AnswerGenConfig(
         samples=samples, temperature=args.temperature, value_hints=args.value_hints
@@ -204,8 +203,6 @@ def run(args: argparse.Namespace, answerer: Answerer | None = None) -> int:
     vcfg = VerifyConfig(
         min_votes=args.min_votes or default_votes,
         allow_empty=args.allow_empty,
-        reviewer=reviewer,
-        min_pmi=getattr(args, "min_pmi", VerifyConfig.min_pmi),
         expected_outputs=expected_outputs(args),
     )
     if args.task == "sql" and not args.db:

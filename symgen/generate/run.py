@@ -24,7 +24,6 @@ from typing import Any
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import question_key
-from symgen.errors import SymgenError
 from symgen.generate.answer import Answerer, answer_stage
 from symgen.generate.context import open_context
 from symgen.generate.identity import (
@@ -97,11 +96,6 @@ def run_generate(
     `answerer` decides the questions that come without a program instead of the context's vote
     (`symgen.generate.answer.Answerer`; its identity entries join the run's)."""
     min_votes = MinVotes.parse(vcfg.min_votes)
-    if vcfg.reviewer and answerer is None:
-        raise SymgenError(
-            "VerifyConfig.reviewer is a lab recipe: give run_generate its answerer "
-            "(symgen.lab.reviewer.ReviewedAnswerer)"
-        )
     start = source(qcfg.source)
     ctx = open_context(
         task,

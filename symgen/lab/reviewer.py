@@ -29,6 +29,11 @@ from symgen.tasks.base import Task
 from symgen.tasks.sql.context import SqlContext
 from symgen.verify import Candidate, MinVotes, Verdict, execute_candidates
 
+# Pick the answer whose program makes the question likeliest when the LLM reads it back, keep it
+# when it also explains the question: log p(q | program) - log p(q | no program) >= MIN_PMI
+# (benchmarks/reviewer.py measures the kept pairs' precision against gold).
+MIN_PMI = 0.5
+
 
 @dataclass
 class ReviewedVerdict(Verdict):

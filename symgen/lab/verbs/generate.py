@@ -9,8 +9,9 @@ import argparse
 from typing import Any
 
 from symgen.cli import generate
-from symgen.config import REVIEWER_MIN_VOTES, VerifyConfig
+from symgen.config import REVIEWER_MIN_VOTES
 from symgen.errors import SymgenError
+from symgen.lab.reviewer import MIN_PMI
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -30,9 +31,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     gen.add_argument(
         "--min-pmi",
         type=float,
-        default=VerifyConfig.min_pmi,
+        default=MIN_PMI,
         help="log p(question | program) - log p(question) needed "
-        f"(default {VerifyConfig.min_pmi}; --min-votes defaults to {REVIEWER_MIN_VOTES})",
+        f"(default {MIN_PMI}; --min-votes defaults to {REVIEWER_MIN_VOTES})",
     )
     gen.set_defaults(func=run, outputs=[("out", "file")])
 
