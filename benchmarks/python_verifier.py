@@ -39,14 +39,8 @@ from symgen.interrupts import stop_like_ctrl_c
 from symgen.progress import bar as progress_bar
 from symgen.tasks.base import Outcome
 from symgen.tasks.code import build_context, read_code_seeds
-from symgen.tasks.python.task import (
-    PythonTask,
-    calls_from_asserts,
-    canonical,
-    passes_asserts,
-    run_asserts,
-    vote_and_expect,
-)
+from symgen.tasks.python.program import calls_from_asserts, canonical
+from symgen.tasks.python.task import PythonTask, passes_asserts, run_asserts, vote_and_expect
 from symgen.verify import Candidate, MinVotes
 
 TARGET = 0.8

@@ -65,19 +65,19 @@ PYTHON_MIN_VOTES = "all"
 # MBPP's requests (in `symgen generate`'s own run: 14 kept vs 19, a quarter fewer).
 PYTHON_EXPECTED_OUTPUTS = 1.0
 
-# `symgen train`'s label smoothing per task when --label-smoothing is not given. Bash: generated
+# `symgen train`'s label smoothing for Bash when --label-smoothing is not given
+# (`BashTask.label_smoothing`; other tasks: 0). Bash: generated
 # data is soft-voted (character BLEU), so many kept commands are near misses the model should
 # not trust fully; 0.1 lifted the NL2Bash char BLEU of a model on 1,990 generated pairs from
 # 0.213 to 0.245 (and did not change one on 2,000 human pairs: 0.326 / 0.327). SQL: 0.1 cost
 # 4.3 dev / 3.6 held-out points on GeoQuery, so SQL (and unmeasured Python) train without it.
-LABEL_SMOOTHING = {"bash": 0.1}
+BASH_LABEL_SMOOTHING = 0.1
 
-# `symgen train`'s placeholders per task when neither --placeholders nor --no-placeholders is
-# given (symgen.tasks.bash.literals). Bash: generated pairs repeat a few values, so a model
+# `symgen train` uses placeholders where the task supports them (`supports_placeholders`: Bash)
+# unless --no-placeholders (symgen.tasks.bash.literals). Bash: generated pairs repeat a few values, so a model
 # trained on them writes its data's values instead of the request's; with the request's values
 # as placeholders the engine fills in, NL2Bash char BLEU on the same 1,990 generated pairs went
 # from 0.208 to 0.281 / 0.288 (seeds 0 / 1), and on 2,000 human pairs from 0.310 to 0.386.
-PLACEHOLDERS = {"bash": True}
 
 
 @dataclass
@@ -92,6 +92,9 @@ class AnswerGenConfig:
     # on 60 GeoQuery dev questions (greedy, 0.5B) it cost accuracy, 28.3% vs 33.3% without,
     # because a value found in many columns steers the model to the wrong table.
     value_hints: bool = False
+    # Adaptive sampling: draw the K samples in rounds of this many and stop once more samples
+    # cannot change the verdict (`symgen.verify.vote_decided`); 0 = all K in one batch.
+    round_size: int = 0
 
 
 # Bounds on running one candidate SQL query, on every engine (`symgen.databases.base`; adapters and
@@ -128,10 +131,12 @@ REVIEWER_MIN_VOTES = "2"
 
 def vote_defaults(task: str, programs: bool, reviewer: bool = False) -> tuple[int, str]:
     """(samples, min votes) when the command line leaves them out: each way of checking a
-    question has its own measured rule (the constants above)."""
+    question has its own measured rule (the constants above; a task's own on its class)."""
+    from symgen.tasks.registry import task_for
+
     if programs:
         return PROGRAM_FIRST_SAMPLES, PROGRAM_FIRST_MIN_VOTES
-    if task == "python":
-        return PYTHON_SAMPLES, PYTHON_MIN_VOTES
+    if (own := task_for(task).vote_defaults) is not None:
+        return own
     votes = REVIEWER_MIN_VOTES if reviewer else VerifyConfig.min_votes
     return AnswerGenConfig.samples, votes

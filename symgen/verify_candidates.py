@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from symgen.errors import SymgenError
+from symgen.tasks.registry import task_for
 
 # A verdict on one candidates record: (kept, the record to write to --out or its .rejected file)
 Judge = Callable[[dict[str, Any]], tuple[bool, dict[str, Any]]]
@@ -79,14 +80,14 @@ def candidates_problem(row: dict[str, Any], task: str) -> str | None:
     for key in ("tests", "outputs", "test_list"):
         if (why := _string_list(row, key)) is not None:
             return why
-    if task == "python" and not python_tests(row)[0]:
-        return "python candidates need 'tests' (calls) or MBPP 'test_list' asserts"
+    if task_for(task).needs_tests and not python_tests(row)[0]:
+        return f"{task} candidates need 'tests' (calls) or MBPP 'test_list' asserts"
     return None
 
 
 def python_tests(row: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(test calls, their expected outputs): the row's own, else from its MBPP asserts."""
-    from symgen.tasks.python.task import doctests_from_asserts
+    from symgen.tasks.python.program import doctests_from_asserts
 
     tests: list[str] = row.get("tests") or []
     outputs: list[str] = row.get("outputs") or []

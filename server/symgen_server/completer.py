@@ -22,6 +22,7 @@ from symgen.engine.checks import Completion
 from symgen.engine.manifest import MANIFEST, graph_file
 from symgen.engine.model import Cancelled, TaskModel
 from symgen.errors import SymgenError
+from symgen.tasks.registry import DEFAULT_TASK, TASK_CLASSES, task_for
 from symgen.tasks.sql.model_input import DbKnowledge
 from symgen.tasks.sql.result_check import ReturnsRows
 from symgen_server.settings import Settings
@@ -36,7 +37,9 @@ class Suggestion:
     cached: bool
 
 
-CODE_TASKS = ("bash", "python")
+# the tasks that read only the comment, one model each; the database task (SQL) has the others
+CODE_TASKS = tuple(name for name in TASK_CLASSES if not task_for(name).needs_database)
+DATABASE_TASKS = tuple(name for name in TASK_CLASSES if task_for(name).needs_database)
 Stamp = tuple[tuple[str, int, int], ...]  # a model directory's files, to notice a change
 
 
@@ -46,10 +49,10 @@ def _task_of(model_dir: Path) -> str:
         manifest = json.loads((model_dir / MANIFEST).read_text())
     except (OSError, ValueError, RecursionError):
         return ""
-    return str(manifest.get("task", "sql")) if isinstance(manifest, dict) else ""
+    return str(manifest.get("task", DEFAULT_TASK)) if isinstance(manifest, dict) else ""
 
 
-def newest_model(root: Path | None, task: str = "sql") -> Path | None:
+def newest_model(root: Path | None, task: str = DEFAULT_TASK) -> Path | None:
     """The most recently exported model of `task` under `<root>/.symgen/models/`."""
     if root is None:
         return None
@@ -246,8 +249,7 @@ class Completer:
         """One model per code task; a missing one is only reported when a .sh/.py asks."""
         self.code_models, self.code_problems, self._code_stamps = {}, {}, {}
         for task in CODE_TASKS:
-            setting = settings.bash_model if task == "bash" else settings.python_model
-            resolved = self._resolve(setting)
+            resolved = self._resolve(settings.code_model(task))
             model_dir = Path(resolved) if resolved is not None else newest_model(root, task)
             self._code_stamps[task] = (model_dir, self._stamp(model_dir) if model_dir else ())
             if model_dir is None:

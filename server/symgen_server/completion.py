@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from lsprotocol import types
 
 from symgen_server.comments import Request, find_request
-from symgen_server.completer import CODE_TASKS, CompletionFailed, Suggestion
+from symgen_server.completer import CODE_TASKS, DATABASE_TASKS, CompletionFailed, Suggestion
 from symgen_server.lsp_server import SymgenServer, log, server
 from symgen_server.settings import Settings
 
@@ -26,8 +26,9 @@ async def suggest(
     if not settings.enabled or doc is None:
         return None  # only open documents: pygls would read any other URI from disk
     language = ls.language_of(uri, doc.language_id)
-    if language not in ("sql", *CODE_TASKS):
+    if language not in (*DATABASE_TASKS, *CODE_TASKS):
         return None
+    reads_db = language in DATABASE_TASKS
     gen = next(ls.counter)
     ls.latest[uri] = gen
     if settings.debounce_ms:
@@ -48,10 +49,10 @@ async def suggest(
     if request is None:
         return None
     ls.maybe_reload()
-    if language != "sql" and language not in ls.completer.code_models:
+    if not reads_db and language not in ls.completer.code_models:
         ls.tell_once(ls.completer.code_problems.get(language, f"SymGen: no {language} model"))
         return None
-    if language == "sql" and not ls.completer.ready:
+    if reads_db and not ls.completer.ready:
         for problem in ls.completer.problems:
             ls.tell_once(problem)
         return None
@@ -61,7 +62,7 @@ async def suggest(
         return stop_flag.is_set() or ls.latest.get(uri) != gen
 
     def decode() -> Suggestion | None:
-        if language == "sql":
+        if reads_db:
             return ls.completer.complete(request.text, should_stop)
         return ls.completer.complete_code(language, request.text, should_stop)
 

@@ -70,6 +70,11 @@ class Settings:
     arch: str = "tiny"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    def code_model(self, task: str) -> str:
+        """The `<task>Model` setting (`bashModel`, `pythonModel`): one per code task."""
+        value: str = getattr(self, f"{task}_model")
+        return value
+
 
 _MAX_EXTRA = 100  # unknown keys kept (a client sending ever new ones cannot grow them forever)
 _LIMITS: dict[str, tuple[int, int]] = {

@@ -31,7 +31,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def add_arguments(au: argparse.ArgumentParser) -> None:
     """The verb's options, also the base of `symgen lab augment` (which adds flips)."""
     au.add_argument("--data", required=True, help="verified pairs JSONL (question, query|command)")
-    au.add_argument("--task", choices=("sql", "bash"), default="sql")
+    au.add_argument("--task", choices=tuple(AUGMENTERS), default="sql")
     au.add_argument("--db", default=None, help="sql: the database the pairs run on: " + DB_HELP)
     au.add_argument("--out", required=True, help="originals + augmented pairs (new file)")
     au.add_argument("--per-pair", type=int, default=4, help="at most this many per pair")
@@ -47,13 +47,17 @@ def add_arguments(au: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, augment_sql: AugmentSql | None = None) -> int:
     """`augment_sql`: replaces the SQL value swaps (the lab's direction flips add to them)."""
-    from symgen.dataset import read_jsonl, write_jsonl
-
     if Path(args.out).resolve() == Path(args.data).resolve():
         raise SymgenError(f"--out {args.out} is the input file: choose a new path")
     require_records(args.data, "pairs")
-    if args.task == "bash":
-        return augment_bash(args)
+    if augment_sql is not None:
+        return augment_sql_pairs(args, augment_sql)
+    return AUGMENTERS[args.task](args)
+
+
+def augment_sql_pairs(args: argparse.Namespace, augment_sql: AugmentSql | None = None) -> int:
+    from symgen.dataset import read_jsonl, write_jsonl
+
     if not args.db:
         raise SymgenError("--db is required to augment SQL pairs (each swap is executed on it)")
     from symgen.tasks.sql.augment import with_augmented
@@ -89,3 +93,7 @@ def augment_bash(args: argparse.Namespace) -> int:
         f"skipped {dict(stats.rejected)}"
     )
     return 0
+
+
+# each task's augmentation (`--task`): value swaps executed on the database, argument swaps
+AUGMENTERS = {"sql": augment_sql_pairs, "bash": augment_bash}

@@ -10,12 +10,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from symgen.config import (
-    GROUNDING,
-    PYTHON_EXPECTED_OUTPUTS,
-    VerifyConfig,
-)
+from symgen.config import GROUNDING, VerifyConfig
 from symgen.errors import SymgenError
+from symgen.tasks.registry import task_for, tasks_with
 
 
 def err(msg: str) -> None:
@@ -209,12 +206,14 @@ def same_task(wanted: str, actual: str, model: str) -> None:
 
 
 def expected_outputs(args: argparse.Namespace) -> float:
-    """--expected-outputs, checked: a share in [0, 1], for --task python only (its default
-    there is PYTHON_EXPECTED_OUTPUTS: every predicted output)."""
+    """--expected-outputs, checked: a share in [0, 1], for the tasks whose candidates predict
+    test outputs (Python; its default there is every predicted output)."""
+    own = task_for(args.task).expected_outputs
     if args.expected_outputs is None:
-        return PYTHON_EXPECTED_OUTPUTS if args.task == "python" else VerifyConfig.expected_outputs
-    if not 0.0 <= args.expected_outputs <= 1.0 or args.task != "python":
-        raise SymgenError("--expected-outputs is a share in [0, 1], for --task python")
+        return VerifyConfig.expected_outputs if own is None else own
+    if not 0.0 <= args.expected_outputs <= 1.0 or own is None:
+        able = " or ".join(tasks_with("expected_outputs"))
+        raise SymgenError(f"--expected-outputs is a share in [0, 1], for --task {able}")
     return float(args.expected_outputs)
 
 

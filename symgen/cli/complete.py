@@ -13,6 +13,7 @@ from symgen.cli.common import (
     warn,
 )
 from symgen.errors import SymgenError
+from symgen.tasks.registry import task_for
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -32,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from symgen.tasks.sql.model_input import DbKnowledge
 
     model = TaskModel(args.model, int8=args.int8)
-    if model.task != "sql":
+    if not task_for(model.task).needs_database:
         result = model.suggest_code(args.question, beams=args.beams, decode=args.decode)
     elif not args.db:
-        raise SymgenError(f"{args.model} is a SQL model: pass --db")
+        raise SymgenError(f"{args.model} is a {model.task} model: pass --db")
     else:
         db = DbKnowledge.load(args.db)
         warn(db.warnings)

@@ -18,6 +18,7 @@ from symgen.cli.common import (
     warn,
 )
 from symgen.errors import SymgenError
+from symgen.tasks.registry import task_for
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -61,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
     model = TaskModel(args.model, int8=args.int8, threads=args.threads, draft=args.draft)
     if args.task:
         same_task(args.task, model.task, args.model)
-    if model.task != "sql":
+    if not task_for(model.task).needs_database:
         return eval_code(model, args)
     if not args.db and not args.db_dir:
-        raise SymgenError("a SQL model needs --db or --db-dir")
+        raise SymgenError(f"a {model.task} model needs --db or --db-dir")
     paths: list[str | Path] = list(args.db) if args.db else list(read_db_dir(args.db_dir))
     dbs = load_dbs(paths)
     for d in dbs.values():
@@ -114,9 +115,29 @@ def write_eval(args: argparse.Namespace, result: dict[str, Any]) -> None:
         write_jsonl(Path(args.out).with_suffix(".records.jsonl"), result["records"])
 
 
+# how `symgen eval` heads and prints a code task's summary metric (a share unless listed)
+METRIC_COLUMNS = {"char_bleu": ("char BLEU", "{:.3f}"), "pass_at_1": ("pass@1", "{:.1%}")}
+
+
+def summary_table(summary: dict[str, Any], metrics: list[str]) -> str:
+    """The Markdown row `symgen eval` prints for a code model: its task's metrics, then latency."""
+    cols = [METRIC_COLUMNS.get(m, (m.replace("_", " "), "{:.1%}")) for m in metrics]
+    head = ["n", *(name for name, _ in cols), "p50 ms", "p95 ms"]
+    cells = [
+        str(summary["n"]),
+        *(fmt.format(summary[m]) for m, (_, fmt) in zip(metrics, cols, strict=True)),
+        str(summary["latency_p50_ms"]),
+        str(summary["latency_p95_ms"]),
+    ]
+    return "\n".join(
+        ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), "| " + " | ".join(cells) + " |"]
+    )
+
+
 def eval_code(model: Any, args: argparse.Namespace) -> int:
     """Bash: char-BLEU + exact match; Python: pass@1 on the items' asserts (sandboxed)."""
     from symgen.evaluate import evaluate_code, read_code_items
+    from symgen.tasks.code import scoring
 
     items = read_code_items(args.data)[: args.limit or None]
     result = evaluate_code(
@@ -126,15 +147,6 @@ def eval_code(model: Any, args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     s = result["summary"]
-    if model.task == "bash":
-        print("| n | char BLEU | exact match | p50 ms | p95 ms |\n|---|---|---|---|---|")
-        print(
-            f"| {s['n']} | {s['char_bleu']:.3f} | {s['exact_match']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
-        )
-    else:
-        print("| n | pass@1 | p50 ms | p95 ms |\n|---|---|---|---|")
-        print(
-            f"| {s['n']} | {s['pass_at_1']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |"
-        )
+    print(summary_table(s, [m for m, _ in scoring(model.task).summary_metrics]))
     write_eval(args, result)
     return 0

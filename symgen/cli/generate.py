@@ -27,6 +27,7 @@ from symgen.config import (
     vote_defaults,
 )
 from symgen.errors import SymgenError
+from symgen.tasks.registry import CONTEXT_CLASSES, context_for, task_for
 
 if TYPE_CHECKING:
     from symgen.generate.answer import Answerer
@@ -126,6 +127,13 @@ def add_arguments(gen: argparse.ArgumentParser) -> None:
         help=f"samples per question (default {acfg.samples}; {PROGRAM_FIRST_SAMPLES} with "
         f"--questions-from programs, {PYTHON_SAMPLES} with --task python)",
     )
+    gen.add_argument(
+        "--round-size",
+        type=int,
+        default=acfg.round_size,
+        help="adaptive sampling: draw the samples this many at a time and stop once the vote "
+        f"is decided (default {acfg.round_size}: all at once)",
+    )
     gen.add_argument("--temperature", type=float, default=acfg.temperature)
     gen.add_argument(
         "--min-votes",
@@ -170,18 +178,15 @@ def run(args: argparse.Namespace, answerer: Answerer | None = None) -> int:
     paraphrases = args.questions_from == "paraphrases"
     if paraphrases != bool(args.paraphrase):
         raise SymgenError("--questions-from paraphrases and --paraphrase PAIRS.jsonl go together")
-    if paraphrases and args.task != "sql":
-        raise SymgenError("--questions-from paraphrases is for --task sql")
     if (args.questions_from == "history") != bool(args.history):
         raise SymgenError("--questions-from history and --history FILE go together")
-    if args.history and args.task != "bash":
-        raise SymgenError("--questions-from history is for --task bash")
     if args.paraphrases_per_pair < 1:
         raise SymgenError("--paraphrases-per-pair must be at least 1")
     focus: tuple[str, ...] = ()
     if args.focus_commands:
-        if args.task != "bash" or args.questions_from != "llm":
-            raise SymgenError("--focus-commands is for --task bash (with LLM questions)")
+        if not context_for(args.task).takes_focus or args.questions_from != "llm":
+            able = " or ".join(t for t in CONTEXT_CLASSES if context_for(t).takes_focus)
+            raise SymgenError(f"--focus-commands is for --task {able} (with LLM questions)")
         from symgen.tasks.bash.commands import read_commands
 
         focus = read_commands(args.focus_commands)
@@ -197,16 +202,21 @@ def run(args: argparse.Namespace, answerer: Answerer | None = None) -> int:
     programs = args.questions_from in ("programs", "paraphrases", "history")
     default_samples, default_votes = vote_defaults(args.task, programs, answerer is not None)
     samples = args.samples or default_samples
+    if args.round_size < 0:
+        raise SymgenError("--round-size must be 0 (all samples at once) or more")
     acfg = AnswerGenConfig(
-        samples=samples, temperature=args.temperature, value_hints=args.value_hints
+        samples=samples,
+        temperature=args.temperature,
+        value_hints=args.value_hints,
+        round_size=args.round_size,
     )
     vcfg = VerifyConfig(
         min_votes=args.min_votes or default_votes,
         allow_empty=args.allow_empty,
         expected_outputs=expected_outputs(args),
     )
-    if args.task == "sql" and not args.db:
-        raise SymgenError("--task sql needs --db (the SQLite database the SQL runs on)")
+    if task_for(args.task).needs_database and not args.db:
+        raise SymgenError(f"--task {args.task} needs --db (the database its programs run on)")
     stats = run_generate(
         task=args.task,
         db_path=args.db,

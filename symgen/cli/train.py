@@ -15,7 +15,7 @@ from symgen.cli.common import (
 from symgen.errors import SymgenError
 
 if TYPE_CHECKING:
-    from symgen.train.loop import ExtraLoss
+    from symgen.train.loss import ExtraLoss
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:

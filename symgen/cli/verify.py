@@ -20,6 +20,7 @@ from symgen.config import (
     VerifyConfig,
 )
 from symgen.errors import SymgenError
+from symgen.tasks.registry import task_for
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -71,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
     min_votes = MinVotes.parse(args.min_votes)
     share = expected_outputs(args)
-    if args.task == "sql" and not args.db:
-        raise SymgenError("--task sql needs --db")
+    uses_db = task_for(args.task).needs_database
+    if uses_db and not args.db:
+        raise SymgenError(f"--task {args.task} needs --db")
     total, candidates_sha = check_candidates(Path(args.candidates), args.task, args.quiet)
     identity: dict[str, Any] = {
         "task": args.task,
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         "expected_outputs": share,
     }
     with contextlib.ExitStack() as stack:
-        if args.task == "sql":
+        if uses_db:
             db = stack.enter_context(open_db(args.db))
             warn(db.warnings)
             judge = sql_judge(

@@ -1,6 +1,6 @@
 """`symgen export`: trained model → ONNX (with KV cache) + parity check + int8 + manifest.
 
-Two graphs compute the same logits: `lean` (symgen/lean_graph.py, written node by node; the
+Two graphs compute the same logits: `lean` (symgen/export/lean_graph.py, written node by node; the
 default for Llama-family models, 2-3x faster per decode step on CPU) and `optimum` (optimum's
 exporter; any architecture transformers and optimum know).
 

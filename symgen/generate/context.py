@@ -81,6 +81,8 @@ class ContextClass(Protocol):
     """A `GenContext` class as the registry gives it."""
 
     question_sources: tuple[str, ...]  # the `--questions-from` sources it can answer
+    # gen-q can be steered through a list of topics in turn (`--focus-commands`, Bash's commands)
+    takes_focus: bool
 
     def for_run(
         self,

@@ -23,7 +23,8 @@ from tokenizers import Tokenizer
 
 from symgen.errors import MissingResource, SymgenError
 from symgen.tasks.registry import DEFAULT_TASK
-from symgen.train.loop import Batch, Progress, TrainConfig, train
+from symgen.train.loop import Progress, TrainConfig, train
+from symgen.train.loss import Batch
 
 
 def teacher_tokenizer(run: Path) -> Path:

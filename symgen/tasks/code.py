@@ -59,7 +59,7 @@ def read_code_seeds(path: str | Path) -> list[CodeSeed]:
             )
         tests, outputs = row.get("tests"), row.get("outputs") or []
         if not isinstance(tests, list):
-            from symgen.tasks.python.task import doctests_from_asserts
+            from symgen.tasks.python.program import doctests_from_asserts
 
             pairs = doctests_from_asserts(row.get("test_list") or [], program)
             tests, outputs = [c for c, _ in pairs], [o for _, o in pairs]
@@ -111,6 +111,7 @@ class CodeContext(PromptedVote):
     name = ""
     question_instruction = ""
     question_sources: tuple[str, ...] = ("llm",)  # `--questions-from` sources it can answer
+    takes_focus = False  # gen-q topics in turn (`--focus-commands`)
 
     def __init__(
         self,

@@ -64,12 +64,11 @@ def code_question(task: str, request: str) -> str:
 
 
 def canonical_code(task: str, program: str) -> str:
-    """One spelling per program: Python through `ast.unparse`, Bash with collapsed spacing."""
-    if task == "python":
-        from symgen.tasks.python.task import canonical
+    """One spelling per program, the task's own (Python through `ast.unparse`, Bash with
+    collapsed spacing)."""
+    from symgen.tasks.registry import task_for
 
-        return canonical(program.replace("\r\n", "\n"))
-    return " ".join(program.split())
+    return task_for(task).canonical(program.replace("\r\n", "\n"))
 
 
 def code_target(task: str, program: str) -> str:

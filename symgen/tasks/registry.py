@@ -27,8 +27,23 @@ class Language(Protocol):
     name: str
     # the model's input starts with a database's schema, and each pair names its database
     needs_database: bool
-    # the request's values can become placeholders that the engine fills in (Bash's paths...)
+    # the request's values become placeholders that the engine fills in (Bash's paths...);
+    # also `symgen train`'s default for the task (`--placeholders` / `--no-placeholders`)
     supports_placeholders: bool
+    # `symgen train`'s label smoothing when --label-smoothing is not given (measured per task)
+    label_smoothing: float
+    # (samples, min votes) when `symgen generate` is not told them; None: the general defaults
+    vote_defaults: tuple[int, str] | None
+    # share of the LLM's predicted test outputs the winner must reproduce (`--expected-outputs`);
+    # None: the task's candidates predict no outputs, and the flag is refused
+    expected_outputs: float | None
+    # each candidates row must carry test calls (the candidates run on them)
+    needs_tests: bool
+
+    @staticmethod
+    def canonical(program: str) -> str:
+        """One spelling per program, for a code model's training target."""
+        ...
 
 
 def task_for(name: str) -> type[Language]:

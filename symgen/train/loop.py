@@ -5,11 +5,11 @@ learning rate anneals by whichever budget runs out first (steps or minutes), so 
 still ends on a low learning rate. A checkpoint is written every few minutes and on Ctrl-C; a
 rerun with the same data and settings resumes from it; a finished run is not redone.
 
-An `ExtraLoss` adds to the loss without the loop knowing what it is: the recipes that were
-measured and not adopted (distillation from teachers, `symgen.lab.teachers`) plug in there, so
-the core never imports them.
+An `ExtraLoss` (`symgen.train.loss`) adds to the loss without the loop knowing what it is: the
+recipes that were measured and not adopted (distillation from teachers, `symgen.lab.teachers`)
+plug in there, so the core never imports them.
 
-Three optional regularisers, because a small model on a few thousand generated pairs memorises
+Three optional regularisers (`symgen.train.regularise`, label smoothing in the loss), because a small model on a few thousand generated pairs memorises
 them (loss ~0.01) and two seeds of one run differ by several points: residual dropout, an
 exponential moving average of the weights (`ema_decay`), saved as the model while the last
 step's weights go to `hf-last/` so the two can be compared on one run, and label smoothing
@@ -27,17 +27,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from tokenizers import Tokenizer
 
-from symgen.config import LABEL_SMOOTHING, PLACEHOLDERS
 from symgen.databases.base import public_spec
 from symgen.errors import SymgenError
 from symgen.tasks.registry import DEFAULT_TASK, task_for, tasks_with
 from symgen.tasks.sql.model_input import load_dbs
 from symgen.train.data import Example, data_hash, encode, task_examples
+from symgen.train.loss import ExtraLoss, batch_loss
 from symgen.train.models import ArchConfig, build, get_arch, save_hf
+from symgen.train.regularise import WeightAverage, add_residual_dropout
 
 Progress = Callable[[int, int, float], None]  # step, total steps, loss
 
@@ -59,10 +60,10 @@ class TrainConfig:
     dropout: float = 0.0  # on each decoder layer's attention and MLP output (residual branches)
     ema_decay: float | None = None  # None: the model is the last step's weights
     # share of each target's probability spread over the vocabulary; None: the task's measured
-    # default (config.LABEL_SMOOTHING)
+    # default (the task class's `label_smoothing`)
     label_smoothing: float | None = None
     # Bash: the request's values are placeholders the engine fills in (symgen.tasks.bash.literals);
-    # None: the task's measured default (config.PLACEHOLDERS)
+    # None: on where the task supports them (`supports_placeholders`)
     placeholders: bool | None = None
 
 
@@ -73,53 +74,6 @@ class RunState:
     step: int = 0
     elapsed: float = 0.0  # training seconds so far, across resumes
     losses: list[float] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One training step's batch as an `ExtraLoss` sees it (torch tensors)."""
-
-    schema: Any  # (1, S) the database's schema prefix, shared by every row
-    ids: Any  # (B, T) question and target ids, padded
-    mask: Any  # (B, S + T) attention over the schema prefix and `ids`
-    labels: Any  # (B, T) target ids; -100 where a position is no target (question, padding)
-    logits: Any  # (B, T, V) the model's
-    loss: Any  # the loop's own loss on the pairs (cross-entropy, label-smoothed when asked)
-
-    def forward(self, model: Any) -> Any:
-        """Another model's output on this batch, through the same shared schema prefix (e.g. a
-        teacher's, under `torch.no_grad()`)."""
-        return _forward(model, self.schema, self.ids, self.mask)
-
-
-class ExtraLoss(Protocol):
-    """A term the loop adds to its loss without knowing it (e.g. `symgen.lab.teachers`).
-
-    The hooks run in this order: `settings` (into the run's identity), `check` (after a finished
-    run has returned, before the pairs are read), `tokenizer` (before the model is built), `start`
-    (once the tokenizer is known), then the call on every batch.
-    """
-
-    def settings(self) -> dict[str, Any]:
-        """Recorded in the run's identity (`train.json` identity.config, beside `TrainConfig`'s
-        fields, which they must not shadow): a run resumes only with the same settings."""
-        ...
-
-    def check(self) -> None:
-        """Refuse what cannot work before the pairs are read and checked (that takes a while)."""
-        ...
-
-    def tokenizer(self) -> Path | None:
-        """A tokenizer file the model must use (copied into a new run directory), or None."""
-        ...
-
-    def start(self, tok: Tokenizer) -> None:
-        """Before the first step: check the run's tokenizer, load what the loss needs."""
-        ...
-
-    def __call__(self, batch: Batch) -> Any:
-        """The batch's loss, in place of `batch.loss` (which it may combine with its own)."""
-        ...
 
 
 def batches(
@@ -314,7 +268,7 @@ def train(
                     state.step, total, state.elapsed, budget_s, arch.lr, cfg.warmup_steps
                 )
             items = [encoded[i] for i in batch]
-            loss = _batch_loss(model, items, pad, cfg.label_smoothing, extra_loss)
+            loss = batch_loss(model, items, pad, cfg.label_smoothing, extra_loss)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -382,12 +336,12 @@ def _old_default_hint(before: dict[str, Any], now: dict[str, Any]) -> str:
 
 def label_smoothing_for(task: str, given: float | None) -> float:
     """`given`, or the task's measured default when it is None (Bash 0.1, others 0)."""
-    return LABEL_SMOOTHING.get(task, 0.0) if given is None else given
+    return task_for(task).label_smoothing if given is None else given
 
 
 def placeholders_for(task: str, given: bool | None) -> bool:
     """`given`, or the task's measured default when it is None (Bash on, others off)."""
-    return PLACEHOLDERS.get(task, False) if given is None else given
+    return task_for(task).supports_placeholders if given is None else given
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -416,50 +370,6 @@ def _identity_config(cfg: TrainConfig) -> dict[str, Any]:
     }
 
 
-class WeightAverage:
-    """Exponential moving average of the floating-point weights (Polyak averaging).
-
-    The decay ramps up as min(decay, (1 + step) / (10 + step)) so the average does not carry
-    the random initial weights into a short run.
-    """
-
-    def __init__(self, model: Any, decay: float) -> None:
-        self.decay = decay
-        self.averaged: dict[str, Any] = {
-            k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()
-        }
-
-    def update(self, model: Any, step: int) -> None:
-        import torch
-
-        d = min(self.decay, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for k, v in model.state_dict().items():
-                if k in self.averaged:
-                    self.averaged[k].mul_(d).add_(v.detach(), alpha=1 - d)
-
-    def copy_to(self, model: Any) -> None:
-        model.load_state_dict({**model.state_dict(), **self.averaged})
-
-
-def add_residual_dropout(model: Any, p: float) -> None:
-    """Dropout on each decoder layer's attention and MLP outputs, before they join the residual
-    stream (GPT-2's resid_pdrop; Llama has none). Forward hooks, active in training mode only,
-    so the saved and exported model is unchanged."""
-    if p <= 0:
-        return
-    import torch.nn.functional as F
-
-    def hook(module: Any, _inputs: Any, output: Any) -> Any:
-        if isinstance(output, tuple):
-            return (F.dropout(output[0], p, module.training), *output[1:])
-        return F.dropout(output, p, module.training)
-
-    for layer in model.model.layers:
-        layer.self_attn.register_forward_hook(hook)
-        layer.mlp.register_forward_hook(hook)
-
-
 def _model_and_tokenizer(
     arch: ArchConfig, examples: Sequence[Example], out: Path
 ) -> tuple[Any, Tokenizer, int, int]:
@@ -472,72 +382,3 @@ def _model_and_tokenizer(
     if arch.pretrained is None and saved is None:
         tok.save(str(tok_path))
     return model, tok, eos, pad
-
-
-def _batch_loss(
-    model: Any,
-    items: Sequence[tuple[list[int], list[int], list[int]]],
-    pad: int,
-    smoothing: float | None = None,
-    extra_loss: ExtraLoss | None = None,
-) -> Any:
-    """Loss of a one-database batch: the schema prefix runs once, its KV cache is shared.
-
-    Gradients flow through the shared cache into the schema's computation, so this is the same
-    objective as running every sequence in full, at a fraction of the cost. With `extra_loss`,
-    its loss on the same batch.
-    """
-    import torch
-
-    schema = torch.tensor([items[0][0]])
-    batch = len(items)
-    width = max(len(ids) for _, ids, _ in items)
-    ids = torch.full((batch, width), pad, dtype=torch.long)
-    labels = torch.full((batch, width), -100, dtype=torch.long)
-    mask = torch.zeros((batch, schema.shape[1] + width), dtype=torch.long)
-    mask[:, : schema.shape[1]] = 1
-    for row, (_, x, y) in enumerate(items):
-        ids[row, : len(x)] = torch.tensor(x)
-        labels[row, : len(y)] = torch.tensor(y)
-        mask[row, schema.shape[1] : schema.shape[1] + len(x)] = 1
-    # with smoothing, transformers' own loss would be computed and thrown away: not asked for
-    out = _forward(model, schema, ids, mask, None if smoothing else labels)
-    hard = smoothed_loss(out.logits, labels, smoothing) if smoothing else out.loss
-    if extra_loss is None:
-        return hard
-    return extra_loss(Batch(schema, ids, mask, labels, out.logits, hard))
-
-
-def smoothed_loss(logits: Any, labels: Any, smoothing: float) -> Any:
-    """Cross-entropy with label smoothing, shifted as transformers' causal-LM loss (position t
-    predicts label t+1; -100 is not a target); smoothing 0 gives exactly `out.loss`."""
-    import torch
-
-    return torch.nn.functional.cross_entropy(
-        logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-        labels[:, 1:].reshape(-1),
-        ignore_index=-100,
-        label_smoothing=smoothing,
-    )
-
-
-def _forward(model: Any, schema: Any, ids: Any, mask: Any, labels: Any = None) -> Any:
-    """The batch through `model` after the shared schema prefix (run once, cache expanded)."""
-    from transformers import DynamicCache
-
-    prefix = model(input_ids=schema, use_cache=True).past_key_values
-    batch = ids.shape[0]
-    legacy = tuple(
-        (k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in _layers(prefix)
-    )
-    cache = DynamicCache.from_legacy_cache(legacy)  # type: ignore[arg-type]
-    return model(input_ids=ids, attention_mask=mask, past_key_values=cache, labels=labels)
-
-
-def _layers(cache: Any) -> list[tuple[Any, Any]]:
-    """(key, value) per layer from a transformers cache object or legacy tuple."""
-    if hasattr(cache, "layers"):
-        return [(layer.keys, layer.values) for layer in cache.layers]
-    if hasattr(cache, "key_cache"):
-        return list(zip(cache.key_cache, cache.value_cache, strict=True))
-    return [(k, v) for k, v in cache]

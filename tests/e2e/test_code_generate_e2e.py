@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from symgen.tasks.bash import task as bash
-from symgen.tasks.python import task as py
+from symgen.tasks.python import program as pyprog
 from tests.conftest import SHARED, SYMGEN
 
 pytestmark = pytest.mark.llm
@@ -58,7 +58,7 @@ def test_generate_code_task(model_file, task: str, tmp_path: Path) -> None:  # t
         if task == "bash":
             assert bash.static_check(record["query"]) is None and "support" in record
         else:
-            assert py.static_check(record["query"]) is None and record["tests"]
+            assert pyprog.static_check(record["query"]) is None and record["tests"]
             assert len(record["outputs"]) == len(record["tests"])
             assert 0 <= record["expected_matched"] <= record["expected_checked"]
     run = json.loads((tmp_path / "pairs.run.json").read_text())

@@ -99,3 +99,43 @@ def test_lab_verbs_reach_the_cli_only_through_the_entry_point() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "ensemble" in proc.stdout and "label" in proc.stdout
+
+
+def task_name_branches(source: str) -> list[str]:
+    """Comparisons of a task or language name with a literal one (`args.task == "sql"`,
+    `language in ("sql", ...)`): what a task class's attribute should answer instead."""
+    from symgen.tasks.registry import TASK_CLASSES
+
+    def names_a_task(node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant):
+            return node.value in TASK_CLASSES
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return any(names_a_task(e) for e in node.elts)
+        return False
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            named = any(("task" in ast.unparse(s) or "language" in ast.unparse(s)) for s in sides)
+            if named and any(names_a_task(s) for s in sides):
+                found.append(ast.unparse(node))
+    return found
+
+
+def test_no_code_outside_the_languages_branches_on_a_task_name() -> None:
+    """Adding a language is a task class and a registry line: no `if task == "bash"` elsewhere
+    (the languages' own packages and the lab are not scanned)."""
+    tasks = ROOT / "symgen" / "tasks"
+    offenders = {
+        str(p.relative_to(ROOT)): found
+        for p in product_files()
+        if tasks not in p.parents and (found := task_name_branches(p.read_text()))
+    }
+    assert offenders == {}
+
+
+def test_the_branch_scan_sees_a_branch() -> None:
+    assert task_name_branches('if args.task == "bash":\n    pass') == ["args.task == 'bash'"]
+    assert task_name_branches('ok = language in ("sql", "python")') != []
+    assert task_name_branches('if args.source == "llm":\n    pass') == []

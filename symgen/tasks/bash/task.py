@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
+from symgen.config import BASH_LABEL_SMOOTHING
 from symgen.tasks.base import Outcome
 from symgen.tasks.code import CodeContext, CodeSeed
 from symgen.treesitter import parser
@@ -217,7 +218,18 @@ class BashTask:
     answer_prefix = ""
     stop: tuple[str, ...] = STOP
     needs_database = False
-    supports_placeholders = True  # paths, globs, numbers... become slots (`bash.literals`)
+    # paths, globs, numbers... become slots (`bash.literals`); measured in config.py
+    supports_placeholders = True
+    label_smoothing = BASH_LABEL_SMOOTHING
+    vote_defaults: tuple[int, str] | None = None
+    expected_outputs: float | None = None
+    needs_tests = False
+
+    @staticmethod
+    def canonical(program: str) -> str:
+        """Collapsed spacing: the shell reads `ls  -l` as `ls -l`."""
+        return " ".join(program.split())
+
     # `symgen eval`'s summary: (metric, the record field it averages)
     summary_metrics: tuple[tuple[str, str], ...] = (
         ("char_bleu", "char_bleu"),
@@ -261,6 +273,7 @@ class Context(CodeContext):
     name = NAME
     question_instruction = QUESTION_INSTRUCTION
     question_sources = ("llm", "history")  # history: the user's commands, described
+    takes_focus = True  # gen-q asks about one command of `--focus-commands` at a time
 
     def check_seed(self, seed: CodeSeed) -> str | None:
         return static_check(seed.program)

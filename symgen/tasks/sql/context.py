@@ -62,6 +62,7 @@ class SqlContext(PromptedVote):
 
     # `--questions-from` sources whose questions SQL can answer (`symgen.generate.sources`)
     question_sources: ClassVar[tuple[str, ...]] = ("llm", "programs", "paraphrases")
+    takes_focus: ClassVar[bool] = False
 
     @classmethod
     def for_run(

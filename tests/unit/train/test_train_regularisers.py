@@ -10,14 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from symgen.train.loop import (
-    TrainConfig,
-    WeightAverage,
-    add_residual_dropout,
-    smoothed_loss,
-    train,
-)
+from symgen.train.loop import TrainConfig, train
+from symgen.train.loss import smoothed_loss
 from symgen.train.models import build, get_arch
+from symgen.train.regularise import WeightAverage, add_residual_dropout
 from tests.conftest import SYMGEN
 
 

@@ -12,6 +12,7 @@ import pytest
 from symgen.generators.base import Sample
 from symgen.tasks.bash import task as bash
 from symgen.tasks.code import build_context, read_code_seeds
+from symgen.tasks.python import program as pyprog
 from symgen.tasks.python import task as py
 from symgen.verify import Candidate, MinVotes, verify
 from tests.conftest import SYMGEN
@@ -139,7 +140,7 @@ PY_POST = [
 
 @pytest.mark.parametrize(("raw", "program"), PY_POST)
 def test_python_postprocess(raw: str, program: str) -> None:
-    assert py.postprocess(raw) == program
+    assert pyprog.postprocess(raw) == program
 
 
 PY_CHECK = [
@@ -154,7 +155,7 @@ PY_CHECK = [
 
 @pytest.mark.parametrize(("program", "entry", "reason"), PY_CHECK)
 def test_python_static_check(program: str, entry: str | None, reason: str | None) -> None:
-    assert py.static_check(program, entry) == reason
+    assert pyprog.static_check(program, entry) == reason
 
 
 TESTS = [
@@ -168,7 +169,7 @@ TESTS = [
 
 @pytest.mark.parametrize(("completion", "tests"), TESTS)
 def test_python_parse_tests(completion: str, tests: list[str]) -> None:
-    assert py.parse_tests(py.TEST_MARK + completion.lstrip()) == tests
+    assert pyprog.parse_tests(pyprog.TEST_MARK + completion.lstrip()) == tests
 
 
 DOCTESTS = [
@@ -183,7 +184,7 @@ DOCTESTS = [
 
 @pytest.mark.parametrize(("completion", "doctests"), DOCTESTS)
 def test_python_parse_doctests(completion: str, doctests: list[tuple[str, str]]) -> None:
-    assert py.parse_doctests(py.TEST_MARK + completion.lstrip()) == doctests
+    assert pyprog.parse_doctests(pyprog.TEST_MARK + completion.lstrip()) == doctests
 
 
 MATCHES = [  # (predicted, sandbox's canonical text, same?)
@@ -207,7 +208,7 @@ MATCHES = [  # (predicted, sandbox's canonical text, same?)
 
 @pytest.mark.parametrize(("expected", "actual", "same"), MATCHES)
 def test_predicted_output_matches(expected: str, actual: str, same: bool | None) -> None:
-    assert py.output_matches(expected, actual) is same
+    assert pyprog.output_matches(expected, actual) is same
 
 
 EXPECTATIONS = [  # (results, predictions, share) -> (matched, checked), met?
@@ -259,12 +260,12 @@ DOCTEST_ASSERTS = [  # the compared literal becomes the expected output; anythin
 def test_doctests_from_mbpp_asserts(
     asserts: list[str], program: str, doctests: list[tuple[str, str]]
 ) -> None:
-    assert py.doctests_from_asserts(asserts, program) == doctests
+    assert pyprog.doctests_from_asserts(asserts, program) == doctests
 
 
 @pytest.mark.parametrize(("asserts", "program", "calls"), ASSERTS)
 def test_calls_from_mbpp_asserts(asserts: list[str], program: str, calls: list[str]) -> None:
-    assert py.calls_from_asserts(asserts, program) == calls
+    assert pyprog.calls_from_asserts(asserts, program) == calls
 
 
 def test_python_vote_executes_in_the_sandbox_and_counts_hostile_candidates() -> None:
