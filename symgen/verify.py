@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from symgen.config import AnswerGenConfig
 from symgen.generators.base import Generator
-from symgen.tasks.base import Task
+from symgen.tasks.base import Outcome, Task
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,49 @@ def verify(task: Task, candidates: Sequence[Candidate], min_votes: MinVotes) -> 
     )
 
 
+def vote_decided(sizes: Sequence[int], remaining: int, required: int) -> bool:
+    """True when `remaining` more samples cannot change the vote's outcome: a group has
+    `required` votes and no other can overtake it (a tie would go to the model's confidence), or
+    no group, old or new, can still reach `required`. `sizes`: the groups, largest first."""
+    best = sizes[0] if sizes else 0
+    second = sizes[1] if len(sizes) > 1 else 0
+    if best + remaining < required:
+        return True
+    return best >= required and second + remaining <= best
+
+
+def anchor_decided(agree: int, remaining: int, required: int) -> bool:
+    """The same for a program-first check: enough samples agree with the program, or too few
+    can."""
+    return agree >= required or agree + remaining < required
+
+
+class _MemoTask(Task):
+    """A task whose `execute` runs each program once per question, however many rounds ask."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+        self._outcomes: dict[str, Outcome] = {}
+        self.name, self.answer_prefix, self.stop = task.name, task.answer_prefix, task.stop
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._task, name)
+
+    def postprocess(self, completion: str) -> str:
+        return self._task.postprocess(completion)
+
+    def static_check(self, program: str) -> str | None:
+        return self._task.static_check(program)
+
+    def dedup_key(self, program: str) -> str:
+        return self._task.dedup_key(program)
+
+    def execute(self, program: str) -> Outcome:
+        if program not in self._outcomes:
+            self._outcomes[program] = self._task.execute(program)
+        return self._outcomes[program]
+
+
 def sample_candidates(
     generator: Generator,
     prompt: str,
@@ -191,12 +234,14 @@ def sample_candidates(
     temperature: float,
     max_tokens: int,
     seed: int | None = None,
+    sampled: bool = False,
 ) -> list[Candidate]:
-    """gen-a for one question: K post-processed samples after `prompt` (greedy when K = 1)."""
+    """gen-a for one question: K post-processed samples after `prompt` (greedy when K = 1,
+    unless `sampled`: one round of an adaptive draw)."""
     raw = generator.sample(
         prompt,
         n=samples,
-        temperature=temperature if samples > 1 else 0.0,
+        temperature=temperature if samples > 1 or sampled else 0.0,
         max_tokens=max_tokens,
         stop=task.stop,
         seed=seed,
@@ -222,6 +267,7 @@ class PromptedVote:
         samples: int,
         temperature: float,
         seed: int | None = None,
+        sampled: bool = False,
     ) -> list[Candidate]:
         """gen-a for one question: samples after `prompt(question)`."""
         return sample_candidates(
@@ -232,7 +278,37 @@ class PromptedVote:
             temperature=temperature,
             max_tokens=self.answer_cfg.max_tokens,
             seed=seed,
+            sampled=sampled,
         )
+
+    def _rounds(
+        self,
+        generator: Generator,
+        question: str,
+        samples: int,
+        temperature: float,
+        seed: int | None,
+        decided: Callable[[list[Candidate], int], bool],
+    ) -> list[Candidate]:
+        """The samples, drawn `answer_cfg.round_size` at a time until `decided(samples so far,
+        samples left)`."""
+        size = self.answer_cfg.round_size
+        if size <= 0 or samples <= size or getattr(self.task, "similarity", None) is not None:
+            # all at once; soft votes (Bash) have no count that a round could settle
+            return self.candidates(
+                generator, question, samples=samples, temperature=temperature, seed=seed
+            )
+        cands: list[Candidate] = []
+        while len(cands) < samples:
+            n = min(size, samples - len(cands))
+            round_seed = None if seed is None else seed * 31 + len(cands)
+            cands += self.candidates(
+                generator, question, samples=n, temperature=temperature, seed=round_seed,
+                sampled=True,
+            )  # fmt: skip
+            if decided(cands, samples - len(cands)):
+                break
+        return cands
 
     def answer(
         self,
@@ -244,11 +320,17 @@ class PromptedVote:
         min_votes: MinVotes,
         seed: int | None = None,
     ) -> tuple[Verdict, list[Candidate]]:
-        """gen-a for one question, then the verifier's vote."""
-        cands = self.candidates(
-            generator, question, samples=samples, temperature=temperature, seed=seed
-        )
-        return verify(self.task, cands, min_votes), cands
+        """gen-a for one question, then the verifier's vote (on the planned `samples`' count of
+        votes when adaptive rounds stopped early)."""
+        required = min_votes.required(samples)
+        task = _MemoTask(self.task)
+
+        def decided(cands: list[Candidate], left: int) -> bool:
+            return vote_decided(execute_candidates(task, cands).sizes, left, required)
+
+        cands = self._rounds(generator, question, samples, temperature, seed, decided)
+        votes = min_votes if len(cands) == samples else MinVotes(float(required))
+        return verify(task, cands, votes), cands
 
     def answer_anchored(
         self,
@@ -264,10 +346,19 @@ class PromptedVote:
         """Back-translation check of a program-first pair: answer `question` afresh (samples after
         the usual prompt) and keep `program` when at least `min_votes` answers agree with its
         result. The question the LLM wrote must say enough to recover the program's answer."""
-        cands = self.candidates(
-            generator, question, samples=samples, temperature=temperature, seed=seed
-        )
-        return anchored_verdict(self.task, program, cands, min_votes), cands
+        required = min_votes.required(samples)
+        task = _MemoTask(self.task)
+        anchor = task.execute(program.strip()).key
+
+        def decided(cands: list[Candidate], left: int) -> bool:
+            if anchor is None:
+                return True  # the program itself fails: no answer can agree with it
+            agree = len(execute_candidates(task, cands).groups.get(anchor, []))
+            return anchor_decided(agree, left, required)
+
+        cands = self._rounds(generator, question, samples, temperature, seed, decided)
+        votes = min_votes if len(cands) == samples else MinVotes(float(required))
+        return anchored_verdict(task, program, cands, votes), cands
 
 
 def anchored_verdict(

@@ -123,6 +123,7 @@ def answer_stage(
                     seed=qseed,
                 )
             stats.questions_answered += 1
+            stats.samples_drawn += verdict.n_samples
             stats.failures.update(verdict.failures)
             record = ctx.record(question, verdict)
             unstated = ctx.unstated(question, record["query"]) if verdict.kept else []

@@ -49,6 +49,7 @@ class RunStats:
     failures: Counter[str] = field(default_factory=Counter)  # garbage output, by class
     seconds: float = 0.0
     left_for_later: int = 0  # questions a time budget left unanswered (a rerun answers them)
+    samples_drawn: int = 0  # gen-a samples over the answered questions (adaptive rounds draw fewer)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
