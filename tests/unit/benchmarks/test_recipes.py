@@ -25,6 +25,7 @@ from benchmarks import (
     program_yield,
     reviewer,
     spider,
+    throughput,
     variance,
 )
 from benchmarks.common import (
@@ -45,6 +46,7 @@ PARSERS: dict[str, Callable[[], argparse.ArgumentParser]] = {
     "code_tasks": code_tasks.build_parser,
     "paper": paper.build_parser,
     "spider": spider.build_parser,
+    "throughput": throughput.build_parser,
 }
 RECIPE_FILES = sorted(RECIPES.glob("*.toml"))
 # Scripts that write report tables from their results JSON.
@@ -60,6 +62,7 @@ REPORTING: list[Callable[[], list[ReportTable]]] = [
     program_yield.report_tables,
     reviewer.report_tables,
     spider.report_tables,
+    throughput.report_tables,
     variance.report_tables,
 ]
 
