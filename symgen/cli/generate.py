@@ -159,8 +159,8 @@ def add_arguments(gen: argparse.ArgumentParser) -> None:
         "--max-minutes",
         type=float,
         default=None,
-        help="stop answering new questions after this many minutes (the rest are left for a "
-        "rerun, which resumes)",
+        help="a time budget: questions are written and answered in rounds, and no new one is "
+        "started after this many minutes (a rerun resumes)",
     )
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
     add_generator(gen)

@@ -84,11 +84,13 @@ def answer_stage(
     progress: bool,
     deadline: float | None = None,
     answerer: Answerer | None = None,
+    first: int = 0,
 ) -> None:
     """gen-a + verify each pending question; kept pairs to `out_path`, the rest to `rej_path`.
 
     A question with a program (program-first) is kept when enough answers agree with it. Past
-    `deadline` (time.monotonic) no further question is started; they are counted as left."""
+    `deadline` (time.monotonic) no further question is started; they are counted as left.
+    `first`: how many the run answered before, so each question's sampling seed is its own."""
     with (
         JsonlAppender(out_path) as out,
         JsonlAppender(rej_path) as rej,
@@ -97,11 +99,11 @@ def answer_stage(
         ) as bar,
     ):
         for i, question in enumerate(pending):
-            if i and deadline is not None and time.monotonic() >= deadline:
+            if (i or first) and deadline is not None and time.monotonic() >= deadline:
                 stats.left_for_later = len(pending) - i
                 break
             program = programs.get(question_key(question))
-            qseed = seed * 1_000_003 + i
+            qseed = seed * 1_000_003 + first + i
             if program is not None:
                 verdict, _ = ctx.answer_anchored(
                     generator,

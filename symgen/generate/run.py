@@ -37,6 +37,7 @@ from symgen.generate.identity import (
 from symgen.generate.sources import source
 from symgen.generate.sources.base import GenQ, Inputs
 from symgen.generators.base import Generator
+from symgen.progress import bar as progress_bar
 from symgen.verify import MinVotes
 
 
@@ -65,6 +66,35 @@ class RunStats:
             rejected=before.get("rejected", 0),
             seconds=before.get("seconds", 0.0),
         )
+
+
+def interleaved(
+    gen_q: Callable[[int, bool], list[str]],
+    answer: Callable[[list[str], bool], None],
+    questions: list[str],
+    n_questions: int,
+    deadline: float,
+    qcfg: QuestionGenConfig,
+    stats: RunStats,
+    progress: bool,
+) -> None:
+    """Rounds of one gen-q call's worth of questions (`qcfg.per_call`; one for programs, whose
+    every question is one call), each answered before the next round, until `n_questions` or
+    the deadline. One progress bar over the questions."""
+    step = 1 if qcfg.source != "llm" else max(1, qcfg.per_call)
+    with progress_bar(
+        total=n_questions, initial=len(questions), desc="gen-q+a+verify", unit="q",
+        disable=not progress,
+    ) as bar:  # fmt: skip
+        while len(questions) < n_questions and time.monotonic() < deadline:
+            new = gen_q(min(n_questions, len(questions) + step), False)
+            if not new:
+                break  # the source has nothing more to give
+            answer(new, False)
+            bar.update(len(new))
+            bar.set_postfix(kept=stats.kept, rejected=stats.rejected)
+            if stats.left_for_later:
+                break
 
 
 def run_generate(
@@ -146,22 +176,41 @@ def run_generate(
         check_same_generator(previous, generator.name, out_path)
         if answerer is not None:
             answerer.check(ctx, generator)
-        if missing > 0:
-            job = GenQ(
-                generator, ctx, questions, programs, resumed.q_records, n_questions,
-                files.questions, qcfg, seed, stats, progress,
+
+        def answer(todo: list[str], show: bool) -> None:
+            answer_stage(
+                generator, ctx, todo, programs, out_path, files.rejected, acfg, min_votes, seed,
+                stats, show, deadline, answerer, first=stats.questions_answered,
             )  # fmt: skip
-            pending += stage.run(job)
-            if len(questions) < n_questions:
-                log(f"warning: only {len(questions)} distinct questions after the gen-q budget")
-        answer_stage(
-            generator, ctx, pending, programs, out_path, files.rejected, acfg, min_votes, seed,
-            stats, progress, deadline, answerer,
-        )  # fmt: skip
+
+        def gen_q(target: int, show: bool) -> list[str]:
+            job = GenQ(
+                generator, ctx, questions, programs, resumed.q_records, target,
+                files.questions, qcfg, seed, stats, show,
+            )  # fmt: skip
+            return stage.run(job)
+
+        if deadline is None:  # all questions, then all answers (the order runs always had)
+            if missing > 0:
+                pending += gen_q(n_questions, progress)
+            answer(pending, progress)
+        else:
+            # a budget: question rounds and their answers interleave, so the time ends with
+            # verified pairs rather than a pile of unanswered questions
+            answer(pending, progress)
+            interleaved(gen_q, answer, questions, n_questions, deadline, qcfg, stats, progress)
+        if len(questions) < n_questions and (deadline is None or time.monotonic() < deadline):
+            log(f"warning: only {len(questions)} distinct questions after the gen-q budget")
         if stats.left_for_later:
             log(
                 f"time budget of {max_minutes:g} min reached: {stats.left_for_later} of "
                 f"{n_questions} questions left unanswered; rerun to answer them"
+            )
+        elif deadline is not None and len(questions) < n_questions:
+            log(
+                f"time budget of {max_minutes:g} min reached after {len(questions)} of "
+                f"{n_questions} questions, all answered ({stats.kept} kept in all); rerun "
+                "to go on"
             )
     except KeyboardInterrupt:
         log(f"interrupted: {stats.kept} verified pairs so far are in {out_path}; rerun to resume")

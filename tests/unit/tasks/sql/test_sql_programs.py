@@ -311,3 +311,57 @@ def test_older_program_run_resumes_only_with_describe_results_off(
     with pytest.raises(SymgenError, match="resume with --describe-results off"):
         run(True)
     run(False)  # resumes: nothing to do
+
+
+class SlowDescriber(Describer):
+    """The scripted generator, 50 ms per call: a budget of a second ends mid-run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []
+
+    def sample(self, prompt: str, *, n: int = 1, **kw: object) -> list[Sample]:
+        import time
+
+        time.sleep(0.05)
+        self.order.append("describe" if prompt.endswith("-- Question:") else "answer")
+        return super().sample(prompt, n=n, **kw)
+
+
+def test_a_time_budget_ends_with_answered_questions_not_a_pile_of_descriptions(
+    geo_dir: Path, tmp_path: Path
+) -> None:
+    """Under `max_minutes`, describing and answering interleave: when the budget runs out every
+    written question but at most the round in flight is answered (the run used to describe all
+    300 programs first and answer one), and a rerun goes on from there."""
+    from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
+    from symgen.dataset import read_jsonl
+    from symgen.generate.run import run_generate
+
+    out = tmp_path / "p.jsonl"
+
+    def run(gen: SlowDescriber) -> None:
+        run_generate(
+            db_path=geo_dir / "geography.sqlite",
+            seeds_path=geo_dir / "seed_10.jsonl",
+            out_path=out,
+            open_gen=lambda: gen,
+            n_questions=300,
+            qcfg=QuestionGenConfig(source="programs"),
+            acfg=AnswerGenConfig(samples=2),
+            vcfg=VerifyConfig(min_votes="1"),
+            progress=False,
+            log=lambda _m: None,
+            max_minutes=1 / 60,
+        )
+
+    gen = SlowDescriber()
+    run(gen)
+    asked = read_jsonl(tmp_path / "p.questions.jsonl")
+    answered = read_jsonl(out) + read_jsonl(tmp_path / "p.rejected.jsonl")
+    assert 2 <= len(answered) < 300 and len(asked) - len(answered) <= 1
+    assert gen.order[:4] == ["describe", "answer", "describe", "answer"]
+    run(SlowDescriber())
+    more = read_jsonl(out) + read_jsonl(tmp_path / "p.rejected.jsonl")
+    assert len(more) > len(answered)
+    assert len({r["question"] for r in more}) == len(more)  # nothing answered twice
