@@ -12,7 +12,9 @@ the pair was kept and whether the kept SQL gives the gold result. Settings:
 
 * `old`: all K = 8 samples in one batch, at least 3 agreeing (the pipeline before #60);
 * `rounds2`, `rounds4`: adaptive sampling (`--round-size`), the K samples drawn 2 or 4 at a time,
-  stopping once the vote is decided.
+  stopping once the vote is decided;
+* `seedtokens`: the answer's token limit sized from the seeds' longest SQL (`--max-tokens 0`)
+  instead of 160; `rounds2_seedtokens`: both.
 
 The Spider databases are ones no setting was ever tuned on (the issue's list); GeoQuery train is
 development data. Records are cached per (database, setting, generator) under
@@ -57,6 +59,8 @@ SETTINGS: dict[str, AnswerGenConfig] = {
     "old": AnswerGenConfig(round_size=0),
     "rounds2": AnswerGenConfig(round_size=2),
     "rounds4": AnswerGenConfig(round_size=4),
+    "seedtokens": AnswerGenConfig(max_tokens=0),  # the token limit sized from the seeds
+    "rounds2_seedtokens": AnswerGenConfig(round_size=2, max_tokens=0),
 }
 DEFAULT_DBS = "geoquery,world_1,car_1,dog_kennels,student_transcripts_tracking"
 

@@ -86,7 +86,7 @@ class AnswerGenConfig:
 
     samples: int = 8
     temperature: float = 0.8
-    max_tokens: int = 160
+    max_tokens: int = 160  # per sample; 0: sized from the seeds' programs (`answer_tokens`)
     rows_per_table: int = 3
     # A `-- Values:` line naming DB columns that hold values the question mentions. Off: measured
     # on 60 GeoQuery dev questions (greedy, 0.5B) it cost accuracy, 28.3% vs 33.3% without,

@@ -259,6 +259,11 @@ class PromptedVote:
     def prompt(self, question: str) -> str:
         raise NotImplementedError
 
+    def answer_tokens(self) -> int:
+        """The token limit of one sample; 0 asks the context to size it from its seeds (SQL's
+        does), else the default."""
+        return self.answer_cfg.max_tokens or AnswerGenConfig.max_tokens
+
     def candidates(
         self,
         generator: Generator,
@@ -276,7 +281,7 @@ class PromptedVote:
             self.task,
             samples=samples,
             temperature=temperature,
-            max_tokens=self.answer_cfg.max_tokens,
+            max_tokens=self.answer_tokens(),
             seed=seed,
             sampled=sampled,
         )

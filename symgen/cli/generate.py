@@ -134,6 +134,13 @@ def add_arguments(gen: argparse.ArgumentParser) -> None:
         help="adaptive sampling: draw the samples this many at a time and stop once the vote "
         f"is decided (default {acfg.round_size}: all at once)",
     )
+    gen.add_argument(
+        "--max-tokens",
+        type=int,
+        default=acfg.max_tokens,
+        help=f"token limit of one answer (default {acfg.max_tokens}; 0: sized from the seeds' "
+        "longest program)",
+    )
     gen.add_argument("--temperature", type=float, default=acfg.temperature)
     gen.add_argument(
         "--min-votes",
@@ -202,6 +209,8 @@ def run(args: argparse.Namespace, answerer: Answerer | None = None) -> int:
     programs = args.questions_from in ("programs", "paraphrases", "history")
     default_samples, default_votes = vote_defaults(args.task, programs, answerer is not None)
     samples = args.samples or default_samples
+    if args.max_tokens < 0:
+        raise SymgenError("--max-tokens must be 0 (sized from the seeds) or more")
     if args.round_size < 0:
         raise SymgenError("--round-size must be 0 (all samples at once) or more")
     acfg = AnswerGenConfig(
@@ -209,6 +218,7 @@ def run(args: argparse.Namespace, answerer: Answerer | None = None) -> int:
         temperature=args.temperature,
         value_hints=args.value_hints,
         round_size=args.round_size,
+        max_tokens=args.max_tokens,
     )
     vcfg = VerifyConfig(
         min_votes=args.min_votes or default_votes,

@@ -8,6 +8,7 @@ staged loop drives `SqlContext` through the language-agnostic `symgen.generate.c
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -63,6 +64,14 @@ class SqlContext(PromptedVote):
     # `--questions-from` sources whose questions SQL can answer (`symgen.generate.sources`)
     question_sources: ClassVar[tuple[str, ...]] = ("llm", "programs", "paraphrases")
     takes_focus: ClassVar[bool] = False
+
+    def answer_tokens(self) -> int:
+        """`answer_cfg.max_tokens`, or with 0 a limit sized from the seeds' SQL: a database
+        whose seeds join through aliases needs longer answers than GeoQuery's, and a short
+        limit there cuts answers mid-query while a long one lets runaway samples run on."""
+        if self.answer_cfg.max_tokens:
+            return self.answer_cfg.max_tokens
+        return tokens_for_programs([d.query for d in self.demos])
 
     @classmethod
     def for_run(
@@ -293,3 +302,14 @@ def build_context(
         )
     ctx.demos = [Demo(p.question, p.query, ctx.hints(p.question)) for p in good]
     return ctx
+
+
+# SQL runs 4.5 characters per token in Qwen2.5's tokenizer (GeoQuery's seeds, longest 65
+# tokens); 4 errs long. The limit leaves half as much again as the longest seed, and 16 more.
+CHARS_PER_TOKEN = 4.0
+
+
+def tokens_for_programs(programs: Sequence[str], low: int = 64, high: int = 512) -> int:
+    """A sample's token limit from the longest demonstrated program, within [low, high]."""
+    longest = max((len(p) for p in programs), default=0)
+    return max(low, min(high, math.ceil(1.5 * longest / CHARS_PER_TOKEN) + 16))

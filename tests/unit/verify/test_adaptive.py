@@ -122,3 +122,17 @@ def test_each_program_runs_once_across_rounds(task: SqlTask) -> None:
     task.execute = counted  # type: ignore[method-assign]
     draw(task, [TEXAS, OHIO, TEXAS, OHIO, TEXAS, TEXAS, OHIO, OHIO], round_size=2)
     assert len(runs) == len(set(runs)) == 2
+
+
+def test_the_answer_limit_is_sized_from_the_seeds_sql(geo_dir: Path) -> None:
+    """`max_tokens=0`: half as much again as the longest seed (GeoQuery's 316 characters ->
+    135 tokens), within bounds; a limit given is kept."""
+    from symgen.dataset import read_pairs
+    from symgen.tasks.sql.context import build_context, tokens_for_programs
+
+    seeds = read_pairs(geo_dir / "seed_10.jsonl")
+    sized = build_context(geo_dir / "geography.sqlite", seeds, AnswerGenConfig(max_tokens=0))
+    assert sized.answer_tokens() == 135 == tokens_for_programs([s.query for s in seeds])
+    given = build_context(geo_dir / "geography.sqlite", seeds, AnswerGenConfig(max_tokens=99))
+    assert given.answer_tokens() == 99
+    assert tokens_for_programs([]) == 64 and tokens_for_programs(["x" * 10_000]) == 512
