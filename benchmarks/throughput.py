@@ -26,8 +26,6 @@ the table in reports/throughput.md.
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -48,6 +46,7 @@ from benchmarks.common import (
     write_report,
     write_result,
 )
+from benchmarks.spider import split
 from symgen.config import AnswerGenConfig, VerifyConfig
 from symgen.dataset import JsonlAppender, read_jsonl, read_pairs
 from symgen.generators.base import open_generator
@@ -74,16 +73,9 @@ def questions_of(db: str, n: int, n_seeds: int = 10) -> tuple[Path, Path, list[d
         seen = {p.question for p in read_pairs(seeds)}
         rows = [r for r in read_jsonl(geo / "train.jsonl") if r["question"] not in seen]
         return geo / "geography.sqlite", seeds, rows[:n]
-    spider = data / "spider"
-    path = spider / "databases" / f"{db}.sqlite"
-    if not path.is_file():
-        raise SystemExit(f"{path} not found: is {db} a Spider dev database?")
-    mine = [r for r in read_jsonl(spider / "dev.jsonl") if r["db"] == db]
-    drawn = set(random.Random(0).sample(range(len(mine)), n_seeds))
-    seeds = WORK / f"seeds_{db}.jsonl"
-    seeds.parent.mkdir(parents=True, exist_ok=True)
-    seeds.write_text("".join(json.dumps(mine[i]) + "\n" for i in sorted(drawn)))
-    return path, seeds, [r for i, r in enumerate(mine) if i not in drawn][:n]
+    seed_files, items, paths = split(data / "spider", [db], n_seeds)  # spider.py's fixed draw
+    tests = [{"question": i.question, "query": i.query} for i in items]
+    return paths[db], seed_files[db], tests[:n]
 
 
 def answer_one(
