@@ -80,13 +80,16 @@ def interleaved(
 ) -> None:
     """Rounds of one gen-q call's worth of questions (`qcfg.per_call`; one for programs, whose
     every question is one call), each answered before the next round, until `n_questions` or
-    the deadline. One progress bar over the questions."""
+    the deadline. One progress bar over the questions. A run that has answered nothing yet
+    starts one round past the deadline, so every run makes progress."""
     step = 1 if qcfg.source != "llm" else max(1, qcfg.per_call)
     with progress_bar(
         total=n_questions, initial=len(questions), desc="gen-q+a+verify", unit="q",
         disable=not progress,
     ) as bar:  # fmt: skip
-        while len(questions) < n_questions and time.monotonic() < deadline:
+        while len(questions) < n_questions and (
+            time.monotonic() < deadline or not stats.questions_answered
+        ):
             new = gen_q(min(n_questions, len(questions) + step), False)
             if not new:
                 break  # the source has nothing more to give
