@@ -127,16 +127,27 @@ def open_db(spec: str, **kw: Any) -> Iterator[Any]:
 def open_gen(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from symgen.generators.base import open_generator
 
-    return lambda: open_generator(args.generator or "", n_threads=args.threads)
+    return lambda: open_generator(
+        args.generator or "", n_threads=args.threads, concurrency=args.concurrency
+    )
 
 
 def add_generator(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--generator",
         default="",
-        help="registry NAME (default from models/registry.json), gguf:PATH or openai:URL[#model]",
+        help="registry NAME (default from models/registry.json), gguf:PATH, or "
+        "openai:URL[,URL...][#model] / openai:@FILE (OpenAI-compatible endpoints, one URL a line)",
     )
     p.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="openai: requests in flight at once (default: the servers' slots, as llama-server's "
+        "/props says, else 4 per endpoint); an embedded model answers one at a time",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (runs are reproducible)")
 
 

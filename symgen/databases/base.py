@@ -23,7 +23,7 @@ from symgen.config import SQL_MAX_CHARS, SQL_MEMORY_LIMIT
 from symgen.errors import MissingResource
 
 if TYPE_CHECKING:
-    from symgen.databases.worker import Worker
+    from symgen.databases.worker import WorkerPool
 
 DIALECT_NAMES = {"sqlite": "SQLite", "duckdb": "DuckDB", "postgres": "PostgreSQL"}
 _DUCKDB_SUFFIXES = (".duckdb", ".ddb")
@@ -106,8 +106,8 @@ class Adapter:
     text_types: tuple[str, ...] = ()  # lower-case prefixes of the engine's text column types
 
     def close(self) -> None:
-        """The query worker (if one was started), then the adapter's own connection."""
-        worker: Worker | None = getattr(self, "_worker", None)  # unset while __init__ checks
+        """The query workers (those started), then the adapter's own connection."""
+        worker: WorkerPool | None = getattr(self, "_worker", None)  # unset while __init__ checks
         if worker is not None:
             worker.close()
         self._conn.close()

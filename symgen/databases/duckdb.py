@@ -36,7 +36,7 @@ from symgen.databases.base import (
     too_long,
 )
 from symgen.databases.base import quote_ident as _quote
-from symgen.databases.worker import Worker, result_cap, take_rows
+from symgen.databases.worker import WorkerPool, result_cap, take_rows
 from symgen.errors import MissingResource, SymgenError
 
 
@@ -92,7 +92,7 @@ class DuckDatabase(Adapter):
         self._check_intact()
         limits = {"timeout_s": timeout_s, "row_cap": row_cap, "memory_limit": memory_limit}
         self._worker = (
-            Worker(
+            WorkerPool(
                 (__name__, "DuckDatabase", (str(self.path),), {**limits, "isolated": False}),
                 memory_limit,
             )
@@ -164,8 +164,7 @@ class DuckDatabase(Adapter):
             return Execution(None, "too_long")
         if self._worker is None:
             return self.run_here(sql)
-        with self._lock:
-            return self._worker.run(sql, self.timeout_s)
+        return self._worker.run(sql, self.timeout_s)  # a pool: concurrent callers run in parallel
 
     def run_here(self, sql: str) -> Execution:
         """Run a candidate on this process's connection (the worker's side)."""

@@ -43,7 +43,7 @@ from symgen.databases.base import (
 )
 from symgen.databases.base import quote_ident as _quote
 from symgen.databases.functions import called_functions, postgres_denied
-from symgen.databases.worker import Worker, result_cap, take_rows
+from symgen.databases.worker import WorkerPool, result_cap, take_rows
 from symgen.errors import MissingResource, SymgenError
 
 _HINTS = {
@@ -155,7 +155,7 @@ class PostgresDatabase(Adapter):
         self._name = self._conn.info.dbname or spec_name(url)
         limits = {"timeout_s": timeout_s, "row_cap": row_cap, "memory_limit": memory_limit}
         self._worker = (
-            Worker(
+            WorkerPool(
                 (__name__, "PostgresDatabase", (url,), {**limits, "isolated": False}), memory_limit
             )
             if isolated
@@ -276,8 +276,7 @@ class PostgresDatabase(Adapter):
             return Execution(None, "denied")
         if self._worker is None:
             return self.run_here(sql)
-        with self._lock:
-            return self._worker.run(sql, self.timeout_s)
+        return self._worker.run(sql, self.timeout_s)  # a pool: concurrent callers run in parallel
 
     def run_here(self, sql: str) -> Execution:
         """Run a candidate on this process's connection (the worker's side)."""

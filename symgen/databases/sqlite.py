@@ -47,7 +47,7 @@ from symgen.databases.base import (
 )
 from symgen.databases.base import quote_ident as _quote
 from symgen.databases.functions import sqlite_function_allowed
-from symgen.databases.worker import Worker, result_cap, take_rows
+from symgen.databases.worker import WorkerPool, result_cap, take_rows
 from symgen.errors import MissingResource, SymgenError
 
 __all__ = ["Column", "Execution", "ReadOnlyDatabase", "Table"]
@@ -170,9 +170,8 @@ class ReadOnlyDatabase(Adapter):
                 "bounded by its worker process, per value and per result only"
             )
         limits = {"timeout_s": timeout_s, "row_cap": row_cap, "memory_limit": memory_limit}
-        self._lock = threading.Lock()
         self._worker = (
-            Worker(
+            WorkerPool(
                 (
                     __name__,
                     "ReadOnlyDatabase",
@@ -297,8 +296,7 @@ class ReadOnlyDatabase(Adapter):
             return Execution(None, "too_long")
         if self._worker is None:
             return self.run_here(sql)
-        with self._lock:
-            return self._worker.run(sql, self.timeout_s)
+        return self._worker.run(sql, self.timeout_s)  # a pool: concurrent callers run in parallel
 
     def run_here(self, sql: str) -> Execution:
         """Run a candidate on this process's connection (the worker's side)."""

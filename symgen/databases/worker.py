@@ -22,6 +22,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Iterable, Sequence
@@ -292,3 +293,59 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=wait_s)
         return _stop(proc)
+
+
+class WorkerPool:
+    """An adapter's `Worker`s, started as concurrent queries need them: a serial run only ever
+    starts one, and a run that verifies answers in threads (a remote generator's, see
+    `symgen.generate.answer`) gets one child per thread up to `size`, so verification is a
+    process pool without a setting. Each child keeps its own data-segment cap."""
+
+    def __init__(
+        self,
+        factory: tuple[str, str, tuple[Any, ...], dict[str, Any]],
+        memory_limit: int,
+        size: int | None = None,
+    ) -> None:
+        self._factory, self._memory_limit = factory, memory_limit
+        self._size = max(1, size or os.cpu_count() or 1)
+        self._idle: list[Worker] = []
+        self._started = 0
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def _take(self) -> Worker:
+        with self._cond:
+            while not self._idle and self._started >= self._size:
+                self._cond.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._started += 1
+        return Worker(self._factory, self._memory_limit)
+
+    def _give_back(self, worker: Worker) -> None:
+        with self._cond:
+            if not self._closed:
+                self._idle.append(worker)
+                self._cond.notify()
+                return
+        worker.close()
+
+    def run(self, sql: str, timeout_s: float) -> Execution:
+        worker = self._take()
+        try:
+            return worker.run(sql, timeout_s)
+        finally:
+            self._give_back(worker)
+
+    @property
+    def started(self) -> int:
+        """How many children were asked for so far (tests and the benchmark read it)."""
+        return self._started
+
+    def close(self) -> None:
+        """Stop the idle children; one still running a query stops when it is given back."""
+        with self._cond:
+            self._closed, idle, self._idle = True, self._idle, []
+        for worker in idle:
+            worker.close()

@@ -9,7 +9,9 @@ questions are decided without the core importing it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from symgen.config import AnswerGenConfig
 from symgen.dataset import JsonlAppender, question_key
 from symgen.generate.context import GenContext
-from symgen.generators.base import Generator
+from symgen.generators.base import Generator, concurrency_of
 from symgen.progress import bar as progress_bar
 from symgen.verify import Candidate, MinVotes, Verdict
 
@@ -90,7 +92,28 @@ def answer_stage(
 
     A question with a program (program-first) is kept when enough answers agree with it. Past
     `deadline` (time.monotonic) no further question is started; they are counted as left.
-    `first`: how many the run answered before, so each question's sampling seed is its own."""
+    `first`: how many the run answered before, so each question's sampling seed is its own.
+    A generator that serves requests concurrently (`concurrency_of`: a remote endpoint) gets
+    that many questions in flight, each verified in its thread (the database's query workers
+    are a pool); pairs are still written in question order, by this thread only."""
+
+    def decide(i: int, question: str) -> Verdict:
+        program = programs.get(question_key(question))
+        qseed = seed * 1_000_003 + first + i
+        if program is not None:
+            return ctx.answer_anchored(
+                generator, question, program, samples=acfg.samples,
+                temperature=acfg.temperature, min_votes=min_votes, seed=qseed,
+            )[0]  # fmt: skip
+        answer_with = ctx.answer if answerer is None else partial(answerer.answer, ctx)
+        return answer_with(
+            generator, question, samples=acfg.samples, temperature=acfg.temperature,
+            min_votes=min_votes, seed=qseed,
+        )[0]  # fmt: skip
+
+    def may_start(i: int) -> bool:
+        return not ((i or first) and deadline is not None and time.monotonic() >= deadline)
+
     with (
         JsonlAppender(out_path) as out,
         JsonlAppender(rej_path) as rej,
@@ -98,32 +121,9 @@ def answer_stage(
             total=len(pending), desc="gen-a+verify", unit="q", disable=not progress
         ) as bar,
     ):
-        for i, question in enumerate(pending):
-            if (i or first) and deadline is not None and time.monotonic() >= deadline:
-                stats.left_for_later = len(pending) - i
-                break
-            program = programs.get(question_key(question))
-            qseed = seed * 1_000_003 + first + i
-            if program is not None:
-                verdict, _ = ctx.answer_anchored(
-                    generator,
-                    question,
-                    program,
-                    samples=acfg.samples,
-                    temperature=acfg.temperature,
-                    min_votes=min_votes,
-                    seed=qseed,
-                )
-            else:
-                answer_with = ctx.answer if answerer is None else partial(answerer.answer, ctx)
-                verdict, _ = answer_with(
-                    generator,
-                    question,
-                    samples=acfg.samples,
-                    temperature=acfg.temperature,
-                    min_votes=min_votes,
-                    seed=qseed,
-                )
+        done = 0
+        for question, verdict in in_order(decide, pending, concurrency_of(generator), may_start):
+            done += 1
             stats.questions_answered += 1
             stats.samples_drawn += verdict.n_samples
             stats.failures.update(verdict.failures)
@@ -148,3 +148,40 @@ def answer_stage(
                 stats.rejected += 1
             bar.set_postfix(kept=stats.kept, rejected=stats.rejected)
             bar.update()
+        if done < len(pending):
+            stats.left_for_later = len(pending) - done
+
+
+def in_order(
+    decide: Callable[[int, str], Verdict],
+    pending: Sequence[str],
+    workers: int,
+    may_start: Callable[[int], bool],
+) -> Iterator[tuple[str, Verdict]]:
+    """`decide(i, question)` for each pending question while `may_start(i)`, `workers` at a
+    time, yielded in question order. What was started is always finished and yielded; on an
+    error (an endpoint that stays down) the questions not yet started are dropped, for a rerun."""
+    if workers <= 1:
+        for i, question in enumerate(pending):
+            if not may_start(i):
+                return
+            yield question, decide(i, question)
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="gen-a")
+    futures: deque[tuple[str, Future[Verdict]]] = deque()
+    todo = iter(enumerate(pending))
+    open_ = True
+    try:
+        while True:
+            while open_ and len(futures) < 2 * workers:  # a little ahead, so no worker idles
+                nxt = next(todo, None)
+                if nxt is None or not may_start(nxt[0]):
+                    open_ = False
+                    break
+                futures.append((nxt[1], pool.submit(decide, *nxt)))
+            if not futures:
+                return
+            question, future = futures.popleft()
+            yield question, future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

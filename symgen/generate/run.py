@@ -24,6 +24,7 @@ from typing import Any
 
 from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
 from symgen.dataset import question_key
+from symgen.errors import SymgenError
 from symgen.generate.answer import Answerer, answer_stage
 from symgen.generate.context import open_context
 from symgen.generate.identity import (
@@ -160,6 +161,7 @@ def run_generate(
     started = time.monotonic()
     deadline = None if max_minutes is None else started + 60 * max_minutes
     generator: Generator | None = None
+    working = False  # the generator answered for itself: from here a stop keeps its work
 
     def save_run() -> None:
         stats.seconds = round(stats.seconds + time.monotonic() - started, 1)
@@ -176,9 +178,10 @@ def run_generate(
             # run.json keeps describing the run that made the data, not today's defaults
             return stats
         generator = open_gen()
-        check_same_generator(previous, generator.name, out_path)
-        if answerer is not None:
+        if answerer is not None:  # before the generator's name, which asks an endpoint
             answerer.check(ctx, generator)
+        check_same_generator(previous, generator.name, out_path)
+        working = True
 
         def answer(todo: list[str], show: bool) -> None:
             answer_stage(
@@ -218,6 +221,11 @@ def run_generate(
     except KeyboardInterrupt:
         log(f"interrupted: {stats.kept} verified pairs so far are in {out_path}; rerun to resume")
         save_run()
+        raise
+    except SymgenError:
+        if working:  # e.g. endpoints that stayed down: what was answered stays, a rerun resumes
+            log(f"stopped: {stats.kept} verified pairs so far are in {out_path}; rerun to resume")
+            save_run()
         raise
     finally:
         if generator is not None:

@@ -28,11 +28,16 @@ class GenStats:
     cached_tokens: int = 0  # prompt tokens served from the KV cache
     generated_tokens: int = 0
     calls: int = 0
+    grammar_masks: int = 0  # tokens a grammar refused, so the whole vocabulary was checked
 
 
 class Generator(Protocol):
-    name: str
     stats: GenStats
+
+    @property
+    def name(self) -> str:
+        """What made the data, recorded with every pair (a rerun must use the same)."""
+        ...
 
     def sample(
         self,
@@ -44,8 +49,11 @@ class Generator(Protocol):
         stop: Sequence[str] = (),
         seed: int | None = None,
         should_stop: Callable[[], bool] | None = None,
+        grammar: str | None = None,
     ) -> list[Sample]:
-        """`n` continuations; temperature 0 is greedy (then n should be 1)."""
+        """`n` continuations; temperature 0 is greedy (then n should be 1). `grammar` (GBNF):
+        continuations must follow it, where the generator can constrain decoding; others
+        ignore it."""
         ...
 
     def close(self) -> None: ...
@@ -60,6 +68,12 @@ class Scorer(Protocol):
         ...
 
 
+def concurrency_of(generator: Generator) -> int:
+    """How many requests `generator` serves at once: an endpoint's (`OpenAIGenerator.concurrency`);
+    1 for an embedded model, whose one context answers one prompt at a time."""
+    return max(1, int(getattr(generator, "concurrency", 1)))
+
+
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """Text before the earliest stop sequence, and whether one was found."""
     cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
@@ -67,14 +81,31 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 
 
 def open_generator(
-    spec: str, *, n_threads: int | None = None, n_ctx: int | None = None
+    spec: str,
+    *,
+    n_threads: int | None = None,
+    n_ctx: int | None = None,
+    concurrency: int | None = None,
 ) -> Generator:
-    """`NAME` (registry), `gguf:PATH` or `openai:URL[#model]` → a ready generator."""
+    """`NAME` (registry), `gguf:PATH` or `openai:URL[,URL...][#model]` / `openai:@FILE` → a
+    ready generator. `concurrency` is for endpoints only (see `symgen.generators.openai`)."""
+    if concurrency is not None and concurrency < 1:
+        raise SymgenError(f"--concurrency must be at least 1, not {concurrency}")
     if spec.startswith("openai:"):
-        from symgen.generators.openai import OpenAIGenerator
+        try:
+            from symgen.generators.openai import OpenAIGenerator
+        except ImportError as exc:
+            raise MissingResource(
+                f"the openai: generator needs httpx ({exc}); run scripts/setup.sh"
+            ) from None
 
-        url, _, model = spec[len("openai:") :].partition("#")
-        return OpenAIGenerator(url, model=model or None)
+        urls, _, model = spec[len("openai:") :].partition("#")
+        return OpenAIGenerator(urls, model=model or None, concurrency=concurrency)
+    if concurrency not in (None, 1):
+        raise SymgenError(
+            "--concurrency is for openai: endpoints; an embedded model answers one prompt at a "
+            "time (run several endpoints, e.g. llama-server --parallel N, for more)"
+        )
     if spec.startswith("gguf:"):
         path = Path(spec[len("gguf:") :]).expanduser()
         if not path.is_file():

@@ -2,68 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from symgen.errors import SymgenError
 from symgen.generators.base import open_generator
 from symgen.generators.openai import OpenAIGenerator
+from tests.llm_servers import LlmServer, free_port
 
 pytestmark = pytest.mark.llm
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(model_file, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    port = free_port()
     log = tmp_path_factory.mktemp("srv") / "server.log"
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(model_file("smollm2-135m")),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "1024",
-                "--n_threads",
-                "2",
-            ],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/v1/models", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"llama_cpp.server did not start: {Path(log).read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with LlmServer(model_file("smollm2-135m"), log, threads=2, n_ctx=1024) as srv:
+        yield srv.url
 
 
 def test_samples_with_logprobs_and_stops(server: str) -> None:
@@ -80,6 +35,10 @@ def test_samples_with_logprobs_and_stops(server: str) -> None:
 
 
 def test_unreachable_endpoint_is_a_clear_error() -> None:
-    gen = OpenAIGenerator(f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(SymgenError, match="cannot reach the completions endpoint"):
+    url = f"http://127.0.0.1:{free_port()}"
+    gen = OpenAIGenerator(url)
+    with pytest.raises(
+        SymgenError, match=f"{url}/v1: the completions endpoint does not answer"
+    ) as err:
         gen.sample("SELECT", max_tokens=2)
+    assert err.value.exit_code == 3 and f"curl {url}/v1/models" in str(err.value)
