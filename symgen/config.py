@@ -95,6 +95,9 @@ class AnswerGenConfig:
     # Adaptive sampling: draw the K samples in rounds of this many and stop once more samples
     # cannot change the verdict (`symgen.verify.vote_decided`); 0 = all K in one batch.
     round_size: int = 0
+    # Schema-constrained decoding (`symgen.tasks.sql.grammar`): SQL candidates are sampled under
+    # a GBNF grammar of the database's tables and columns (embedded llama.cpp generator only).
+    grammar: bool = False
 
 
 # Bounds on running one candidate SQL query, on every engine (`symgen.databases.base`; adapters and

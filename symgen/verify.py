@@ -235,9 +235,10 @@ def sample_candidates(
     max_tokens: int,
     seed: int | None = None,
     sampled: bool = False,
+    grammar: str | None = None,
 ) -> list[Candidate]:
     """gen-a for one question: K post-processed samples after `prompt` (greedy when K = 1,
-    unless `sampled`: one round of an adaptive draw)."""
+    unless `sampled`: one round of an adaptive draw), under `grammar` when one is given."""
     raw = generator.sample(
         prompt,
         n=samples,
@@ -245,6 +246,7 @@ def sample_candidates(
         max_tokens=max_tokens,
         stop=task.stop,
         seed=seed,
+        grammar=grammar,
     )
     return [Candidate(task.postprocess(s.text), s.logprob) for s in raw]
 
@@ -263,6 +265,10 @@ class PromptedVote:
         """The token limit of one sample; 0 asks the context to size it from its seeds (SQL's
         does), else the default."""
         return self.answer_cfg.max_tokens or AnswerGenConfig.max_tokens
+
+    def answer_grammar(self) -> str | None:
+        """A GBNF grammar the samples must follow (SQL's, with `--grammar`), or None."""
+        return None
 
     def candidates(
         self,
@@ -284,6 +290,7 @@ class PromptedVote:
             max_tokens=self.answer_tokens(),
             seed=seed,
             sampled=sampled,
+            grammar=self.answer_grammar(),
         )
 
     def _rounds(

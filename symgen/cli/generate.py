@@ -135,6 +135,14 @@ def add_arguments(gen: argparse.ArgumentParser) -> None:
         f"is decided (default {acfg.round_size}: all at once)",
     )
     gen.add_argument(
+        "--grammar",
+        action=argparse.BooleanOptionalAction,
+        default=acfg.grammar,
+        help="--task sql: sample answers under a grammar of the database's tables and columns, "
+        "so no candidate names an unknown one or fails to parse (embedded generator only; "
+        f"default {'on' if acfg.grammar else 'off'})",
+    )
+    gen.add_argument(
         "--max-tokens",
         type=int,
         default=acfg.max_tokens,
@@ -219,6 +227,7 @@ def run(args: argparse.Namespace, answerer: Answerer | None = None) -> int:
         value_hints=args.value_hints,
         round_size=args.round_size,
         max_tokens=args.max_tokens,
+        grammar=args.grammar,
     )
     vcfg = VerifyConfig(
         min_votes=args.min_votes or default_votes,

@@ -26,6 +26,7 @@ import numpy as np
 
 from symgen.errors import SymgenError
 from symgen.generators.base import GenStats, Sample, cut_at_stop
+from symgen.generators.llama_grammar import GrammarGate
 
 
 class Cancelled(Exception):
@@ -194,6 +195,34 @@ class LlamaGenerator:
             tok = int(idx[rng.choice(keep, p=p)])
         return tok, float(logits[tok] - log_z)
 
+    def _pick(
+        self,
+        logits: np.ndarray,
+        temperature: float,
+        rng: np.random.Generator,
+        gates: list[GrammarGate | None],
+        i: int,
+    ) -> tuple[int, float]:
+        """`_choose`, under sequence i's grammar when it has one: the unconstrained choice if the
+        grammar allows it, else a choice among the tokens it allows. The log-probability is the
+        model's own. A grammar that allows nothing here is dropped (the sample then fails the
+        verifier, as it would have unconstrained)."""
+        tok, lp = self._choose(logits, temperature, rng)
+        gate = gates[i]
+        if gate is None:
+            return tok, lp
+        if not gate.allows(tok):
+            masked = gate.mask(logits)
+            if not np.isfinite(masked).any():
+                gate.close()
+                gates[i] = None
+                return tok, lp
+            tok, _ = self._choose(masked, temperature, rng)
+            top = float(logits.max())
+            lp = float(logits[tok]) - top - float(np.log(np.exp(logits - top).sum()))
+        gate.accept(tok)
+        return tok, lp
+
     def sample(
         self,
         prompt: str,
@@ -204,7 +233,9 @@ class LlamaGenerator:
         stop: Sequence[str] = (),
         seed: int | None = None,
         should_stop: Callable[[], bool] | None = None,
+        grammar: str | None = None,
     ) -> list[Sample]:
+        """See `Generator.sample`; `grammar` is checked per sequence (`GrammarGate`)."""
         if n < 1:
             return []
         rng = np.random.default_rng(seed)
@@ -216,14 +247,15 @@ class LlamaGenerator:
                 width = min(self.max_parallel, n - start)
                 first = self._eval_prompt(tokens, room=width * max_tokens)
                 out += self._run(
-                    first, len(tokens), width, temperature, max_tokens, stop, rng, should_stop
-                )
+                    first, len(tokens), width, temperature, max_tokens, stop, rng, should_stop,
+                    grammar,
+                )  # fmt: skip
             return out
         samples = []
         for _ in range(n):
             first = self._eval_prompt(tokens, room=max_tokens)
             samples += self._run(
-                first, len(tokens), 1, temperature, max_tokens, stop, rng, should_stop
+                first, len(tokens), 1, temperature, max_tokens, stop, rng, should_stop, grammar
             )
         return samples
 
@@ -273,9 +305,14 @@ class LlamaGenerator:
         stop: Sequence[str],
         rng: np.random.Generator,
         should_stop: Callable[[], bool] | None,
+        grammar: str | None = None,
     ) -> list[Sample]:
         """Decode `width` sequences (ids 1..width) forked from sequence 0's prompt."""
         lc = self._lc
+        gates: list[GrammarGate | None] = [
+            GrammarGate(lc, self._vocab, self._n_vocab, grammar) if grammar else None
+            for _ in range(width)
+        ]
         max_tokens = min(max_tokens, self.n_ctx - n_prompt - 1)
         for s in range(1, width + 1):
             lc.llama_memory_seq_cp(self._mem, 0, s, -1, -1)
@@ -285,7 +322,7 @@ class LlamaGenerator:
         last = [0] * width
         try:
             for i in range(width):
-                last[i], lp = self._choose(first_logits, temperature, rng)
+                last[i], lp = self._pick(first_logits, temperature, rng, gates, i)
                 logps[i].append(lp)
             pos = n_prompt
             for _step in range(max_tokens):
@@ -309,12 +346,16 @@ class LlamaGenerator:
                     [last[i] for i in active], [pos] * len(active), [i + 1 for i in active], False
                 )
                 for j, i in enumerate(active):
-                    last[i], lp = self._choose(self._logits(j), temperature, rng)
+                    last[i], lp = self._pick(self._logits(j), temperature, rng, gates, i)
                     logps[i].append(lp)
                 pos += 1
         finally:
             for s in range(1, width + 1):
                 lc.llama_memory_seq_rm(self._mem, s, -1, -1)
+            for gate in gates:
+                if gate is not None:
+                    self.stats.grammar_masks += gate.full_masks
+                    gate.close()
         samples = []
         for i in range(width):
             text, _ = cut_at_stop(texts[i].decode("utf-8", "replace"), stop)

@@ -27,6 +27,7 @@ from symgen.databases.base import (
 from symgen.dataset import Pair, read_pairs
 from symgen.errors import SymgenError
 from symgen.tasks.sql import task as sqltask
+from symgen.tasks.sql.grammar import schema_grammar, seed_aliases
 from symgen.tasks.sql.knowledge import ValueIndex, hint_line, relevant_tables, schema_ddl, sql_name
 from symgen.tasks.sql.number_grounding import conventions, unstated_numbers
 from symgen.tasks.sql.programs import SchemaFacts, schema_facts
@@ -88,10 +89,24 @@ class SqlContext(PromptedVote):
         seeds = read_pairs(seeds_path)  # validates before anything is written
         return build_context(db_path, seeds, answer_cfg, verify_cfg, seed_dialect)
 
+    @cached_property
+    def _grammar(self) -> tuple[str | None, str]:
+        return schema_grammar(self.tables, seed_aliases(d.query for d in self.demos), self.dialect)
+
+    def answer_grammar(self) -> str | None:
+        """With `--grammar`, the database's answer grammar (None when it cannot be built: the
+        run then samples unconstrained, as `notices` says)."""
+        return self._grammar[0] if self.answer_cfg.grammar else None
+
     def notices(self) -> list[str]:
         """What the run logs about the seeds and the schema before it starts."""
+        unconstrained = self.answer_cfg.grammar and self._grammar[0] is None
+        why = (
+            f"warning: --grammar: no grammar for {self.db.name}: {self._grammar[1]}; unconstrained"
+        )
         return [
             *(f"note: {note}" for note in self.notes),
+            *([why] if unconstrained else []),
             *(
                 f"warning: seed {pair.id} skipped, its SQL fails on {self.db.name}: {why}"
                 for pair, why in self.skipped_seeds
