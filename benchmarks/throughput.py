@@ -37,6 +37,7 @@ from benchmarks.common import (
     add_recipe_arg,
     add_report_arg,
     command_line,
+    merge_result,
     num,
     parse_args,
     pct,
@@ -54,12 +55,16 @@ from symgen.tasks.sql.context import SqlContext, build_context
 from symgen.verify import MinVotes
 
 WORK = ROOT / ".symgen" / "bench" / "throughput"
+RESULT = ROOT / "benchmarks" / "results" / "throughput" / "throughput.json"
 SETTINGS: dict[str, AnswerGenConfig] = {
     "old": AnswerGenConfig(round_size=0),
     "rounds2": AnswerGenConfig(round_size=2),
     "rounds4": AnswerGenConfig(round_size=4),
     "seedtokens": AnswerGenConfig(max_tokens=0),  # the token limit sized from the seeds
     "rounds2_seedtokens": AnswerGenConfig(round_size=2, max_tokens=0),
+    "grammar": AnswerGenConfig(grammar=True),  # schema-constrained decoding (--grammar)
+    "rounds4_grammar": AnswerGenConfig(round_size=4, grammar=True),
+    "rounds4_grammar_seedtokens": AnswerGenConfig(round_size=4, grammar=True, max_tokens=0),
 }
 DEFAULT_DBS = "geoquery,world_1,car_1,dog_kennels,student_transcripts_tracking"
 
@@ -164,7 +169,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "new": args.new,
         "rows": rows,
         "databases": databases(rows, args.new),
-        "concurrency": [],
     }
 
 
@@ -221,7 +225,96 @@ def throughput_table() -> str:
 
 
 def report_tables() -> list[ReportTable]:
-    return [(REPORTS / "throughput.md", "throughput", throughput_table)]
+    return [
+        (REPORTS / "throughput.md", "throughput", throughput_table),
+        (REPORTS / "throughput.md", "concurrency", concurrency_table),
+    ]
+
+
+def concurrency_curve(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Pairs per wall-minute through a real `llama-server --parallel N` at each concurrency of
+    `--concurrency`, the same GeoQuery questions each time, in rounds (1, 2, 4, 8, then the
+    next round) so the machine's drift falls on all of them alike."""
+    import tempfile
+
+    from symgen.generate.answer import answer_stage
+    from symgen.generate.run import RunStats
+    from symgen.generators import registry
+    from symgen.generators.openai import OpenAIGenerator
+    from tests.llm_servers import LlmServer
+
+    binary = Path(args.server)
+    if not binary.is_file():
+        raise SystemExit(f"{binary}: no llama-server; build it with scripts/build-llama-server.sh")
+    _, specs = registry.load_registry()
+    model = registry.fetch(specs[args.generator])
+    db_path, seeds, questions = questions_of("geoquery", args.concurrency_questions)
+    ctx = build_context(db_path, read_pairs(seeds), AnswerGenConfig(), VerifyConfig())
+    levels = [int(c) for c in args.concurrency.split(",")]
+    totals: dict[int, dict[str, float]] = {
+        c: {"kept": 0, "s": 0.0, "calls": 0, "tokens": 0} for c in levels
+    }
+    with tempfile.TemporaryDirectory() as tmp, LlmServer(
+        model, Path(tmp) / "server.log", threads=args.threads, binary=binary,
+        parallel=args.parallel, n_ctx=4096,
+    ) as server:  # fmt: skip
+        for rnd in range(args.concurrency_rounds):
+            for c in levels:
+                gen = OpenAIGenerator(server.url, concurrency=c)
+                stats, out = RunStats(), Path(tmp) / f"{rnd}.{c}.jsonl"
+                start = time.monotonic()
+                answer_stage(
+                    gen, ctx, [q["question"] for q in questions], {}, out,
+                    out.with_suffix(".rejected.jsonl"), ctx.answer_cfg,
+                    MinVotes.parse(VerifyConfig.min_votes), 0, stats, False,
+                )  # fmt: skip
+                t = totals[c]
+                t["s"] += time.monotonic() - start
+                t["kept"] += stats.kept
+                t["calls"] += gen.stats.calls
+                t["tokens"] += gen.stats.generated_tokens
+                gen.close()
+                print(
+                    f"round {rnd + 1} concurrency {c}: {stats.kept} kept in {time.monotonic() - start:.0f} s",
+                    flush=True,
+                )
+    base = totals[levels[0]]["kept"] / totals[levels[0]]["s"] if totals[levels[0]]["s"] else 0
+    rows = []
+    for c in levels:
+        t = totals[c]
+        ppm = 60 * t["kept"] / t["s"] if t["s"] else None
+        rows.append(
+            {
+                "concurrency": c,
+                "pairs_per_min": round(ppm, 2) if ppm is not None else None,
+                "vs_1": round(ppm / (60 * base), 2) if ppm and base else None,
+                "requests_per_s": round(t["calls"] / t["s"], 2) if t["s"] else None,
+                "tokens_per_s": round(t["tokens"] / t["s"], 1) if t["s"] else None,
+                "questions": len(questions) * args.concurrency_rounds,
+                "seconds": round(t["s"], 1),
+                "server_parallel": args.parallel,
+            }
+        )
+    return rows
+
+
+def concurrency_table() -> str:
+    result = read_result("throughput", "throughput")
+    cells = [
+        [
+            num(r["concurrency"]),
+            num(r["server_parallel"]),
+            num(r["questions"]),
+            num(r["seconds"]),
+            num(r["pairs_per_min"], 2),
+            f"{r['vs_1']:.2f}x" if r.get("vs_1") else "–",
+            num(r["requests_per_s"], 2),
+            num(r["tokens_per_s"], 1),
+        ]
+        for r in result.get("concurrency", [])
+    ]
+    header = ["concurrency", "server --parallel", "questions", "seconds", "pairs / min", "vs 1"]
+    return table([*header, "requests / s", "generated tokens / s"], cells)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,16 +331,32 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--new", default="rounds4", help="the setting the issue's table compares")
     ap.add_argument("--generator", default="qwen2.5-coder-0.5b")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--concurrency",
+        default="",
+        help="instead of the settings: pairs per minute against a real llama-server at these "
+        "concurrencies (e.g. 1,2,4,8)",
+    )
+    ap.add_argument("--server", default=str(ROOT / ".symgen" / "bin" / "llama-server"))
+    ap.add_argument("--parallel", type=int, default=4, help="the server's --parallel slots")
+    ap.add_argument("--concurrency-questions", type=int, default=12)
+    ap.add_argument("--concurrency-rounds", type=int, default=2)
     return ap
 
 
 def main() -> None:
     args = parse_args(build_parser())
-    if not args.report_only:
+    if not args.report_only and args.concurrency:
+        merge_result("throughput", "throughput", {"concurrency": concurrency_curve(args)})
+    elif not args.report_only:
         result = run(args)
+        previous = read_result("throughput", "throughput") if RESULT.is_file() else {}
+        result["concurrency"] = previous.get("concurrency", [])  # the other part's rows stay
         write_result("throughput", "throughput", result)
     write_report(report_tables())
     print(throughput_table())
+    if RESULT.is_file() and read_result("throughput", "throughput").get("concurrency"):
+        print(concurrency_table())
 
 
 if __name__ == "__main__":

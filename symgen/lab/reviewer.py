@@ -104,8 +104,9 @@ def scorer_of(generator: Generator) -> Scorer:
     """The generator as the reviewer: it must score text (llama.cpp; not an `openai:` one)."""
     if not isinstance(generator, Scorer):
         raise SymgenError(
-            f"the reviewer reads programs back with the generator, and {generator.name} "
-            "cannot score text; use a llama.cpp generator or drop --reviewer"
+            "the reviewer reads programs back with the generator, and this one "
+            f"({type(generator).__name__}) cannot score text; use a llama.cpp generator or "
+            "drop --reviewer"
         )
     return generator
 
