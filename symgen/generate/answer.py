@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from symgen.config import AnswerGenConfig
 from symgen.dataset import JsonlAppender, question_key
@@ -25,6 +25,9 @@ from symgen.verify import Candidate, MinVotes, Verdict
 
 if TYPE_CHECKING:
     from symgen.generate.run import RunStats
+
+
+T = TypeVar("T")
 
 
 class Answerer(Protocol):
@@ -153,11 +156,11 @@ def answer_stage(
 
 
 def in_order(
-    decide: Callable[[int, str], Verdict],
+    decide: Callable[[int, str], T],
     pending: Sequence[str],
     workers: int,
     may_start: Callable[[int], bool],
-) -> Iterator[tuple[str, Verdict]]:
+) -> Iterator[tuple[str, T]]:
     """`decide(i, question)` for each pending question while `may_start(i)`, `workers` at a
     time, yielded in question order. What was started is always finished and yielded; on an
     error (an endpoint that stays down) the questions not yet started are dropped, for a rerun."""
@@ -168,7 +171,7 @@ def in_order(
             yield question, decide(i, question)
         return
     pool = ThreadPoolExecutor(workers, thread_name_prefix="gen-a")
-    futures: deque[tuple[str, Future[Verdict]]] = deque()
+    futures: deque[tuple[str, Future[T]]] = deque()
     todo = iter(enumerate(pending))
     open_ = True
     try:

@@ -23,7 +23,7 @@ def test_concurrent_decisions_come_back_in_question_order() -> None:
         return q.upper()
 
     pending = [f"q{i}" for i in range(10)]
-    got = list(in_order(decide, pending, 4, lambda i: True))  # type: ignore[arg-type]
+    got = list(in_order(decide, pending, 4, lambda i: True))
     assert got == [(q, q.upper()) for q in pending]
     assert 2 <= peak[0] <= 4
 
@@ -35,7 +35,7 @@ def test_nothing_starts_once_may_start_says_no_and_what_started_finishes() -> No
         started.append(i)
         return q
 
-    got = list(in_order(decide, [f"q{i}" for i in range(10)], 3, lambda i: i < 4))  # type: ignore[arg-type]
+    got = list(in_order(decide, [f"q{i}" for i in range(10)], 3, lambda i: i < 4))
     assert [q for q, _ in got] == ["q0", "q1", "q2", "q3"] and sorted(started) == [0, 1, 2, 3]
 
 
@@ -47,6 +47,6 @@ def test_an_error_stops_the_stage_after_the_questions_before_it() -> None:
 
     got: list[str] = []
     with pytest.raises(RuntimeError, match="endpoint down"):
-        for q, _ in in_order(decide, [f"q{i}" for i in range(8)], 2, lambda i: True):  # type: ignore[arg-type]
+        for q, _ in in_order(decide, [f"q{i}" for i in range(8)], 2, lambda i: True):
             got.append(q)
     assert got == ["q0", "q1"]
