@@ -1,30 +1,19 @@
-"""`symgen demo`: the newcomer's main job on the bundled GeoQuery demo database.
+"""`symgen demo`: the newcomer's main job, `symgen build` on the bundled GeoQuery database.
 
-Runs the whole loop from the 10 human seeds: LLM generation with the agreement verifier,
-value-swap augmentation of the verified pairs (symgen.tasks.sql.augment), training a small task model, ONNX
-export, and a side-by-side comparison with the generator LLM on GeoQuery dev questions. Budgeted
-for ~20 minutes on 2 cores — generation by time (`--generate-minutes`, 12 by default), so a
-slower CPU answers fewer questions rather than running long; resumable at every stage (a rerun
-answers the questions a budget left).
+The build runs the shipped recipe from the 10 human seeds in the demo's budget (generation with
+the agreement verifier, value swaps, training, ONNX export, scoring on held-back pairs); the
+demo then compares the task model with the generator LLM on GeoQuery dev questions, side by
+side in one run. Resumable at every stage: a rerun goes on where it stopped.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from symgen.config import AnswerGenConfig, QuestionGenConfig, VerifyConfig
-from symgen.databases.base import open_database
-from symgen.dataset import read_jsonl, write_jsonl
 from symgen.errors import MissingResource
-from symgen.generate.run import run_generate
 from symgen.generators.base import open_generator
-from symgen.generators.registry import generated_dir
-from symgen.progress import bar as progress_bar
-from symgen.tasks.sql.augment import with_augmented
-from symgen.train.data import data_hash
 
 BUNDLED = Path(__file__).resolve().parent / "data" / "geoquery"
 
@@ -52,97 +41,46 @@ def run_demo(
     *,
     data: str | None,
     out_dir: Path,
-    questions: int,
     generator: str,
     threads: int | None,
-    train_minutes: float = 4.0,
-    generate_minutes: float | None = 12.0,
+    budget: float = 17.0,
+    recipe: Path | None = None,
     compare: int = 100,
-    augment_per_pair: int = 8,
+    workspace: Path | None = Path("."),
 ) -> int:
-    """generate → verify → train → export → eval; every stage resumes or reuses finished work."""
+    """build → compare; the build resumes or reuses finished work."""
+    from symgen.build.recipe import default_recipe, load_recipe
+    from symgen.build.run import run_build
+
     geo = demo_data_dir(data)
     db, seeds = geo / "geography.sqlite", geo / "seed_10.jsonl"
-    out = generated_dir(out_dir, generator) / "geoquery.symgen.jsonl"
-    print(f"SymGen demo on {db}: {questions} questions from the 10 seed pairs in {seeds.name}")
-    print(f"work dir: {out_dir} (rerun to resume)\n")
-
-    print("[1/4] generate + verify with the local LLM")
-    stats = run_generate(
-        db_path=db,
+    print(f"SymGen demo on {db}: symgen build from the 10 seed pairs in {seeds.name}")
+    print(f"work dir: {out_dir} (rerun to resume)\n", flush=True)
+    run_build(
+        db=str(db),
         seeds_path=seeds,
-        out_path=out,
+        out=out_dir,
+        recipe=load_recipe(recipe or default_recipe("sql")),
+        budget=budget,
+        generator=generator,
         open_gen=lambda: open_generator(generator, n_threads=threads),
-        n_questions=questions,
-        qcfg=QuestionGenConfig(),
-        acfg=AnswerGenConfig(),
-        vcfg=VerifyConfig(),
-        max_minutes=generate_minutes,
+        threads=threads,
+        workspace=workspace,
+        name="geoquery-demo",
     )
-    kept = read_jsonl(out) if out.exists() else []
-    print(f"    {len(kept)} execution-verified pairs ({json.dumps(stats.as_dict())})")
-    for pair in kept[:3]:
-        print(
-            f"      Q: {pair['question']}\n      SQL: {pair['query']}  [{pair['votes']}/{pair['n_samples']} votes]"
-        )
-
-    # Swap the values each verified pair names for other values of the same column (each swap
-    # executed): the tiny model needs entities to vary before it learns to copy them.
-    train_file = out_dir / "geoquery.train.jsonl"
-    with open_database(db) as database:
-        train_pairs, aug = with_augmented(
-            kept + read_jsonl(seeds),
-            database,
-            per_pair=augment_per_pair,
-        )
-    write_jsonl(train_file, train_pairs)
-    print(
-        f"    + {aug.written} value-swapped pairs from {aug.with_slots} of {aug.pairs} "
-        f"(verified + seeds), each executed -> {train_file.name}"
-    )
-
-    print(f"\n[2/4] train the task model (<= {train_minutes} min)")
-    from symgen.train.loop import TrainConfig, train
-
-    # One run per training set: a rerun with more questions trains anew, an unchanged one resumes.
-    run_dir = out_dir / "runs" / data_hash([train_file])[:12]
-    model_dir = out_dir / "models" / "geoquery"
-    with progress_bar(desc="train", unit="step") as bar:
-
-        def progress(step: int, total: int, loss: float) -> None:
-            bar.total = total
-            bar.update(step - bar.n)
-            bar.set_postfix(loss=f"{loss:.3f}")
-
-        meta = train(
-            [train_file],
-            [db],
-            run_dir,
-            TrainConfig(max_minutes=train_minutes, threads=threads),
-            progress=progress,
-        )
-    print(
-        f"    {meta['params'] / 1e6:.1f}M parameters, {meta['examples']} pairs, {meta['train_minutes']} min"
-    )
-
-    print("\n[3/4] export to ONNX (parity-checked, int8 measured)")
-    from symgen.export.onnx import export
-
-    manifest = export(run_dir, model_dir, int8=True, name="geoquery-demo")
-    print(
-        f"    {model_dir}: {manifest['mb_on_disk']} MB, parity {manifest['parity']['max_abs_diff']:.1e}"
-    )
-
-    print(f"\n[4/4] compare on the first {compare} GeoQuery dev questions")
+    model_dir = out_dir / "model"
+    print(f"\nbuild report: {out_dir / 'report.md'}")
+    print(f"\ncompare on the first {compare} GeoQuery dev questions")
     rows = compare_with_generator(geo, model_dir, generator, threads, compare)
     print("\n| model | exec acc | p50 ms | p95 ms |\n|---|---|---|---|")
     for name, s in rows:
         print(f"| {name} | {s['exec_acc']:.1%} | {s['latency_p50_ms']} | {s['latency_p95_ms']} |")
+    where = workspace / ".symgen" / "models" / "geoquery-demo" if workspace else model_dir
     print(
         "\nUse it in your editor: start the language server with\n"
-        f"    symgen-server --model {model_dir} --db {db}\n"
+        f"    symgen-server --model {where} --db {db}\n"
         "or ask it directly:\n"
-        f'    symgen complete --model {model_dir} --db {db} "rivers longer than 500 km in texas"'
+        f'    symgen complete --model {where} --db {db} "rivers longer than 500 km in texas"'
     )
     return 0
 

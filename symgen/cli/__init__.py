@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from symgen.cli import (
     ask,
     augment,
+    build,
     complete,
     db_copy,
     demo,
@@ -37,7 +38,20 @@ from symgen.cli.common import (
 from symgen.errors import SymgenError
 from symgen.interrupts import exit_code, stop_like_ctrl_c
 
-VERBS = (generate, verify, augment, train, export, eval_verb, complete, ask, models, db_copy, demo)
+VERBS = (
+    build,
+    generate,
+    verify,
+    augment,
+    train,
+    export,
+    eval_verb,
+    complete,
+    ask,
+    models,
+    db_copy,
+    demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

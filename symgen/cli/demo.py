@@ -21,18 +21,18 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         default=None,
         help="a GeoQuery data dir (default: $SYMGEN_SHARED_DATA, else the copy bundled in the package)",
     )
-    demo.add_argument("--out-dir", default=".symgen/demo", help="where results go")
-    demo.add_argument("--questions", type=int, default=100, help="questions to generate")
+    demo.add_argument("--out-dir", default=".symgen/demo", help="the build directory")
     demo.add_argument(
-        "--generate-minutes",
-        type=float,
-        default=12.0,
-        help="time budget for answering them (a slower machine answers fewer; a rerun goes on)",
+        "--budget",
+        default="17m",
+        help="the build's budget (default %(default)s; the comparison takes ~3 more minutes)",
     )
-    demo.add_argument("--train-minutes", type=float, default=4.0)
+    demo.add_argument("--recipe", default=None, help="a build recipe (default: the shipped one)")
     demo.add_argument("--compare", type=int, default=100, help="dev questions to compare on")
     demo.add_argument(
-        "--augment-per-pair", type=int, default=8, help="value swaps per verified pair (0: none)"
+        "--no-install",
+        action="store_true",
+        help="do not install the model in ./.symgen/models/ (where the editor server looks)",
     )
     add_generator(demo)
     demo.set_defaults(func=run, outputs=[("out_dir", "dir")])
@@ -46,14 +46,16 @@ def run(args: argparse.Namespace) -> int:
             f"--data {args.data} is a file: pass the shared data directory (with "
             "geoquery/geography.sqlite and geoquery/seed_10.jsonl)"
         )
+    from symgen.build.plan import parse_budget
+    from symgen.cli.build import generator_name
+
     return run_demo(
         data=args.data,
         out_dir=Path(args.out_dir),
-        questions=args.questions,
-        generator=args.generator,
+        generator=generator_name(args.generator),
         threads=args.threads,
-        train_minutes=args.train_minutes,
-        generate_minutes=args.generate_minutes,
+        budget=parse_budget(args.budget),
+        recipe=Path(args.recipe) if args.recipe else None,
         compare=args.compare,
-        augment_per_pair=args.augment_per_pair,
+        workspace=None if args.no_install else Path("."),
     )

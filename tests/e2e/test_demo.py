@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from symgen.demo import BUNDLED
-from tests.conftest import SYMGEN, sha256
+from tests.conftest import FIXTURES, SYMGEN, sha256
 
 pytestmark = pytest.mark.llm
 
@@ -24,35 +24,26 @@ def test_demo_runs_every_stage_and_resumes(model_file, tmp_path: Path) -> None: 
     env = {k: v for k, v in os.environ.items() if k != "SYMGEN_SHARED_DATA"}
     work = tmp_path / "work"
     cmd = [
-        *SYMGEN,
-        "demo",
-        "--out-dir",
-        str(work),
-        "--questions",
-        "3",
-        "--train-minutes",
-        "0.3",
-        "--compare",
-        "3",
-        "--threads",
-        "2",
-    ]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=env)
+        *SYMGEN, "demo", "--out-dir", str(work), "--recipe", str(FIXTURES / "build" / "tiny.toml"),
+        "--budget", "6", "--compare", "3", "--threads", "2",
+    ]  # fmt: skip
+    run = dict(capture_output=True, text=True, timeout=900, check=False, env=env, cwd=tmp_path)
+    first = subprocess.run(cmd, **run)  # type: ignore[call-overload]
     assert f"SymGen demo on {data / 'geography.sqlite'}" in first.stdout, first.stdout[:2000]
     assert first.returncode == 0, first.stderr[-3000:]
-    for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "value-swapped pairs", "symgen-server"):
-        assert stage in first.stdout, first.stdout
-    manifest = json.loads((work / "models" / "geoquery" / "symgen.json").read_text())
-    assert manifest["name"] == "geoquery-demo"
-    train = [json.loads(x) for x in (work / "geoquery.train.jsonl").read_text().splitlines()]
+    for stage in ("[1/7] gen-q", "[4/7] augment", "[7/7] evaluate"):
+        assert stage in first.stderr, first.stderr
+    assert "build report:" in first.stdout and "symgen-server" in first.stdout, first.stdout
+    installed = tmp_path / ".symgen" / "models" / "geoquery-demo"
+    assert json.loads((installed / "symgen.json").read_text())["name"] == "geoquery-demo"
+    train = [json.loads(x) for x in (work / "data" / "train.jsonl").read_text().splitlines()]
     assert sum("augmented_from" in r for r in train) > 0  # the seeds alone have swappable values
     assert "| task model (geoquery-demo) |" in first.stdout and "10-shot greedy |" in first.stdout
 
-    # A rerun resumes: nothing generated again, the finished training run is reused.
-    pairs_before = (work / "geoquery.symgen.jsonl").read_text()
-    runs_before = sorted(p.name for p in (work / "runs").iterdir())
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, env=env)
+    # A rerun resumes: nothing generated again, the finished build is reused.
+    pairs_before = (work / "data" / "gen-q.jsonl").read_text()
+    again = subprocess.run(cmd, **run)  # type: ignore[call-overload]
     assert again.returncode == 0, again.stderr[-3000:]
-    assert (work / "geoquery.symgen.jsonl").read_text() == pairs_before
-    assert sorted(p.name for p in (work / "runs").iterdir()) == runs_before
+    assert "is built already" in again.stderr
+    assert (work / "data" / "gen-q.jsonl").read_text() == pairs_before
     assert sha256(data / "geography.sqlite") == before
