@@ -17,7 +17,9 @@ def engine_mb(model_dir: Path) -> float | None:
     """Size of the file the engine loads (int8 when the export kept it)."""
     import json
 
-    manifest = model_dir / "manifest.json"
+    from symgen.engine.manifest import MANIFEST
+
+    manifest = model_dir / MANIFEST
     if not manifest.is_file():
         return None
     m = json.loads(manifest.read_text())

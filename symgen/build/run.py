@@ -92,13 +92,13 @@ def run_build(
             format_plan(recipe, budget, allot(recipe, budget, state.used, state.done), state.used)
         )
         return state.stages
-    checked, db_name, dialect = check_seeds_file(
-        db, seeds_path, out / "data" / "seeds.jsonl", seed_dialect
-    )
     if eval_path is not None:  # read now: a bad file fails before an hour of generation
         from symgen.evaluate import read_items
 
-        read_items(eval_path, db_name)
+        read_items(eval_path, None)
+    checked, db_name, dialect = check_seeds_file(
+        db, seeds_path, out / "data" / "seeds.jsonl", seed_dialect
+    )
     b = stages.BuildInputs(
         db=db, db_name=db_name, dialect=dialect, seeds=checked, out=out, recipe=recipe,
         budget=budget, open_gen=open_gen, threads=threads, eval_path=eval_path,

@@ -80,7 +80,7 @@ def generate(b: BuildInputs, stage: Stage, minutes: float, probe_done: bool) -> 
         return run_generate(
             db_path=b.db, seeds_path=b.seeds, out_path=out, open_gen=b.open_gen,
             n_questions=n, qcfg=qcfg, acfg=acfg, vcfg=vcfg, seed=b.seed, progress=b.progress,
-            max_minutes=budget, paraphrase_from=paraphrase_from,
+            max_minutes=round(budget, 2), paraphrase_from=paraphrase_from,
         )  # fmt: skip
 
     import time

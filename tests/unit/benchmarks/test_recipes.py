@@ -26,6 +26,7 @@ from benchmarks import (
     reviewer,
     spider,
     throughput,
+    unseen,
     variance,
 )
 from benchmarks.common import (
@@ -63,6 +64,7 @@ REPORTING: list[Callable[[], list[ReportTable]]] = [
     reviewer.report_tables,
     spider.report_tables,
     throughput.report_tables,
+    unseen.report_tables,
     variance.report_tables,
 ]
 
