@@ -69,7 +69,7 @@ def test_the_shipped_recipe_loads_and_fits_the_demo_budget() -> None:
         ),
         (BASE + '\n[[stages]]\nname = "a"\nrun = "augment"\nper_pair = "eight"\n', "wrong type"),
         (BASE.replace("minutes = 1", "minutes = 1\nshare = 0.1"), "not both"),
-        ("task = 'bash'\n" + BASE, "sql only"),
+        ("task = 'bash'\n" + BASE, "recipes for sql only"),
         ("[[stages]\n", "not a TOML file"),
     ],
 )
