@@ -155,7 +155,7 @@ def mean_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "pairs",
             "minutes",
         ):
-            m[k] = round(statistics.mean(float(g[k]) for g in got), 4)
+            m[k] = round(statistics.mean(float(g[k]) for g in got), 6)
         if subset:
             m["subset"] = subset
         out.append(m)
