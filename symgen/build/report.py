@@ -15,17 +15,12 @@ from symgen.build.state import BuildState
 
 def engine_mb(model_dir: Path) -> float | None:
     """Size of the file the engine loads (int8 when the export kept it)."""
-    import json
+    from symgen.engine.manifest import MANIFEST, graph_file, load_manifest
 
-    from symgen.engine.manifest import MANIFEST
-
-    manifest = model_dir / MANIFEST
-    if not manifest.is_file():
+    if not (model_dir / MANIFEST).is_file():
         return None
-    m = json.loads(manifest.read_text())
-    name = m.get("onnx_int8") if m.get("default_int8") else m.get("onnx", "model.onnx")
-    path = model_dir / str(name)
-    return round(path.stat().st_size / 1e6, 1) if path.is_file() else m.get("mb_on_disk")
+    path = model_dir / graph_file(load_manifest(model_dir))
+    return round(path.stat().st_size / 1e6, 1) if path.is_file() else None
 
 
 def _pct(v: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,8 +83,6 @@ def generate(b: BuildInputs, stage: Stage, minutes: float, probe_done: bool) -> 
             n_questions=n, qcfg=qcfg, acfg=acfg, vcfg=vcfg, seed=b.seed, progress=b.progress,
             max_minutes=round(budget, 2), paraphrase_from=paraphrase_from,
         )  # fmt: skip
-
-    import time
 
     started = time.monotonic()
     probe = stage.opt("probe", 0)
